@@ -1,0 +1,17 @@
+//! The booking rules. Nothing in this crate performs I/O or reads a clock: callers pass
+//! "now" in, which keeps every rule testable and identical in the browser and the server.
+
+pub mod clinic;
+pub mod error;
+pub mod interval;
+pub mod schedule;
+
+#[cfg(feature = "tz")]
+pub mod availability;
+#[cfg(feature = "tz")]
+pub mod zone;
+
+pub use clinic::ClinicSlug;
+pub use error::DomainError;
+pub use interval::Interval;
+pub use schedule::{LocalTime, WeeklyInterval};

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, pinned, and writes .setup/env.sh for the other
+# scripts. Idempotent: a second run only checks versions and returns in seconds.
+#
+#   scripts/setup.sh          tools to build and run (toolchain, cargo-leptos, wasm-bindgen,
+#                             tailwind, wasm-opt)
+#   scripts/setup.sh --test   also Chromium + ChromeDriver and a running PostgreSQL
+#
+# It downloads only from crates.io, npm and Debian. Where rustup can add the wasm32 target
+# (an ordinary online machine) it uses rustup's toolchain; where it cannot (a build machine
+# that reaches only package registries) it uses Debian's Rust and builds the wasm32 standard
+# library from source.
+set -euo pipefail
+
+CARGO_LEPTOS_VERSION=0.3.11
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STATE="$ROOT/.setup"
+CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
+WANT_TEST=0
+[ "${1:-}" = "--test" ] && WANT_TEST=1
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "root is needed to run: $*"; fi
+}
+
+APT_UPDATED=0
+apt_ensure() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
+  if [ $APT_UPDATED = 0 ]; then
+    log "apt-get update"
+    as_root apt-get update -qq
+    APT_UPDATED=1
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+mkdir -p "$STATE"
+
+# ---------------------------------------------------------------- Rust toolchain route
+route=""
+[ -f "$STATE/route" ] && route=$(cat "$STATE/route")
+if [ "$route" = rustup ] && ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  route=""
+fi
+if [ -z "$route" ]; then
+  if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    route=rustup
+  elif command -v rustup >/dev/null 2>&1 \
+      && curl -fsS --max-time 5 -o /dev/null https://static.rust-lang.org/rustup/release-stable.toml 2>/dev/null \
+      && timeout 600 rustup target add wasm32-unknown-unknown >&2; then
+    route=rustup
+  else
+    log "rustup cannot add wasm32-unknown-unknown here: using Debian's Rust and building std for wasm from source"
+    route=debian
+  fi
+fi
+
+if [ "$route" = debian ]; then
+  apt_ensure rustc-web cargo-web rust-web-src lld-22
+  [ -x /usr/bin/rust-lld ] || die "/usr/bin/rust-lld missing after installing lld-22"
+  TOOL_PATH="/usr/bin:$CARGO_HOME/bin"
+  TOOL_CARGO=/usr/bin/cargo
+  TOOL_RUSTC=/usr/bin/rustc
+else
+  TOOL_PATH="$CARGO_HOME/bin"
+  TOOL_CARGO=$(command -v cargo)
+  TOOL_RUSTC=$(command -v rustc)
+fi
+echo "$route" > "$STATE/route"
+
+{
+  echo "# Written by scripts/setup.sh; sourced by scripts/with-env.sh. Route: $route"
+  echo "export PATH=\"$ROOT/node_modules/.bin:$TOOL_PATH:\$PATH\""
+  echo "export CARGO_TARGET_DIR=\"$ROOT/target\""
+  if [ "$route" = debian ]; then
+    # Builds std for wasm32 from rust-web-src; affects only builds with --target (the wasm).
+    echo "export RUSTC_BOOTSTRAP=1"
+    echo "export CARGO_UNSTABLE_BUILD_STD=std,panic_abort"
+  fi
+} > "$STATE/env.sh.new"
+mv "$STATE/env.sh.new" "$STATE/env.sh"
+
+# ---------------------------------------------------------------- cargo tools
+cargo_install() { # name version [extra args]
+  local name=$1 version=$2; shift 2
+  log "installing $name $version from crates.io (once per machine)"
+  # A fast, non-LTO profile for the tool itself: fat LTO would take tens of minutes on 2 cores.
+  env PATH="$TOOL_PATH:$PATH" RUSTC="$TOOL_RUSTC" \
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_TARGET_DIR="$STATE/install-target" \
+    "$TOOL_CARGO" install "$name" --version "$version" --root "$CARGO_HOME" "$@" >&2
+}
+
+have_version() { # binary expected-substring
+  [ -x "$CARGO_HOME/bin/$1" ] && "$CARGO_HOME/bin/$1" --version 2>/dev/null | grep -q "$2"
+}
+
+have_version cargo-leptos "$CARGO_LEPTOS_VERSION" || cargo_install cargo-leptos "$CARGO_LEPTOS_VERSION" --locked
+
+# wasm-bindgen-cli must match the wasm-bindgen library in Cargo.lock exactly.
+[ -f "$ROOT/Cargo.lock" ] || (cd "$ROOT" && PATH="$TOOL_PATH:$PATH" "$TOOL_CARGO" generate-lockfile >&2)
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")
+[ -n "$WB_VERSION" ] || die "cannot read the wasm-bindgen version from Cargo.lock"
+# Without --locked: the CLI's own lock file pins crates some registry mirrors do not serve.
+have_version wasm-bindgen "$WB_VERSION" || cargo_install wasm-bindgen-cli "$WB_VERSION"
+
+# ---------------------------------------------------------------- npm tools
+command -v npm >/dev/null 2>&1 || apt_ensure nodejs npm
+lock_sum=$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -d' ' -f1)
+if [ ! -x "$ROOT/node_modules/.bin/tailwindcss" ] || [ "$(cat "$STATE/npm.sum" 2>/dev/null)" != "$lock_sum" ]; then
+  log "npm ci (tailwindcss, wasm-opt from binaryen, playwright-core)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  echo "$lock_sum" > "$STATE/npm.sum"
+fi
+
+# ---------------------------------------------------------------- test services
+if [ $WANT_TEST = 1 ]; then
+  apt_ensure chromium chromium-driver
+  "$ROOT/scripts/postgres.sh" ensure
+fi
+
+log "ready ($route toolchain)"

@@ -1,0 +1,35 @@
+use leptos::prelude::LeptosOptions;
+use thiserror::Error;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/booking.db?mode=rwc";
+
+/// Everything the server reads from its environment, read once at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub leptos: LeptosOptions,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("invalid Leptos settings (LEPTOS_SITE_ADDR, LEPTOS_SITE_ROOT, ...): {0}")]
+    Leptos(String),
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let database_url = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let mut leptos = leptos::prelude::get_configuration(None)
+            .map_err(|e| ConfigError::Leptos(e.to_string()))?
+            .leptos_options;
+        // cargo-leptos compiles the output name into the binary; a plain `cargo build` (as
+        // the tests do) does not, and the page must still reference /pkg/booking.*.
+        if leptos.output_name.is_empty() {
+            leptos.output_name = "booking".into();
+        }
+        Ok(Self { database_url, leptos })
+    }
+}

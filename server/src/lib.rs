@@ -1,0 +1,8 @@
+//! The booking server as a library, so that integration tests run the very router that
+//! production runs, on a real socket.
+
+pub mod config;
+pub mod http;
+
+pub use config::Settings;
+pub use http::router;

@@ -1,0 +1,170 @@
+//! The demo clinic that `server seed-demo` creates, so that a newcomer sees real bookable
+//! times right after `make run`.
+
+use crate::time::db_time;
+use crate::{with_pool, Store, StoreError};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use domain::zone::{instant_at, parse_zone};
+use sha2::{Digest, Sha256};
+
+pub const DEMO_SLUG: &str = "demo";
+pub const DEMO_API_USER: &str = "demo";
+
+pub struct DemoSeed {
+    /// Existing appointments are placed on the days after this instant.
+    pub now: DateTime<Utc>,
+    /// The bot API key of user `demo`; only its SHA-256 is stored.
+    pub api_key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedOutcome {
+    Created { clinic_id: i64 },
+    AlreadyPresent,
+}
+
+struct DemoLocation {
+    name: &'static str,
+    address: &'static str,
+    zone: &'static str,
+}
+
+const LOCATIONS: [DemoLocation; 2] = [
+    DemoLocation { name: "Berlin Mitte", address: "Torstraße 120, 10119 Berlin", zone: "Europe/Berlin" },
+    DemoLocation { name: "Singapore Orchard", address: "391 Orchard Road, Singapore 238872", zone: "Asia/Singapore" },
+];
+
+/// (name, specialty, location index, weekly hours as (ISO weekday, start, end)).
+type DemoProvider = (&'static str, &'static str, usize, &'static [(i32, &'static str, &'static str)]);
+
+const WEEKDAYS_WITH_LUNCH: &[(i32, &str, &str)] = &[
+    (1, "08:00", "12:00"), (1, "13:00", "17:00"),
+    (2, "08:00", "12:00"), (2, "13:00", "17:00"),
+    (3, "08:00", "12:00"), (3, "13:00", "17:00"),
+    (4, "08:00", "12:00"), (4, "13:00", "17:00"),
+    (5, "08:00", "12:00"), (5, "13:00", "15:00"),
+];
+const LATE_SHIFTS_AND_SATURDAY: &[(i32, &str, &str)] = &[
+    (1, "09:00", "13:00"), (2, "14:00", "19:00"), (3, "09:00", "13:00"),
+    (4, "14:00", "19:00"), (5, "09:00", "13:00"), (6, "09:00", "12:00"),
+];
+const SINGAPORE_DAYS: &[(i32, &str, &str)] = &[
+    (1, "09:00", "12:30"), (1, "14:00", "18:00"),
+    (2, "09:00", "12:30"), (2, "14:00", "18:00"),
+    (3, "09:00", "12:30"), (4, "09:00", "12:30"), (4, "14:00", "18:00"),
+    (5, "09:00", "12:30"), (6, "09:00", "12:00"),
+];
+
+const PROVIDERS: [DemoProvider; 3] = [
+    ("Dr. Anna Weber", "General practice", 0, WEEKDAYS_WITH_LUNCH),
+    ("Jonas Keller", "Physiotherapy", 0, LATE_SHIFTS_AND_SATURDAY),
+    ("Dr. Mei Lin Tan", "General practice", 1, SINGAPORE_DAYS),
+];
+
+pub fn api_key_digest(api_key: &str) -> String {
+    hex::encode(Sha256::digest(api_key.as_bytes()))
+}
+
+impl Store {
+    /// Creates the demo clinic unless a clinic with slug `demo` exists. All rows are written
+    /// in one transaction, so an interrupted seed leaves nothing behind.
+    pub async fn seed_demo(&self, seed: &DemoSeed) -> Result<SeedOutcome, StoreError> {
+        let berlin = parse_zone(LOCATIONS[0].zone)?;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM clinics WHERE slug = $1")
+                .bind(DEMO_SLUG)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if existing.is_some() {
+                return Ok(SeedOutcome::AlreadyPresent);
+            }
+            let now = db_time(pool, seed.now);
+            let (clinic_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO clinics (slug, name, default_locale, created_at) VALUES ($1, $2, 'en', $3) RETURNING id",
+            )
+            .bind(DEMO_SLUG)
+            .bind("Stadtpark Health Clinic")
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+
+            let mut location_ids = Vec::new();
+            for l in &LOCATIONS {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO locations (clinic_id, name, address, time_zone) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(clinic_id).bind(l.name).bind(l.address).bind(l.zone)
+                .fetch_one(&mut *tx)
+                .await?;
+                location_ids.push(id);
+            }
+
+            let (service_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO services (clinic_id, name, duration_minutes) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(clinic_id).bind("General consultation").bind(30_i32)
+            .fetch_one(&mut *tx)
+            .await?;
+
+            let mut provider_ids = Vec::new();
+            for (name, specialty, location, hours) in &PROVIDERS {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO providers (clinic_id, display_name, specialty) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(clinic_id).bind(*name).bind(*specialty)
+                .fetch_one(&mut *tx)
+                .await?;
+                for (weekday, start, end) in hours.iter() {
+                    sqlx::query(
+                        "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(id).bind(location_ids[*location]).bind(*weekday).bind(*start).bind(*end)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                provider_ids.push(id);
+            }
+
+            // A few booked appointments at Berlin Mitte on each of the next days, at times that
+            // differ from day to day, so that the booking page shows a realistic, uneven week.
+            let today = seed.now.with_timezone(&berlin).date_naive();
+            for day in 1..=10_i64 {
+                let date = today + Duration::days(day);
+                for (provider, local_start) in demo_appointment_times(day) {
+                    let start = instant_at(berlin, date.and_time(local_start));
+                    let end = start + Duration::minutes(30);
+                    sqlx::query(
+                        "INSERT INTO appointments (clinic_id, location_id, provider_id, service_id, starts_at, ends_at, status, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7)",
+                    )
+                    .bind(clinic_id).bind(location_ids[0]).bind(provider_ids[provider]).bind(service_id)
+                    .bind(db_time(pool, start)).bind(db_time(pool, end)).bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+
+            sqlx::query("INSERT INTO api_credentials (clinic_id, username, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(clinic_id).bind(DEMO_API_USER).bind(api_key_digest(&seed.api_key)).bind(now)
+                .execute(&mut *tx)
+                .await?;
+
+            tx.commit().await?;
+            Ok(SeedOutcome::Created { clinic_id })
+        })
+    }
+}
+
+/// (provider index, local start) of the demo appointments on the `n`th day ahead.
+fn demo_appointment_times(n: i64) -> Vec<(usize, NaiveTime)> {
+    let at = |h: u32, m: u32| NaiveTime::from_hms_opt(h, m, 0).expect("valid demo time");
+    let shift = (n % 4) as u32 * 30;
+    vec![
+        (0, at(8 + shift / 60, shift % 60)),
+        (0, at(10, 30)),
+        (1, at(9 + (n % 3) as u32, 0)),
+        (0, at(14 + (n % 2) as u32, 0)),
+        (1, at(15 + (n % 3) as u32, 30)),
+    ]
+}

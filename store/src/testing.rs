@@ -1,0 +1,83 @@
+//! Fresh, isolated databases for tests, on either backend.
+//!
+//! PostgreSQL tests need a server; `BOOKING_TEST_POSTGRES_URL` names an administrative
+//! connection (default `postgres://postgres@127.0.0.1:5432/postgres`). A test that cannot
+//! reach it fails: a missing database must never turn into a skipped suite.
+
+use crate::{Backend, Store};
+use rand::Rng;
+
+pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Prefix of every database the tests create, so a test run can drop what earlier runs left.
+pub const TEST_DB_PREFIX: &str = "booking_test_";
+
+pub struct TestDb {
+    pub url: String,
+    pub store: Store,
+}
+
+fn random_suffix() -> String {
+    let n: u64 = rand::rng().random();
+    format!("{n:016x}")
+}
+
+/// A migrated, empty database of the given backend.
+pub async fn fresh_db(backend: Backend) -> TestDb {
+    let url = match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("{TEST_DB_PREFIX}{}.db", random_suffix()));
+            format!("sqlite://{}?mode=rwc", path.display())
+        }
+        Backend::Postgres => {
+            let admin_url =
+                std::env::var("BOOKING_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+            let name = format!("{TEST_DB_PREFIX}{}", random_suffix());
+            let admin = Store::connect(&admin_url).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}")
+            });
+            let Store::Postgres(pool) = &admin else { panic!("BOOKING_TEST_POSTGRES_URL must be a postgres:// URL") };
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(pool)
+                .await
+                .expect("create test database");
+            admin.close().await;
+            match admin_url.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/{name}"),
+                None => panic!("admin URL {admin_url} has no database part"),
+            }
+        }
+    };
+    let store = Store::connect(&url).await.expect("connect to fresh test database");
+    store.migrate().await.expect("migrate fresh test database");
+    TestDb { url, store }
+}
+
+/// Declares each listed `async fn(TestDb)` as two tests, `<name>::on_sqlite` and
+/// `<name>::on_postgres`, so every behaviour is checked on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    super::$name($crate::testing::fresh_db($crate::Backend::Sqlite).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_postgres() {
+                    super::$name($crate::testing::fresh_db($crate::Backend::Postgres).await).await
+                }
+            }
+        )+
+    };
+}
+
+/// Runs a query that returns one BIGINT (e.g. `SELECT COUNT(*) ...`) on either backend, for
+/// invariant checks in tests.
+pub async fn scalar_i64(store: &Store, sql: &str) -> i64 {
+    let row: (i64,) = crate::with_pool!(store, pool => {
+        sqlx::query_as(sql).fetch_one(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    });
+    row.0
+}

@@ -1,0 +1,75 @@
+use chrono::{Duration, TimeZone, Utc};
+use domain::ClinicSlug;
+use store::testing::{scalar_i64, TestDb};
+use store::{on_both_backends, DemoSeed, SeedOutcome, Store, StoreError};
+
+fn demo_seed() -> DemoSeed {
+    DemoSeed { now: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(), api_key: "bk_test_key".into() }
+}
+
+async fn migrating_twice_is_harmless(db: TestDb) {
+    db.store.migrate().await.expect("second migration run is a no-op");
+}
+
+async fn seeding_twice_keeps_one_demo_clinic(db: TestDb) {
+    let first = db.store.seed_demo(&demo_seed()).await.unwrap();
+    assert!(matches!(first, SeedOutcome::Created { .. }), "{first:?}");
+    let second = db.store.seed_demo(&demo_seed()).await.unwrap();
+    assert_eq!(second, SeedOutcome::AlreadyPresent);
+    assert_eq!(scalar_i64(&db.store, "SELECT COUNT(*) FROM clinics").await, 1);
+    assert_eq!(scalar_i64(&db.store, "SELECT COUNT(*) FROM appointments").await, 50);
+}
+
+async fn the_demo_api_key_is_stored_only_as_its_digest(db: TestDb) {
+    db.store.seed_demo(&demo_seed()).await.unwrap();
+    let plain = "SELECT COUNT(*) FROM api_credentials WHERE key_sha256 = 'bk_test_key'";
+    assert_eq!(scalar_i64(&db.store, plain).await, 0);
+    let digest = store::api_key_digest("bk_test_key");
+    let hashed = format!("SELECT COUNT(*) FROM api_credentials WHERE username = 'demo' AND key_sha256 = '{digest}'");
+    assert_eq!(scalar_i64(&db.store, &hashed).await, 1);
+}
+
+async fn the_demo_clinic_has_a_zoned_location_a_service_and_providers_with_hours(db: TestDb) {
+    db.store.seed_demo(&demo_seed()).await.unwrap();
+    let ctx = db.store.booking_context(&ClinicSlug::parse("demo").unwrap()).await.unwrap();
+    assert_eq!(ctx.clinic.slug.as_str(), "demo");
+    assert_eq!(ctx.location.tz, chrono_tz::Europe::Berlin);
+    assert_eq!(ctx.service.duration_minutes, 30);
+    assert_eq!(ctx.providers.len(), 2, "two providers work at the first location");
+    assert!(ctx.providers.iter().all(|p| !p.hours.is_empty()));
+}
+
+async fn an_unknown_clinic_is_not_found(db: TestDb) {
+    let err = db.store.booking_context(&ClinicSlug::parse("nowhere").unwrap()).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound("clinic")), "{err:?}");
+}
+
+async fn busy_time_is_read_back_as_the_same_instants_on_either_backend(db: TestDb) {
+    let seed = demo_seed();
+    let SeedOutcome::Created { clinic_id } = db.store.seed_demo(&seed).await.unwrap() else {
+        panic!("fresh database must be seeded")
+    };
+    let busy = db.store.busy_between(clinic_id, seed.now, seed.now + Duration::days(30)).await.unwrap();
+    assert_eq!(busy.len(), 50, "five demo appointments on each of ten days");
+    assert!(busy.iter().all(|(_, i)| i.end - i.start == Duration::minutes(30)));
+    // The first day after 2026-11-20 is 2026-11-21; its first appointment is 08:30 Berlin
+    // time (CET, UTC+1).
+    assert!(busy.iter().any(|(_, i)| i.start == Utc.with_ymd_and_hms(2026, 11, 21, 7, 30, 0).unwrap()));
+    let before = db.store.busy_between(clinic_id, seed.now - Duration::days(2), seed.now).await.unwrap();
+    assert!(before.is_empty());
+}
+
+on_both_backends!(
+    migrating_twice_is_harmless,
+    seeding_twice_keeps_one_demo_clinic,
+    the_demo_api_key_is_stored_only_as_its_digest,
+    the_demo_clinic_has_a_zoned_location_a_service_and_providers_with_hours,
+    an_unknown_clinic_is_not_found,
+    busy_time_is_read_back_as_the_same_instants_on_either_backend,
+);
+
+#[tokio::test]
+async fn a_url_of_another_database_kind_is_refused() {
+    let err = Store::connect("mysql://localhost/booking").await.unwrap_err();
+    assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err:?}");
+}
