@@ -83,6 +83,9 @@ echo "$route" > "$STATE/route"
   echo "# Written by scripts/setup.sh; sourced by scripts/with-env.sh. Route: $route"
   echo "export PATH=\"$ROOT/node_modules/.bin:$TOOL_PATH:\$PATH\""
   echo "export CARGO_TARGET_DIR=\"$ROOT/target\""
+  # Leptos reads this at compile time; cargo-leptos sets it too. Setting it for every cargo
+  # command keeps test builds and release builds identical (same artifacts, same file names).
+  echo "export LEPTOS_OUTPUT_NAME=booking"
   if [ "$route" = debian ]; then
     # Builds std for wasm32 from rust-web-src; affects only builds with --target (the wasm).
     echo "export RUSTC_BOOTSTRAP=1"

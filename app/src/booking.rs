@@ -41,7 +41,7 @@ pub struct TimeOption {
 
 /// Free times of `clinic` on `date` (YYYY-MM-DD, default: the first day with free times).
 #[server(endpoint = "day_availability")]
-pub async fn day_availability(clinic: String, date: Option<String>) -> Result<DayAvailability, AppError> {
+pub async fn fetch_day_availability(clinic: String, date: Option<String>) -> Result<DayAvailability, AppError> {
     ssr::day_availability(&clinic, date.as_deref()).await
 }
 
@@ -163,7 +163,7 @@ pub fn BookPage() -> impl IntoView {
     let clinic = move || params.read().get("clinic").unwrap_or_default();
     let availability = Resource::new(
         move || (clinic(), query.read().get("date")),
-        |(clinic, date)| day_availability(clinic, date),
+        |(clinic, date)| fetch_day_availability(clinic, date),
     );
     let (pending, set_pending) = signal(false);
     // Effects run only in the browser: this attribute turns true once the page is hydrated,

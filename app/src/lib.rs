@@ -36,7 +36,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/booking.css"/>
         <Title text="Book an appointment"/>
         <Router>
-            <Routes fallback=NotFound>
+            <Routes fallback=|| view! { <NotFound/> }>
                 // Async: the response waits for the clinic's times, so the very first HTML
                 // is complete and bookable without JavaScript.
                 <Route path=path!("/book/:clinic") view=booking::BookPage ssr=SsrMode::Async/>

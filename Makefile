@@ -1,0 +1,23 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step
+# of those two. Recipes go through scripts/ so that they also work without make.
+
+.PHONY: run test setup build size clean-test-dbs
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@scripts/with-env.sh cargo leptos build --release
+
+# Compressed size of what a patient's browser downloads for the booking page.
+size: build
+	@node scripts/size.mjs
+
+clean-test-dbs:
+	@scripts/postgres.sh clean

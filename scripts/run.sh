@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make run`: set up, build for release, migrate, seed the demo clinic if absent, serve.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+scripts/setup.sh
+scripts/with-env.sh cargo leptos build --release
+
+export DATABASE_URL=${DATABASE_URL:-sqlite://data/booking.db?mode=rwc}
+export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
+export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
+
+# The demo bot API key: taken from the environment, or generated once per checkout and kept
+# in data/ (never committed) so every `make run` can print it.
+mkdir -p data
+if [ -z "${BOOKING_DEMO_API_KEY:-}" ]; then
+  if [ ! -s data/demo-api-key ]; then
+    (umask 077; printf 'bk_%s\n' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > data/demo-api-key)
+  fi
+  BOOKING_DEMO_API_KEY=$(cat data/demo-api-key)
+fi
+export BOOKING_DEMO_API_KEY
+
+target/release/server migrate
+target/release/server seed-demo
+
+base="http://$LEPTOS_SITE_ADDR"
+cat <<INFO
+
+  Patient booking page   $base/book/demo
+  Embed on a website     <script src="$base/embed.js" data-clinic="demo" async></script>
+  Bot API credentials    user demo, key $BOOKING_DEMO_API_KEY   (HTTP Basic)
+                         curl -u demo:$BOOKING_DEMO_API_KEY $base/api/v1/...
+  Database               $DATABASE_URL
+
+INFO
+exec target/release/server serve
