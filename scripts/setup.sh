@@ -48,9 +48,12 @@ apt_ensure() {
 mkdir -p "$STATE"
 
 # ---------------------------------------------------------------- Rust toolchain route
-route=""
-[ -f "$STATE/route" ] && route=$(cat "$STATE/route")
+# BOOKING_TOOLCHAIN=debian|rustup forces a route (e.g. to check the offline one online).
+route=${BOOKING_TOOLCHAIN:-}
+case "$route" in ""|debian|rustup) ;; *) die "BOOKING_TOOLCHAIN must be debian or rustup" ;; esac
+[ -z "$route" ] && [ -f "$STATE/route" ] && route=$(cat "$STATE/route")
 if [ "$route" = rustup ] && ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  [ -n "${BOOKING_TOOLCHAIN:-}" ] && die "BOOKING_TOOLCHAIN=rustup but rustup has no wasm32-unknown-unknown target"
   route=""
 fi
 if [ -z "$route" ]; then
@@ -122,8 +125,10 @@ have_version wasm-bindgen "$WB_VERSION" || cargo_install wasm-bindgen-cli "$WB_V
 command -v npm >/dev/null 2>&1 || apt_ensure nodejs npm
 lock_sum=$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -d' ' -f1)
 if [ ! -x "$ROOT/node_modules/.bin/tailwindcss" ] || [ "$(cat "$STATE/npm.sum" 2>/dev/null)" != "$lock_sum" ]; then
-  log "npm ci (tailwindcss, wasm-opt from binaryen, playwright-core)"
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  log "npm install (tailwindcss, wasm-opt from binaryen, playwright-core)"
+  # `npm install` rather than `npm ci`: it installs the locked versions all the same, and
+  # npm 11's `ci` refuses lock files that omit other platforms' optional tailwind binaries.
+  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
   echo "$lock_sum" > "$STATE/npm.sum"
 fi
 
