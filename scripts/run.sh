@@ -31,7 +31,6 @@ cat <<INFO
   Patient booking page   $base/book/demo
   Embed on a website     <script src="$base/embed.js" data-clinic="demo" async></script>
   Bot API credentials    user demo, key $BOOKING_DEMO_API_KEY   (HTTP Basic)
-                         curl -u demo:$BOOKING_DEMO_API_KEY $base/api/v1/...
   Database               $DATABASE_URL
 
 INFO

@@ -207,7 +207,7 @@ fn Availability(a: DayAvailability, clinic: String, pending: ReadSignal<bool>) -
             } else {
                 "block rounded-lg border border-slate-300 bg-white px-3 py-2 text-center hover:border-teal-700"
             };
-            let free = if d.free == 0 { "full".to_string() } else { format!("{} free", d.free) };
+            let free = if d.free == 0 { "no times".to_string() } else { format!("{} free", d.free) };
             view! {
                 <li>
                     <a

@@ -29,7 +29,7 @@ test("choosing another day updates the times through a server function, without 
   await page.evaluate(() => {
     window.__sameDocument = true;
   });
-  const target = page.locator("[data-testid=days] a:not([aria-current])", { hasNotText: "full" }).first();
+  const target = page.locator("[data-testid=days] a:not([aria-current])", { hasNotText: "no times" }).first();
   const date = await target.getAttribute("data-date");
   const serverCall = page.waitForRequest((r) => r.method() === "POST" && r.url().endsWith("/api/day_availability"));
   await target.click();
@@ -61,7 +61,7 @@ test("the page lists times and changes day without JavaScript", { timeout: 60_00
   assert.ok((await timesOn(page)).length > 0, "times are in the server-rendered HTML");
   assert.equal(await page.getAttribute("main", "data-hydrated"), "false");
 
-  const target = page.locator("[data-testid=days] a:not([aria-current])", { hasNotText: "full" }).first();
+  const target = page.locator("[data-testid=days] a:not([aria-current])", { hasNotText: "no times" }).first();
   const date = await target.getAttribute("data-date");
   await Promise.all([page.waitForURL(`**/book/demo?date=${date}`), target.click()]);
   const times = await timesOn(page);
