@@ -49,7 +49,7 @@ pub async fn fetch_day_availability(clinic: String, date: Option<String>) -> Res
 mod ssr {
     use super::*;
     use chrono::{Duration, Utc};
-    use domain::availability::{any_provider, free_slots, DayQuery};
+    use domain::availability::{any_provider, provider_slots, ProviderCalendar, SlotQuery, SlotRules, WeeklyRule};
     use domain::zone::start_of_day;
     use domain::ClinicSlug;
     use store::Store;
@@ -99,25 +99,24 @@ mod ssr {
             .busy_between(ctx.clinic.id, start_of_day(tz, today), start_of_day(tz, last + Duration::days(1)))
             .await?;
         let duration = Duration::minutes(i64::from(ctx.service.duration_minutes));
-        let slots_on = |day: NaiveDate| {
-            let per_provider: Vec<_> = ctx
-                .providers
-                .iter()
-                .map(|p| {
-                    let own_busy: Vec<_> =
-                        busy.iter().filter(|(id, _)| *id == p.provider_id).map(|(_, i)| *i).collect();
-                    free_slots(&DayQuery {
-                        tz,
-                        date: day,
-                        hours: &p.hours,
-                        busy: &own_busy,
-                        duration,
-                        step: duration,
-                        earliest: now,
-                    })
-                })
-                .collect();
-            any_provider(&per_provider)
+        let query = SlotQuery {
+            tz,
+            from: today,
+            to: last,
+            holidays: &[],
+            rules: SlotRules::simple(duration, Duration::days(DAYS_SHOWN)),
+            now,
+        };
+        let mut per_provider = Vec::with_capacity(ctx.providers.len());
+        for p in &ctx.providers {
+            let weekly: Vec<_> = p.hours.iter().copied().map(WeeklyRule::always).collect();
+            let own_busy: Vec<_> = busy.iter().filter(|(id, _)| *id == p.provider_id).map(|(_, i)| *i).collect();
+            let calendar = ProviderCalendar { weekly: &weekly, busy: &own_busy, ..Default::default() };
+            per_provider.push(provider_slots(&query, &calendar)?);
+        }
+        let merged = any_provider(&per_provider);
+        let slots_on = |day: NaiveDate| -> Vec<_> {
+            merged.iter().filter(|(slot, _)| slot.start.with_timezone(&tz).date_naive() == day).cloned().collect()
         };
 
         let mut days = Vec::with_capacity(DAYS_SHOWN as usize);

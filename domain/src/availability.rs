@@ -2,50 +2,202 @@
 //! the widget, the bot API and the voice bot all ask the server, which asks this module.
 
 use crate::zone::instant_at;
-use crate::{Interval, WeeklyInterval};
+use crate::{DomainError, Interval, LocalTime, WeeklyInterval};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-/// Everything needed to list one provider's free times on one local calendar day.
-#[derive(Debug, Clone)]
-pub struct DayQuery<'a> {
-    pub tz: Tz,
-    pub date: NaiveDate,
-    pub hours: &'a [WeeklyInterval],
-    pub busy: &'a [Interval],
-    /// Length of the appointment being booked.
-    pub duration: Duration,
-    /// Distance between candidate start times, counted from the start of each working period.
-    pub step: Duration,
-    /// Nothing may start before this instant ("now" plus the clinic's minimum notice).
-    pub earliest: DateTime<Utc>,
+/// The longest date range one query may ask for; bounds the work a request can cause.
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+/// A weekly working period, valid on the dates from `valid_from` to `valid_until` inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeeklyRule {
+    pub hours: WeeklyInterval,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
 }
 
-/// Free slots on `query.date`, ordered by start, without duplicates.
-///
-/// Candidate starts are stepped in real (UTC) time from the start of each working period, so a
-/// daylight-saving change inside a period neither invents nor drops time: on a spring-forward
-/// day the skipped hour yields no slot, on a fall-back day the repeated hour yields its slots.
-pub fn free_slots(query: &DayQuery<'_>) -> Vec<Interval> {
-    if query.duration <= Duration::zero() || query.step <= Duration::zero() {
-        return Vec::new();
+impl WeeklyRule {
+    pub fn always(hours: WeeklyInterval) -> Self {
+        Self { hours, valid_from: None, valid_until: None }
     }
-    let mut slots = Vec::new();
-    for period in query.hours.iter().filter(|h| h.weekday == query.date.weekday()) {
-        let open = instant_at(query.tz, query.date.and_time(period.start.naive()));
-        let close = instant_at(query.tz, query.date.and_time(period.end.naive()));
-        let mut start = open;
-        while start + query.duration <= close {
-            let candidate = Interval { start, end: start + query.duration };
-            if start >= query.earliest && !query.busy.iter().any(|b| b.overlaps(&candidate)) {
-                slots.push(candidate);
-            }
-            start += query.step;
+
+    fn applies_on(&self, date: NaiveDate) -> bool {
+        self.hours.weekday == date.weekday()
+            && self.valid_from.is_none_or(|from| from <= date)
+            && self.valid_until.is_none_or(|until| date <= until)
+    }
+}
+
+/// A change to one provider's weekly rules on one date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateException {
+    /// No working hours at all that day (leave, training).
+    Closed { date: NaiveDate },
+    /// Working hours in addition to the weekly rules (an extra Saturday morning).
+    ExtraHours { date: NaiveDate, start: LocalTime, end: LocalTime },
+}
+
+/// One provider's calendar at one location.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProviderCalendar<'a> {
+    pub weekly: &'a [WeeklyRule],
+    pub exceptions: &'a [DateException],
+    /// Labelled schedule blocks ("Admin block 9-12").
+    pub blocks: &'a [Interval],
+    /// Active appointments and unexpired holds.
+    pub busy: &'a [Interval],
+}
+
+/// How slots are cut for one product at one clinic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotRules {
+    pub duration: Duration,
+    /// Preparation before and clean-up after, kept free of other bookings and blocks.
+    pub buffer_before: Duration,
+    pub buffer_after: Duration,
+    /// Distance between candidate starts, counted from the start of each working period.
+    pub step: Duration,
+    pub minimum_notice: Duration,
+    /// Nothing starts later than this after "now".
+    pub horizon: Duration,
+    /// At most this many bookings (appointments and holds) per provider and local day.
+    pub per_day_cap: Option<u32>,
+}
+
+impl SlotRules {
+    /// Rules with a step equal to the duration and no buffers, notice or cap.
+    pub fn simple(duration: Duration, horizon: Duration) -> Self {
+        Self {
+            duration,
+            buffer_before: Duration::zero(),
+            buffer_after: Duration::zero(),
+            step: duration,
+            minimum_notice: Duration::zero(),
+            horizon,
+            per_day_cap: None,
         }
+    }
+
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let day = Duration::days(1);
+        if self.duration <= Duration::zero() || self.duration > day {
+            return Err(DomainError::invalid("duration", "must be more than 0 and at most 24 hours"));
+        }
+        if self.step < Duration::minutes(1) || self.step > day {
+            return Err(DomainError::invalid("step", "must be from 1 minute to 24 hours"));
+        }
+        if self.buffer_before < Duration::zero() || self.buffer_after < Duration::zero() {
+            return Err(DomainError::invalid("buffer", "must not be negative"));
+        }
+        if self.buffer_before > day || self.buffer_after > day {
+            return Err(DomainError::invalid("buffer", "must be at most 24 hours"));
+        }
+        if self.minimum_notice < Duration::zero() || self.horizon < Duration::zero() {
+            return Err(DomainError::invalid("notice", "minimum notice and horizon must not be negative"));
+        }
+        if self.horizon > Duration::days(3 * 366) {
+            return Err(DomainError::invalid("horizon", "must be at most three years"));
+        }
+        Ok(())
+    }
+}
+
+/// What to compute: local dates `from..=to` in `tz`, as seen at `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotQuery<'a> {
+    pub tz: Tz,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Clinic-wide closed days.
+    pub holidays: &'a [NaiveDate],
+    pub rules: SlotRules,
+    pub now: DateTime<Utc>,
+}
+
+impl SlotQuery<'_> {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        self.rules.validate()?;
+        if self.to < self.from {
+            return Err(DomainError::invalid("to", "the range ends before it starts"));
+        }
+        if (self.to - self.from).num_days() >= MAX_RANGE_DAYS {
+            return Err(DomainError::invalid("to", format!("a range may span at most {MAX_RANGE_DAYS} days")));
+        }
+        Ok(())
+    }
+}
+
+/// One provider's free slots on the query's dates, ordered by start, without duplicates.
+///
+/// Candidate starts are stepped in real (UTC) time from the start of each working period, so
+/// a daylight-saving change inside a period neither invents nor drops time: on a
+/// spring-forward day the skipped hour yields no slot, on a fall-back day the repeated hour
+/// yields its slots.
+pub fn provider_slots(query: &SlotQuery<'_>, calendar: &ProviderCalendar<'_>) -> Result<Vec<Interval>, DomainError> {
+    query.validate()?;
+    let rules = &query.rules;
+    let earliest = query.now + rules.minimum_notice;
+    let latest_start = query.now + rules.horizon;
+    let mut slots = Vec::new();
+    let mut date = query.from;
+    while date <= query.to {
+        if !query.holidays.contains(&date) {
+            day_slots(query, calendar, date, earliest, latest_start, &mut slots);
+        }
+        date = match date.succ_opt() {
+            Some(next) => next,
+            None => break,
+        };
     }
     slots.sort_by_key(|s| s.start);
     slots.dedup();
-    slots
+    Ok(slots)
+}
+
+fn day_slots(
+    query: &SlotQuery<'_>,
+    calendar: &ProviderCalendar<'_>,
+    date: NaiveDate,
+    earliest: DateTime<Utc>,
+    latest_start: DateTime<Utc>,
+    out: &mut Vec<Interval>,
+) {
+    let rules = &query.rules;
+    if calendar.exceptions.iter().any(|e| *e == DateException::Closed { date }) {
+        return;
+    }
+    if let Some(cap) = rules.per_day_cap {
+        let day = Interval {
+            start: crate::zone::start_of_day(query.tz, date),
+            end: crate::zone::start_of_day(query.tz, date + Duration::days(1)),
+        };
+        let taken = calendar.busy.iter().filter(|b| day.start <= b.start && b.start < day.end).count();
+        if taken >= cap as usize {
+            return;
+        }
+    }
+    let weekly = calendar.weekly.iter().filter(|r| r.applies_on(date)).map(|r| (r.hours.start, r.hours.end));
+    let extra = calendar.exceptions.iter().filter_map(|e| match *e {
+        DateException::ExtraHours { date: d, start, end } if d == date && start < end => Some((start, end)),
+        _ => None,
+    });
+    for (start, end) in weekly.chain(extra) {
+        let open = instant_at(query.tz, date.and_time(start.naive()));
+        let close = instant_at(query.tz, date.and_time(end.naive()));
+        let mut t = open;
+        while t + rules.duration <= close && t <= latest_start {
+            let slot = Interval { start: t, end: t + rules.duration };
+            let guarded = Interval { start: t - rules.buffer_before, end: slot.end + rules.buffer_after };
+            if t >= earliest
+                && !calendar.busy.iter().any(|b| b.overlaps(&guarded))
+                && !calendar.blocks.iter().any(|b| b.overlaps(&guarded))
+            {
+                out.push(slot);
+            }
+            t += rules.step;
+        }
+    }
 }
 
 /// "Any provider": every distinct slot that at least one provider offers, in order, with the
@@ -61,161 +213,299 @@ pub fn any_provider(per_provider: &[Vec<Interval>]) -> Vec<(Interval, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zone::parse_zone;
-    use crate::LocalTime;
+    use crate::zone::{parse_zone, start_of_day};
     use chrono::{TimeZone, Weekday};
     use proptest::prelude::*;
 
-    fn hours(weekday: Weekday, from: (u32, u32), to: (u32, u32)) -> WeeklyInterval {
-        WeeklyInterval::new(
-            weekday,
-            LocalTime::from_hm(from.0, from.1).unwrap(),
-            LocalTime::from_hm(to.0, to.1).unwrap(),
-        )
-        .unwrap()
+    fn hm(h: u32, m: u32) -> LocalTime {
+        LocalTime::from_hm(h, m).unwrap()
     }
 
-    fn query<'a>(tz: Tz, date: NaiveDate, hours: &'a [WeeklyInterval], busy: &'a [Interval]) -> DayQuery<'a> {
-        DayQuery {
-            tz,
-            date,
-            hours,
-            busy,
-            duration: Duration::minutes(30),
-            step: Duration::minutes(30),
-            earliest: Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap(),
-        }
+    fn rule(weekday: Weekday, from: (u32, u32), to: (u32, u32)) -> WeeklyRule {
+        WeeklyRule::always(WeeklyInterval::new(weekday, hm(from.0, from.1), hm(to.0, to.1)).unwrap())
     }
 
-    fn labels(tz: Tz, slots: &[Interval]) -> Vec<String> {
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    const MONDAY: (i32, u32, u32) = (2026, 11, 23);
+
+    fn query_on(tz: &str, day: NaiveDate, rules: SlotRules) -> SlotQuery<'static> {
+        SlotQuery { tz: parse_zone(tz).unwrap(), from: day, to: day, holidays: &[], rules, now: utc(2026, 1, 1, 0, 0) }
+    }
+
+    fn half_hours() -> SlotRules {
+        SlotRules::simple(Duration::minutes(30), Duration::days(1000))
+    }
+
+    fn labels(tz: &str, slots: &[Interval]) -> Vec<String> {
+        let tz = parse_zone(tz).unwrap();
         slots.iter().map(|s| s.start.with_timezone(&tz).format("%H:%M").to_string()).collect()
+    }
+
+    fn monday_slots(calendar: ProviderCalendar<'_>, rules: SlotRules) -> Vec<String> {
+        let q = query_on("Europe/Berlin", date(MONDAY.0, MONDAY.1, MONDAY.2), rules);
+        labels("Europe/Berlin", &provider_slots(&q, &calendar).unwrap())
     }
 
     #[test]
     fn a_morning_of_working_hours_yields_half_hour_slots_in_local_time() {
-        let berlin = parse_zone("Europe/Berlin").unwrap();
-        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        let h = [hours(Weekday::Mon, (8, 0), (10, 0))];
-        let slots = free_slots(&query(berlin, monday, &h, &[]));
-        assert_eq!(labels(berlin, &slots), ["08:00", "08:30", "09:00", "09:30"]);
-        assert_eq!(slots[0].start, Utc.with_ymd_and_hms(2026, 11, 23, 7, 0, 0).unwrap());
+        let weekly = [rule(Weekday::Mon, (8, 0), (10, 0))];
+        let q = query_on("Europe/Berlin", date(2026, 11, 23), half_hours());
+        let slots = provider_slots(&q, &ProviderCalendar { weekly: &weekly, ..Default::default() }).unwrap();
+        assert_eq!(labels("Europe/Berlin", &slots), ["08:00", "08:30", "09:00", "09:30"]);
+        assert_eq!(slots[0].start, utc(2026, 11, 23, 7, 0));
     }
 
     #[test]
     fn a_busy_interval_removes_every_slot_it_touches() {
-        let berlin = parse_zone("Europe/Berlin").unwrap();
-        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        let h = [hours(Weekday::Mon, (8, 0), (10, 0))];
+        let weekly = [rule(Weekday::Mon, (8, 0), (10, 0))];
         // 08:45 to 09:15 local touches the 08:30 and the 09:00 slot.
-        let busy = [Interval::new(
-            Utc.with_ymd_and_hms(2026, 11, 23, 7, 45, 0).unwrap(),
-            Utc.with_ymd_and_hms(2026, 11, 23, 8, 15, 0).unwrap(),
-        )
-        .unwrap()];
-        let slots = free_slots(&query(berlin, monday, &h, &busy));
-        assert_eq!(labels(berlin, &slots), ["08:00", "09:30"]);
+        let busy = [Interval::new(utc(2026, 11, 23, 7, 45), utc(2026, 11, 23, 8, 15)).unwrap()];
+        let got = monday_slots(ProviderCalendar { weekly: &weekly, busy: &busy, ..Default::default() }, half_hours());
+        assert_eq!(got, ["08:00", "09:30"]);
     }
 
     #[test]
-    fn nothing_starts_before_the_earliest_instant() {
-        let berlin = parse_zone("Europe/Berlin").unwrap();
-        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        let h = [hours(Weekday::Mon, (8, 0), (10, 0))];
-        let mut q = query(berlin, monday, &h, &[]);
-        q.earliest = Utc.with_ymd_and_hms(2026, 11, 23, 8, 10, 0).unwrap();
-        assert_eq!(labels(berlin, &free_slots(&q)), ["09:30"]);
+    fn buffers_keep_clear_time_around_other_bookings() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (11, 0))];
+        let busy = [Interval::new(utc(2026, 11, 23, 8, 0), utc(2026, 11, 23, 8, 30)).unwrap()]; // 09:00-09:30
+        let mut rules = half_hours();
+        rules.buffer_after = Duration::minutes(15);
+        rules.buffer_before = Duration::minutes(10);
+        let got = monday_slots(ProviderCalendar { weekly: &weekly, busy: &busy, ..Default::default() }, rules);
+        // 08:30 needs clean-up until 09:15; 09:30 needs preparation from 09:20.
+        assert_eq!(got, ["08:00", "10:00", "10:30"]);
     }
 
     #[test]
-    fn a_day_without_working_hours_has_no_slots() {
-        let berlin = parse_zone("Europe/Berlin").unwrap();
-        let sunday = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        let h = [hours(Weekday::Mon, (8, 0), (10, 0))];
-        assert!(free_slots(&query(berlin, sunday, &h, &[])).is_empty());
+    fn a_schedule_block_removes_its_slots() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (12, 0))];
+        let blocks = [Interval::new(utc(2026, 11, 23, 7, 0), utc(2026, 11, 23, 10, 0)).unwrap()]; // 08:00-11:00
+        let got = monday_slots(ProviderCalendar { weekly: &weekly, blocks: &blocks, ..Default::default() }, half_hours());
+        assert_eq!(got, ["11:00", "11:30"]);
+    }
+
+    #[test]
+    fn a_closed_exception_empties_the_day_and_extra_hours_add_to_it() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (9, 0))];
+        let closed = [DateException::Closed { date: date(2026, 11, 23) }];
+        assert!(monday_slots(ProviderCalendar { weekly: &weekly, exceptions: &closed, ..Default::default() }, half_hours()).is_empty());
+        let extra = [DateException::ExtraHours { date: date(2026, 11, 23), start: hm(18, 0), end: hm(19, 0) }];
+        let got = monday_slots(ProviderCalendar { weekly: &weekly, exceptions: &extra, ..Default::default() }, half_hours());
+        assert_eq!(got, ["08:00", "08:30", "18:00", "18:30"]);
+    }
+
+    #[test]
+    fn a_clinic_holiday_has_no_slots() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (9, 0))];
+        let holidays = [date(2026, 11, 23)];
+        let mut q = query_on("Europe/Berlin", date(2026, 11, 23), half_hours());
+        q.holidays = &holidays;
+        assert!(provider_slots(&q, &ProviderCalendar { weekly: &weekly, ..Default::default() }).unwrap().is_empty());
+    }
+
+    #[test]
+    fn weekly_rules_apply_only_inside_their_validity() {
+        let mut r = rule(Weekday::Mon, (8, 0), (9, 0));
+        r.valid_from = Some(date(2026, 11, 24));
+        let got = monday_slots(ProviderCalendar { weekly: &[r], ..Default::default() }, half_hours());
+        assert!(got.is_empty());
+        r.valid_from = Some(date(2026, 11, 23));
+        r.valid_until = Some(date(2026, 11, 23));
+        let got = monday_slots(ProviderCalendar { weekly: &[r], ..Default::default() }, half_hours());
+        assert_eq!(got, ["08:00", "08:30"]);
+    }
+
+    #[test]
+    fn minimum_notice_and_horizon_bound_the_starts() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (12, 0))];
+        let mut q = query_on("Europe/Berlin", date(2026, 11, 23), half_hours());
+        q.now = utc(2026, 11, 23, 6, 50); // 07:50 Berlin
+        q.rules.minimum_notice = Duration::hours(1); // nothing before 08:50
+        q.rules.horizon = Duration::hours(3); // nothing after 10:50
+        let slots = provider_slots(&q, &ProviderCalendar { weekly: &weekly, ..Default::default() }).unwrap();
+        assert_eq!(labels("Europe/Berlin", &slots), ["09:00", "09:30", "10:00", "10:30"]);
+    }
+
+    #[test]
+    fn the_per_day_cap_closes_a_day_that_has_enough_bookings() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (12, 0))];
+        let busy = [
+            Interval::new(utc(2026, 11, 23, 7, 0), utc(2026, 11, 23, 7, 30)).unwrap(),
+            Interval::new(utc(2026, 11, 23, 8, 0), utc(2026, 11, 23, 8, 30)).unwrap(),
+        ];
+        let mut rules = half_hours();
+        rules.per_day_cap = Some(3);
+        let cal = ProviderCalendar { weekly: &weekly, busy: &busy, ..Default::default() };
+        assert_eq!(monday_slots(cal, rules).len(), 6);
+        rules.per_day_cap = Some(2);
+        assert!(monday_slots(cal, rules).is_empty());
     }
 
     #[test]
     fn the_skipped_hour_of_spring_forward_yields_no_slot() {
-        let berlin = parse_zone("Europe/Berlin").unwrap();
-        let sunday = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
-        let h = [hours(Weekday::Sun, (1, 0), (4, 0))];
-        let slots = free_slots(&query(berlin, sunday, &h, &[]));
+        let weekly = [rule(Weekday::Sun, (1, 0), (4, 0))];
+        let q = query_on("Europe/Berlin", date(2026, 3, 29), half_hours());
+        let slots = provider_slots(&q, &ProviderCalendar { weekly: &weekly, ..Default::default() }).unwrap();
         // 01:00 to 04:00 on the wall is two real hours: 01:00 CET to 04:00 CEST.
-        assert_eq!(labels(berlin, &slots), ["01:00", "01:30", "03:00", "03:30"]);
+        assert_eq!(labels("Europe/Berlin", &slots), ["01:00", "01:30", "03:00", "03:30"]);
     }
 
     #[test]
     fn the_repeated_hour_of_fall_back_yields_its_slots_twice() {
-        let new_york = parse_zone("America/New_York").unwrap();
-        let sunday = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        let h = [hours(Weekday::Sun, (0, 0), (3, 0))];
-        let slots = free_slots(&query(new_york, sunday, &h, &[]));
+        let weekly = [rule(Weekday::Sun, (0, 0), (3, 0))];
+        let q = query_on("America/New_York", date(2026, 11, 1), half_hours());
+        let slots = provider_slots(&q, &ProviderCalendar { weekly: &weekly, ..Default::default() }).unwrap();
         assert_eq!(slots.len(), 8, "00:00 EDT to 03:00 EST is four real hours");
         assert_eq!(
-            labels(new_york, &slots),
+            labels("America/New_York", &slots),
             ["00:00", "00:30", "01:00", "01:30", "01:00", "01:30", "02:00", "02:30"]
         );
     }
 
     #[test]
-    fn a_zero_duration_or_step_yields_nothing_instead_of_looping() {
-        let berlin = parse_zone("Europe/Berlin").unwrap();
-        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        let h = [hours(Weekday::Mon, (8, 0), (10, 0))];
-        let mut q = query(berlin, monday, &h, &[]);
-        q.step = Duration::zero();
-        assert!(free_slots(&q).is_empty());
-        q.step = Duration::minutes(30);
-        q.duration = Duration::zero();
-        assert!(free_slots(&q).is_empty());
+    fn lord_howe_half_hour_shift_loses_and_gains_exactly_thirty_minutes() {
+        // Lord Howe moves its clocks by 30 minutes: 02:00 -> 02:30 on 2026-10-04,
+        // 02:00 -> 01:30 on 2026-04-05.
+        let spring = [rule(Weekday::Sun, (1, 0), (4, 0))];
+        let q = query_on("Australia/Lord_Howe", date(2026, 10, 4), half_hours());
+        let slots = provider_slots(&q, &ProviderCalendar { weekly: &spring, ..Default::default() }).unwrap();
+        assert_eq!(labels("Australia/Lord_Howe", &slots), ["01:00", "01:30", "02:30", "03:00", "03:30"]);
+        let q = query_on("Australia/Lord_Howe", date(2026, 4, 5), half_hours());
+        let slots = provider_slots(&q, &ProviderCalendar { weekly: &spring, ..Default::default() }).unwrap();
+        assert_eq!(labels("Australia/Lord_Howe", &slots), ["01:00", "01:30", "01:30", "02:00", "02:30", "03:00", "03:30"]);
+    }
+
+    #[test]
+    fn invalid_rules_and_ranges_are_refused_not_looped_on() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (10, 0))];
+        let cal = ProviderCalendar { weekly: &weekly, ..Default::default() };
+        let day = date(2026, 11, 23);
+        let mut zero = half_hours();
+        zero.duration = Duration::zero();
+        assert!(provider_slots(&query_on("Europe/Berlin", day, zero), &cal).is_err());
+        let mut no_step = half_hours();
+        no_step.step = Duration::zero();
+        assert!(provider_slots(&query_on("Europe/Berlin", day, no_step), &cal).is_err());
+        let mut negative = half_hours();
+        negative.buffer_before = Duration::minutes(-5);
+        assert!(provider_slots(&query_on("Europe/Berlin", day, negative), &cal).is_err());
+        let mut backwards = query_on("Europe/Berlin", day, half_hours());
+        backwards.to = day - Duration::days(1);
+        assert!(provider_slots(&backwards, &cal).is_err());
+        let mut too_long = query_on("Europe/Berlin", day, half_hours());
+        too_long.to = day + Duration::days(MAX_RANGE_DAYS);
+        assert!(provider_slots(&too_long, &cal).is_err());
     }
 
     #[test]
     fn any_provider_merges_equal_slots_and_counts_who_offers_them() {
-        let t = |h| Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).unwrap();
+        let t = |h| utc(2026, 11, 23, h, 0);
         let slot = |h| Interval::new(t(h), t(h + 1)).unwrap();
         let merged = any_provider(&[vec![slot(8), slot(9)], vec![slot(9), slot(10)], vec![]]);
         assert_eq!(merged, vec![(slot(8), 1), (slot(9), 2), (slot(10), 1)]);
     }
 
-    fn arb_busy() -> impl Strategy<Value = Vec<Interval>> {
-        let base = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap().timestamp();
-        prop::collection::vec((0i64..(24 * 60), 1i64..240), 0..20).prop_map(move |v| {
-            v.into_iter()
-                .map(|(start_min, len)| {
-                    let s = DateTime::from_timestamp(base + start_min * 60, 0).unwrap();
-                    Interval::new(s, s + Duration::minutes(len)).unwrap()
-                })
-                .collect()
-        })
+    const ZONES: [&str; 4] = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Singapore"];
+
+    /// Dates around every DST change of 2026 in the zones above, plus ordinary days.
+    const DAYS: [(i32, u32, u32); 8] =
+        [(2026, 3, 8), (2026, 3, 29), (2026, 4, 5), (2026, 10, 4), (2026, 10, 25), (2026, 11, 1), (2026, 6, 15), (2026, 11, 23)];
+
+    fn arb_case() -> impl Strategy<Value = (usize, NaiveDate, Vec<(u32, u32, u32, u32)>, Vec<(i64, i64)>, Vec<(i64, i64)>, SlotRules, i64)> {
+        (
+            0..ZONES.len(),
+            0..DAYS.len(),
+            prop::collection::vec((0u32..23, 0u32..4, 1u32..10, 0u32..4), 1..4),
+            prop::collection::vec((-120i64..(26 * 60), 5i64..240), 0..12),
+            prop::collection::vec((-120i64..(26 * 60), 15i64..180), 0..3),
+            (5i64..120, 0i64..30, 0i64..30, 5i64..60, 0i64..600, 1i64..(48 * 60), prop::option::of(1u32..12)),
+            -(24 * 60i64)..(48 * 60),
+        )
+            .prop_map(|(z, d, hours, busy, blocks, (dur, before, after, step, notice, horizon, cap), now_min)| {
+                let (y, m, dd) = DAYS[d];
+                let rules = SlotRules {
+                    duration: Duration::minutes(dur),
+                    buffer_before: Duration::minutes(before),
+                    buffer_after: Duration::minutes(after),
+                    step: Duration::minutes(step),
+                    minimum_notice: Duration::minutes(notice),
+                    horizon: Duration::minutes(horizon),
+                    per_day_cap: cap,
+                };
+                (z, date(y, m, dd), hours, busy, blocks, rules, now_min)
+            })
+    }
+
+    fn intervals(base: DateTime<Utc>, raw: &[(i64, i64)]) -> Vec<Interval> {
+        raw.iter()
+            .map(|&(start, len)| Interval::new(base + Duration::minutes(start), base + Duration::minutes(start + len)).unwrap())
+            .collect()
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1000))]
 
+        /// The engine's invariants hold in every zone, on DST change days and ordinary days.
         #[test]
-        fn slots_never_overlap_busy_time_and_stay_inside_working_hours(
-            busy in arb_busy(),
-            from_h in 0u32..12, len_h in 1u32..12,
-            duration in 5i64..120, step in 5i64..60,
-            earliest_min in 0i64..(24 * 60),
-        ) {
-            let berlin = parse_zone("Europe/Berlin").unwrap();
-            let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-            let h = [hours(Weekday::Mon, (from_h, 0), (from_h + len_h, 0))];
-            let earliest = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap() + Duration::minutes(earliest_min);
-            let q = DayQuery { tz: berlin, date: monday, hours: &h, busy: &busy,
-                duration: Duration::minutes(duration), step: Duration::minutes(step), earliest };
-            let open = instant_at(berlin, monday.and_time(h[0].start.naive()));
-            let close = instant_at(berlin, monday.and_time(h[0].end.naive()));
-            let slots = free_slots(&q);
+        fn slots_respect_busy_time_buffers_blocks_hours_notice_and_horizon(case in arb_case()) {
+            let (z, day, raw_hours, raw_busy, raw_blocks, rules, now_min) = case;
+            let tz = parse_zone(ZONES[z]).unwrap();
+            let day_start = start_of_day(tz, day);
+            let weekly: Vec<WeeklyRule> = raw_hours
+                .iter()
+                .map(|&(h, q, len_q, end_extra)| {
+                    // Starts by 22:45 and lasts at least 30 minutes, ending by 23:59.
+                    let start_min = h * 60 + q * 15;
+                    let end_min = (start_min + len_q * 30 + end_extra * 15).min(23 * 60 + 59);
+                    let hours = WeeklyInterval::new(day.weekday(), hm(h, q * 15), hm(end_min / 60, end_min % 60));
+                    WeeklyRule::always(hours.unwrap())
+                })
+                .collect();
+            let busy = intervals(day_start, &raw_busy);
+            let blocks = intervals(day_start, &raw_blocks);
+            let now = day_start + Duration::minutes(now_min);
+            let q = SlotQuery { tz, from: day, to: day, holidays: &[], rules, now };
+            let cal = ProviderCalendar { weekly: &weekly, exceptions: &[], blocks: &blocks, busy: &busy };
+            let slots = provider_slots(&q, &cal).unwrap();
+
+            let periods: Vec<Interval> = weekly.iter().map(|r| Interval {
+                start: instant_at(tz, day.and_time(r.hours.start.naive())),
+                end: instant_at(tz, day.and_time(r.hours.end.naive())),
+            }).collect();
             for s in &slots {
-                prop_assert!(busy.iter().all(|b| !b.overlaps(s)));
-                prop_assert!(open <= s.start && s.end <= close);
-                prop_assert!(s.start >= earliest);
-                prop_assert_eq!(s.end - s.start, Duration::minutes(duration));
+                let guarded = Interval { start: s.start - rules.buffer_before, end: s.end + rules.buffer_after };
+                prop_assert!(busy.iter().all(|b| !b.overlaps(&guarded)), "{s:?} overlaps busy time or its buffers");
+                prop_assert!(blocks.iter().all(|b| !b.overlaps(&guarded)), "{s:?} overlaps a block");
+                prop_assert!(periods.iter().any(|p| p.contains(s)), "{s:?} is outside working hours");
+                prop_assert!(s.start >= now + rules.minimum_notice, "{s:?} is before the minimum notice");
+                prop_assert!(s.start <= now + rules.horizon, "{s:?} is past the horizon");
+                prop_assert_eq!(s.end - s.start, rules.duration);
             }
-            prop_assert!(slots.windows(2).all(|w| w[0].start < w[1].start));
+            prop_assert!(slots.windows(2).all(|w| w[0].start < w[1].start), "slots out of order or repeated");
+
+            // Neither phantom nor missing times: exactly the candidates on the step grid, in real
+            // time from each period's opening, that pass every rule are offered.
+            if rules.per_day_cap.is_none_or(|cap| busy.iter().filter(|b| day_start <= b.start && b.start < start_of_day(tz, day + Duration::days(1))).count() < cap as usize) {
+                for p in &periods {
+                    let mut t = p.start;
+                    while t + rules.duration <= p.end {
+                        let guarded = Interval { start: t - rules.buffer_before, end: t + rules.duration + rules.buffer_after };
+                        let ok = t >= now + rules.minimum_notice && t <= now + rules.horizon
+                            && busy.iter().all(|b| !b.overlaps(&guarded)) && blocks.iter().all(|b| !b.overlaps(&guarded));
+                        prop_assert_eq!(ok, slots.iter().any(|s| s.start == t), "candidate {} wrongly {}", t, if ok { "missing" } else { "offered" });
+                        t += rules.step;
+                    }
+                }
+            } else {
+                prop_assert!(slots.is_empty(), "a capped day offers slots");
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The booking rules. Nothing in this crate performs I/O or reads a clock: callers pass
 //! "now" in, which keeps every rule testable and identical in the browser and the server.
 
+pub mod appointment;
 pub mod clinic;
 pub mod error;
 pub mod interval;

@@ -123,3 +123,22 @@ fn redact(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_password_in_a_database_url_is_never_printed() {
+        assert_eq!(
+            redact("postgres://booking:s3cret@db.internal:5432/booking"),
+            "postgres://booking:***@db.internal:5432/booking"
+        );
+    }
+
+    #[test]
+    fn urls_without_credentials_are_printed_as_they_are() {
+        assert_eq!(redact("sqlite://data/booking.db?mode=rwc"), "sqlite://data/booking.db?mode=rwc");
+        assert_eq!(redact("postgres://127.0.0.1/booking"), "postgres://127.0.0.1/booking");
+    }
+}

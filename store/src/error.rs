@@ -4,10 +4,21 @@ use thiserror::Error;
 pub enum StoreError {
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The time is no longer free: another appointment of the provider overlaps it.
+    #[error("the slot is taken")]
+    SlotTaken,
+    /// The idempotency key was used before with a different request.
+    #[error("the idempotency key was already used for a different request")]
+    IdempotencyMismatch,
+    /// A rule refused the change (status transition, cutoff, ...).
+    #[error(transparent)]
+    Rule(domain::DomainError),
     /// The database holds a value the rules refuse (e.g. a zone name chrono-tz does not know).
     /// It means the data was written around the application; it is logged, not shown.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error("cannot prepare the database directory: {0}")]
+    Directory(#[from] std::io::Error),
     #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
     UnsupportedUrl(String),
     #[error(transparent)]
@@ -17,7 +28,20 @@ pub enum StoreError {
 }
 
 impl From<domain::DomainError> for StoreError {
+    /// A domain error met while reading rows means the stored data is bad; write paths that
+    /// apply rules wrap their refusals in `StoreError::Rule` explicitly.
     fn from(e: domain::DomainError) -> Self {
         StoreError::Corrupt(e.to_string())
     }
+}
+
+/// Turns the database's refusal of an overlapping appointment (PostgreSQL's exclusion
+/// constraint, SQLite's trigger) into `SlotTaken`.
+pub(crate) fn write_error(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.constraint() == Some("appointments_no_overlap") || db.message().contains("appointments_no_overlap") {
+            return StoreError::SlotTaken;
+        }
+    }
+    StoreError::Database(e)
 }

@@ -4,6 +4,7 @@
 //! for each backend, so both are type-checked and tested; where the backends must differ
 //! (time encoding, locking) the difference lives in `time.rs` or in an explicit branch.
 
+mod booking;
 mod error;
 mod records;
 mod seed;
@@ -12,6 +13,7 @@ mod time;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use booking::{Booked, NewAppointment};
 pub use error::StoreError;
 pub use records::{BookingContext, ClinicRecord, LocationRecord, ProviderSchedule, ServiceRecord};
 pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SLUG};
@@ -59,9 +61,7 @@ impl Store {
                 .busy_timeout(Duration::from_secs(5));
             if let Some(dir) = options.get_filename().parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        StoreError::Corrupt(format!("cannot create {}: {e}", dir.display()))
-                    })?;
+                    std::fs::create_dir_all(dir)?;
                 }
             }
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;

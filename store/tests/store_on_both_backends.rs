@@ -73,3 +73,13 @@ async fn a_url_of_another_database_kind_is_refused() {
     let err = Store::connect("mysql://localhost/booking").await.unwrap_err();
     assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_sqlite_path_under_a_regular_file_is_refused_before_any_database_work() {
+    let file = std::env::temp_dir().join(format!("booking-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, b"").unwrap();
+    let url = format!("sqlite://{}/inner/booking.db?mode=rwc", file.display());
+    let err = Store::connect(&url).await.unwrap_err();
+    std::fs::remove_file(&file).unwrap();
+    assert!(matches!(err, StoreError::Directory(_)), "{err:?}");
+}

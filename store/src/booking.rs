@@ -1,0 +1,256 @@
+//! Writing appointments. Each change is one transaction that also records the change's
+//! history row and its outbox event, so an event exists exactly when the change committed.
+//!
+//! Concurrency: on SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the single
+//! write lock before reading, and a trigger refuses overlaps. On PostgreSQL the provider's row
+//! is locked (`FOR UPDATE`) so bookings of one provider queue up while other providers proceed,
+//! and an exclusion constraint refuses overlaps whatever the application does.
+
+use crate::error::write_error;
+use crate::time::db_time;
+use crate::{with_pool, Store, StoreError};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use domain::appointment::{AppointmentStatus, BookingSource};
+use domain::DomainError;
+use rand::RngCore;
+use sqlx::{Pool, Postgres, Sqlite, Transaction};
+
+#[derive(Debug, Clone)]
+pub struct NewAppointment {
+    pub clinic_id: i64,
+    pub location_id: i64,
+    pub provider_id: i64,
+    pub service_id: i64,
+    pub product_id: Option<i64>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The location's zone: the token number counts per local day.
+    pub tz: Tz,
+    pub booker_id: Option<i64>,
+    pub participant_id: Option<i64>,
+    pub source: BookingSource,
+    pub reason: String,
+    /// `(key, SHA-256 of the request)`: the same key with the same request returns the first
+    /// booking again; with another request it is refused.
+    pub idempotency: Option<(String, String)>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booked {
+    pub appointment_id: i64,
+    pub token_number: i32,
+    pub status: AppointmentStatus,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// True when an idempotency key matched an earlier booking and nothing new was written.
+    pub replayed: bool,
+}
+
+/// Opens the write transaction the module comment describes.
+pub(crate) trait WriteTx: sqlx::Database + Sized {
+    async fn begin_write(pool: &Pool<Self>, provider_id: i64) -> Result<Transaction<'static, Self>, sqlx::Error>;
+}
+
+impl WriteTx for Sqlite {
+    async fn begin_write(pool: &Pool<Self>, _provider_id: i64) -> Result<Transaction<'static, Self>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl WriteTx for Postgres {
+    async fn begin_write(pool: &Pool<Self>, provider_id: i64) -> Result<Transaction<'static, Self>, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT id FROM providers WHERE id = $1 FOR UPDATE").bind(provider_id).execute(&mut *tx).await?;
+        Ok(tx)
+    }
+}
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+}
+
+pub(crate) fn new_event_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("evt_{}", hex::encode(bytes))
+}
+
+impl Store {
+    /// Books `new`, or returns `SlotTaken` when the time overlaps an active appointment of
+    /// the provider. Nothing is written on any error.
+    pub async fn create_appointment(&self, new: &NewAppointment) -> Result<Booked, StoreError> {
+        if new.end <= new.start {
+            return Err(StoreError::Rule(DomainError::invalid("end", "the appointment ends before it starts")));
+        }
+        match self.try_create(new).await {
+            // Two requests with one idempotency key can race: the loser sees the winner's
+            // overlap or key row. If the key now names a booking, answer with it.
+            Err(e) if new.idempotency.is_some() && (matches!(e, StoreError::SlotTaken) || is_unique_violation(&e)) => {
+                match self.replay(new).await? {
+                    Some(booked) => Ok(booked),
+                    None => self.try_create(new).await,
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn replay(&self, new: &NewAppointment) -> Result<Option<Booked>, StoreError> {
+        let Some((key, digest)) = &new.idempotency else { return Ok(None) };
+        let found: Option<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT request_sha256, appointment_id FROM idempotency_keys WHERE clinic_id = $1 AND key = $2")
+                .bind(new.clinic_id).bind(key)
+                .fetch_optional(pool).await?
+        });
+        match found {
+            None => Ok(None),
+            Some((stored, _)) if stored != *digest => Err(StoreError::IdempotencyMismatch),
+            Some((_, id)) => {
+                let mut booked = self.booked_by_id(id).await?;
+                booked.replayed = true;
+                Ok(Some(booked))
+            }
+        }
+    }
+
+    async fn booked_by_id(&self, id: i64) -> Result<Booked, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT id, token_number, status, starts_at, ends_at FROM appointments WHERE id = $1")
+                .bind(id).fetch_optional(pool).await?.ok_or(StoreError::NotFound("appointment"))?;
+            use sqlx::Row;
+            let status: String = row.try_get("status")?;
+            Ok(Booked {
+                appointment_id: row.try_get("id")?,
+                token_number: row.try_get::<Option<i32>, _>("token_number")?.unwrap_or(0),
+                status: AppointmentStatus::parse(&status)?,
+                start: crate::time::row_time(pool, &row, "starts_at")?,
+                end: crate::time::row_time(pool, &row, "ends_at")?,
+                replayed: false,
+            })
+        })
+    }
+
+    async fn try_create(&self, new: &NewAppointment) -> Result<Booked, StoreError> {
+        if let Some(replayed) = self.replay(new).await? {
+            return Ok(replayed);
+        }
+        let local_date = new.start.with_timezone(&new.tz).date_naive();
+        let status = AppointmentStatus::Booked;
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, new.provider_id).await?;
+            let now = db_time(pool, new.now);
+            let (token,): (i32,) = sqlx::query_as(
+                "INSERT INTO token_counters (provider_id, local_date, last_token) VALUES ($1, $2, 1)
+                 ON CONFLICT (provider_id, local_date) DO UPDATE SET last_token = token_counters.last_token + 1
+                 RETURNING last_token",
+            )
+            .bind(new.provider_id).bind(local_date)
+            .fetch_one(&mut *tx).await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO appointments (clinic_id, location_id, provider_id, service_id, product_id, booker_id,
+                     participant_id, starts_at, ends_at, time_zone, local_date, token_number, status, source, reason,
+                     created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+                 RETURNING id",
+            )
+            .bind(new.clinic_id).bind(new.location_id).bind(new.provider_id).bind(new.service_id)
+            .bind(new.product_id).bind(new.booker_id).bind(new.participant_id)
+            .bind(db_time(pool, new.start)).bind(db_time(pool, new.end)).bind(new.tz.name())
+            .bind(local_date).bind(token).bind(status.as_str()).bind(new.source.as_str()).bind(&new.reason)
+            .bind(now)
+            .fetch_one(&mut *tx).await.map_err(write_error)?;
+            sqlx::query(
+                "INSERT INTO appointment_changes (appointment_id, kind, to_status, source, changed_at)
+                 VALUES ($1, 'created', $2, $3, $4)",
+            )
+            .bind(id).bind(status.as_str()).bind(new.source.as_str()).bind(now)
+            .execute(&mut *tx).await?;
+            let payload = serde_json::json!({
+                "appointmentId": id.to_string(),
+                "clinicId": new.clinic_id.to_string(),
+                "locationId": new.location_id.to_string(),
+                "providerId": new.provider_id.to_string(),
+                "serviceId": new.service_id.to_string(),
+                "productId": new.product_id.map(|p| p.to_string()),
+                "start": new.start.with_timezone(&new.tz).to_rfc3339(),
+                "end": new.end.with_timezone(&new.tz).to_rfc3339(),
+                "timeZone": new.tz.name(),
+                "status": status.as_str(),
+                "tokenNumber": token,
+                "source": new.source.as_str(),
+            });
+            sqlx::query("INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, 'appointmentCreated', $3, $4)")
+                .bind(new_event_id()).bind(new.clinic_id).bind(payload.to_string()).bind(now)
+                .execute(&mut *tx).await?;
+            if let Some((key, digest)) = &new.idempotency {
+                sqlx::query("INSERT INTO idempotency_keys (clinic_id, key, request_sha256, appointment_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(new.clinic_id).bind(key).bind(digest).bind(id).bind(now)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(Booked { appointment_id: id, token_number: token, status, start: new.start, end: new.end, replayed: false })
+        })
+    }
+
+    /// Cancels an appointment of `clinic_id`. Another clinic's appointment is `NotFound`.
+    /// The clinic's cancellation cutoff applies unless `source` is staff.
+    pub async fn cancel_appointment(
+        &self,
+        clinic_id: i64,
+        appointment_id: i64,
+        reason: &str,
+        source: BookingSource,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let provider_id: Option<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT provider_id FROM appointments WHERE id = $1 AND clinic_id = $2")
+                .bind(appointment_id).bind(clinic_id).fetch_optional(pool).await?
+        });
+        let (provider_id,) = provider_id.ok_or(StoreError::NotFound("appointment"))?;
+        with_pool!(self, pool => {
+            use sqlx::Row;
+            let mut tx = WriteTx::begin_write(pool, provider_id).await?;
+            let row = sqlx::query(
+                "SELECT a.status, a.starts_at, c.cancellation_cutoff_minutes
+                   FROM appointments a JOIN clinics c ON c.id = a.clinic_id
+                  WHERE a.id = $1 AND a.clinic_id = $2",
+            )
+            .bind(appointment_id).bind(clinic_id)
+            .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("appointment"))?;
+            let status = AppointmentStatus::parse(&row.try_get::<String, _>("status")?)?;
+            let starts_at = crate::time::row_time(pool, &row, "starts_at")?;
+            let cutoff: i32 = row.try_get("cancellation_cutoff_minutes")?;
+            let next = status.transition(AppointmentStatus::Cancelled).map_err(StoreError::Rule)?;
+            if source != BookingSource::Staff && now + chrono::Duration::minutes(i64::from(cutoff)) > starts_at {
+                return Err(StoreError::Rule(DomainError::invalid(
+                    "cutoff",
+                    format!("appointments can be cancelled up to {cutoff} minutes before they start"),
+                )));
+            }
+            let stamp = db_time(pool, now);
+            sqlx::query("UPDATE appointments SET status = $1, cancellation_reason = $2, updated_at = $3 WHERE id = $4")
+                .bind(next.as_str()).bind(reason).bind(stamp).bind(appointment_id)
+                .execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO appointment_changes (appointment_id, kind, from_status, to_status, source, note, changed_at)
+                 VALUES ($1, 'cancelled', $2, $3, $4, $5, $6)",
+            )
+            .bind(appointment_id).bind(status.as_str()).bind(next.as_str()).bind(source.as_str()).bind(reason).bind(stamp)
+            .execute(&mut *tx).await?;
+            let payload = serde_json::json!({
+                "appointmentId": appointment_id.to_string(),
+                "clinicId": clinic_id.to_string(),
+                "status": next.as_str(),
+                "cancellationReason": reason,
+                "source": source.as_str(),
+            });
+            sqlx::query("INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, 'appointmentCanceled', $3, $4)")
+                .bind(new_event_id()).bind(clinic_id).bind(payload.to_string()).bind(stamp)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
