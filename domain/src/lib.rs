@@ -6,6 +6,7 @@ pub mod clinic;
 pub mod error;
 pub mod interval;
 pub mod schedule;
+pub mod slot_id;
 
 #[cfg(feature = "tz")]
 pub mod availability;
@@ -16,3 +17,4 @@ pub use clinic::ClinicSlug;
 pub use error::DomainError;
 pub use interval::Interval;
 pub use schedule::{LocalTime, WeeklyInterval};
+pub use slot_id::SlotId;
