@@ -139,11 +139,12 @@ pub fn provider_slots(query: &SlotQuery<'_>, calendar: &ProviderCalendar<'_>) ->
     let rules = &query.rules;
     let earliest = query.now + rules.minimum_notice;
     let latest_start = query.now + rules.horizon;
+    let blocked = merged(calendar.busy.iter().chain(calendar.blocks));
     let mut slots = Vec::new();
     let mut date = query.from;
     while date <= query.to {
         if !query.holidays.contains(&date) {
-            day_slots(query, calendar, date, earliest, latest_start, &mut slots);
+            day_slots(query, calendar, &blocked, date, earliest, latest_start, &mut slots);
         }
         date = match date.succ_opt() {
             Some(next) => next,
@@ -155,9 +156,35 @@ pub fn provider_slots(query: &SlotQuery<'_>, calendar: &ProviderCalendar<'_>) ->
     Ok(slots)
 }
 
+/// The union of `intervals` as sorted, disjoint spans of Unix seconds `[start, end)`.
+/// The hot loop below works in integer seconds: chrono arithmetic per candidate costs more
+/// than everything else the engine does.
+fn merged<'a>(intervals: impl Iterator<Item = &'a Interval>) -> Vec<(i64, i64)> {
+    // Starts round down and ends round up: a sub-second instant never opens a gap.
+    let ceil = |t: DateTime<Utc>| t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0);
+    let mut all: Vec<(i64, i64)> = intervals.map(|i| (i.start.timestamp(), ceil(i.end))).collect();
+    all.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(all.len());
+    for (start, end) in all {
+        match out.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
+/// Whether `[start, end)` overlaps any of the sorted, disjoint `blocked` spans: only the
+/// first span ending after `start` can overlap, so one binary search decides.
+fn overlaps_any(blocked: &[(i64, i64)], start: i64, end: i64) -> bool {
+    let first_ending_after = blocked.partition_point(|b| b.1 <= start);
+    blocked.get(first_ending_after).is_some_and(|b| b.0 < end)
+}
+
 fn day_slots(
     query: &SlotQuery<'_>,
     calendar: &ProviderCalendar<'_>,
+    blocked: &[(i64, i64)],
     date: NaiveDate,
     earliest: DateTime<Utc>,
     latest_start: DateTime<Utc>,
@@ -177,25 +204,26 @@ fn day_slots(
             return;
         }
     }
+    let (duration, step) = (rules.duration.num_seconds(), rules.step.num_seconds());
+    let (before, after) = (rules.buffer_before.num_seconds(), rules.buffer_after.num_seconds());
+    let (earliest, latest_start) = (earliest.timestamp(), latest_start.timestamp());
     let weekly = calendar.weekly.iter().filter(|r| r.applies_on(date)).map(|r| (r.hours.start, r.hours.end));
     let extra = calendar.exceptions.iter().filter_map(|e| match *e {
         DateException::ExtraHours { date: d, start, end } if d == date && start < end => Some((start, end)),
         _ => None,
     });
     for (start, end) in weekly.chain(extra) {
-        let open = instant_at(query.tz, date.and_time(start.naive()));
-        let close = instant_at(query.tz, date.and_time(end.naive()));
+        let open = instant_at(query.tz, date.and_time(start.naive())).timestamp();
+        let close = instant_at(query.tz, date.and_time(end.naive())).timestamp();
         let mut t = open;
-        while t + rules.duration <= close && t <= latest_start {
-            let slot = Interval { start: t, end: t + rules.duration };
-            let guarded = Interval { start: t - rules.buffer_before, end: slot.end + rules.buffer_after };
-            if t >= earliest
-                && !calendar.busy.iter().any(|b| b.overlaps(&guarded))
-                && !calendar.blocks.iter().any(|b| b.overlaps(&guarded))
-            {
-                out.push(slot);
+        while t + duration <= close && t <= latest_start {
+            if t >= earliest && !overlaps_any(blocked, t - before, t + duration + after) {
+                // Both instants come from valid DateTimes plus at most a day: always in range.
+                if let (Some(s), Some(e)) = (DateTime::from_timestamp(t, 0), DateTime::from_timestamp(t + duration, 0)) {
+                    out.push(Interval { start: s, end: e });
+                }
             }
-            t += rules.step;
+            t += step;
         }
     }
 }
