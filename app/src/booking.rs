@@ -49,10 +49,9 @@ pub async fn fetch_day_availability(clinic: String, date: Option<String>) -> Res
 mod ssr {
     use super::*;
     use chrono::{Duration, Utc};
-    use domain::availability::{any_provider, provider_slots, ProviderCalendar, SlotQuery, SlotRules, WeeklyRule};
-    use domain::zone::start_of_day;
+    use domain::availability::any_provider;
     use domain::ClinicSlug;
-    use store::Store;
+    use store::{AvailabilityRequest, Store};
 
     pub async fn day_availability(clinic: &str, date: Option<&str>) -> Result<DayAvailability, AppError> {
         let result = compute(clinic, date).await;
@@ -95,25 +94,23 @@ mod ssr {
             }
         };
 
-        let busy = store
-            .busy_between(ctx.clinic.id, start_of_day(tz, today), start_of_day(tz, last + Duration::days(1)))
+        let availability = store
+            .availability(&AvailabilityRequest {
+                clinic_id: ctx.clinic.id,
+                location_id: ctx.location.id,
+                product_id: ctx.product.id,
+                provider_id: None,
+                from: today,
+                to: last,
+                new_patient: false,
+                now,
+            })
             .await?;
-        let duration = Duration::minutes(i64::from(ctx.service.duration_minutes));
-        let query = SlotQuery {
-            tz,
-            from: today,
-            to: last,
-            holidays: &[],
-            rules: SlotRules::simple(duration, Duration::days(DAYS_SHOWN)),
-            now,
-        };
-        let mut per_provider = Vec::with_capacity(ctx.providers.len());
-        for p in &ctx.providers {
-            let weekly: Vec<_> = p.hours.iter().copied().map(WeeklyRule::always).collect();
-            let own_busy: Vec<_> = busy.iter().filter(|(id, _)| *id == p.provider_id).map(|(_, i)| *i).collect();
-            let calendar = ProviderCalendar { weekly: &weekly, busy: &own_busy, ..Default::default() };
-            per_provider.push(provider_slots(&query, &calendar)?);
-        }
+        let per_provider: Vec<Vec<_>> = availability
+            .providers
+            .iter()
+            .map(|p| p.slots.iter().map(|s| s.interval).collect())
+            .collect();
         let merged = any_provider(&per_provider);
         let slots_on = |day: NaiveDate| -> Vec<_> {
             merged.iter().filter(|(slot, _)| slot.start.with_timezone(&tz).date_naive() == day).cloned().collect()

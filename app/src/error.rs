@@ -42,6 +42,7 @@ impl From<store::StoreError> for AppError {
     fn from(e: store::StoreError) -> Self {
         match e {
             store::StoreError::NotFound(what) => AppError::NotFound { what: what.to_owned() },
+            store::StoreError::Rule(rule) => rule.into(),
             other => {
                 tracing::error!(error = %other, "store failure in a server function");
                 AppError::Unavailable

@@ -4,6 +4,7 @@
 //! for each backend, so both are type-checked and tested; where the backends must differ
 //! (time encoding, locking) the difference lives in `time.rs` or in an explicit branch.
 
+mod availability;
 mod booking;
 mod error;
 mod records;
@@ -13,9 +14,10 @@ mod time;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use availability::{Availability, AvailabilityRequest, ProviderAvailability, Slot};
 pub use booking::{Booked, NewAppointment};
 pub use error::StoreError;
-pub use records::{BookingContext, ClinicRecord, LocationRecord, ProviderSchedule, ServiceRecord};
+pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderSchedule, ServiceRecord};
 pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SLUG};
 
 use sqlx::postgres::PgPoolOptions;

@@ -36,12 +36,21 @@ pub struct ProviderSchedule {
     pub hours: Vec<WeeklyInterval>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductRecord {
+    pub id: i64,
+    pub name: String,
+    pub duration_minutes: i32,
+}
+
 /// What the booking page needs to compute availability at a clinic's main location.
 #[derive(Debug, Clone)]
 pub struct BookingContext {
     pub clinic: ClinicRecord,
     pub location: LocationRecord,
     pub service: ServiceRecord,
+    /// The service's first product.
+    pub product: ProductRecord,
     pub providers: Vec<ProviderSchedule>,
 }
 
@@ -61,7 +70,7 @@ impl Store {
     /// there. Richer selection (service, product, provider) arrives with the booking flow.
     pub async fn booking_context(&self, slug: &ClinicSlug) -> Result<BookingContext, StoreError> {
         let clinic = self.clinic_by_slug(slug).await?;
-        let (location, service, hour_rows) = with_pool!(self, pool => {
+        let (location, service, product, hour_rows) = with_pool!(self, pool => {
             let location: Option<(i64, String, String, String)> = sqlx::query_as(
                 "SELECT id, name, address, time_zone FROM locations WHERE clinic_id = $1 ORDER BY id LIMIT 1",
             )
@@ -74,6 +83,15 @@ impl Store {
             .bind(clinic.id)
             .fetch_optional(pool)
             .await?;
+            let product: Option<(i64, String, i32)> = match &service {
+                None => None,
+                Some((service_id, ..)) => sqlx::query_as(
+                    "SELECT id, name, duration_minutes FROM products WHERE service_id = $1 ORDER BY id LIMIT 1",
+                )
+                .bind(*service_id)
+                .fetch_optional(pool)
+                .await?,
+            };
             let hours: Vec<(i64, String, i32, String, String)> = match &location {
                 None => Vec::new(),
                 Some((location_id, ..)) => sqlx::query_as(
@@ -87,10 +105,11 @@ impl Store {
                 .fetch_all(pool)
                 .await?,
             };
-            (location, service, hours)
+            (location, service, product, hours)
         });
         let (location_id, location_name, address, zone) = location.ok_or(StoreError::NotFound("location"))?;
         let (service_id, service_name, duration_minutes) = service.ok_or(StoreError::NotFound("service"))?;
+        let (product_id, product_name, product_minutes) = product.ok_or(StoreError::NotFound("product"))?;
 
         let mut providers: Vec<ProviderSchedule> = Vec::new();
         for (provider_id, display_name, weekday, starts, ends) in hour_rows {
@@ -108,6 +127,7 @@ impl Store {
             clinic,
             location: LocationRecord { id: location_id, name: location_name, address, tz: parse_zone(&zone)? },
             service: ServiceRecord { id: service_id, name: service_name, duration_minutes },
+            product: ProductRecord { id: product_id, name: product_name, duration_minutes: product_minutes },
             providers,
         })
     }

@@ -3,7 +3,7 @@
 
 use crate::time::db_time;
 use crate::{with_pool, Store, StoreError};
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 use domain::zone::{instant_at, parse_zone};
 use sha2::{Digest, Sha256};
 
@@ -34,8 +34,8 @@ const LOCATIONS: [DemoLocation; 2] = [
     DemoLocation { name: "Singapore Orchard", address: "391 Orchard Road, Singapore 238872", zone: "Asia/Singapore" },
 ];
 
-/// (name, specialty, location index, weekly hours as (ISO weekday, start, end)).
-type DemoProvider = (&'static str, &'static str, usize, &'static [(i32, &'static str, &'static str)]);
+/// (name, specialty, location index, service index, weekly hours as (ISO weekday, start, end)).
+type DemoProvider = (&'static str, &'static str, usize, usize, &'static [(i32, &'static str, &'static str)]);
 
 const WEEKDAYS_WITH_LUNCH: &[(i32, &str, &str)] = &[
     (1, "08:00", "12:00"), (1, "13:00", "17:00"),
@@ -55,10 +55,22 @@ const SINGAPORE_DAYS: &[(i32, &str, &str)] = &[
     (5, "09:00", "12:30"), (6, "09:00", "12:00"),
 ];
 
-const PROVIDERS: [DemoProvider; 3] = [
-    ("Dr. Anna Weber", "General practice", 0, WEEKDAYS_WITH_LUNCH),
-    ("Jonas Keller", "Physiotherapy", 0, LATE_SHIFTS_AND_SATURDAY),
-    ("Dr. Mei Lin Tan", "General practice", 1, SINGAPORE_DAYS),
+/// Services: (name, [(product name, minutes, minutes for new patients, buffer after, price in cents)]).
+type DemoService = (&'static str, &'static [(&'static str, i32, Option<i32>, i32, i64)]);
+
+const SERVICES: [DemoService; 2] = [
+    ("General consultation", &[("Consultation", 30, Some(45), 0, 0)]),
+    ("Physiotherapy", &[("Physiotherapy 30 min", 30, None, 10, 4500), ("Physiotherapy 45 min", 45, None, 10, 6500)]),
+];
+
+/// (name, specialty, location index, service index, weekly hours).
+const PROVIDERS: [DemoProvider; 6] = [
+    ("Dr. Anna Weber", "General practice", 0, 0, WEEKDAYS_WITH_LUNCH),
+    ("Jonas Keller", "Physiotherapy", 0, 1, LATE_SHIFTS_AND_SATURDAY),
+    ("Dr. Lukas Braun", "General practice", 0, 0, LATE_SHIFTS_AND_SATURDAY),
+    ("Sophie Wagner", "Physiotherapy", 0, 1, WEEKDAYS_WITH_LUNCH),
+    ("Dr. Mei Lin Tan", "General practice", 1, 0, SINGAPORE_DAYS),
+    ("Dr. Arjun Rao", "General practice", 1, 0, SINGAPORE_DAYS),
 ];
 
 pub fn api_key_digest(api_key: &str) -> String {
@@ -100,21 +112,45 @@ impl Store {
                 location_ids.push(id);
             }
 
-            let (service_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO services (clinic_id, name, duration_minutes) VALUES ($1, $2, $3) RETURNING id",
-            )
-            .bind(clinic_id).bind("General consultation").bind(30_i32)
-            .fetch_one(&mut *tx)
-            .await?;
+            let mut service_ids = Vec::new();
+            let mut first_products = Vec::new();
+            for (name, products) in SERVICES.iter() {
+                let (service_id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO services (clinic_id, name, duration_minutes) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(clinic_id).bind(*name).bind(products[0].1)
+                .fetch_one(&mut *tx)
+                .await?;
+                for (i, (product, minutes, new_patient, buffer_after, price)) in products.iter().enumerate() {
+                    let (product_id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO products (clinic_id, service_id, name, duration_minutes, new_patient_minutes,
+                             buffer_after_minutes, price_cents, booker_fields, participant_fields)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'firstname,lastname,phone,email,dob', 'firstname,lastname,dob')
+                         RETURNING id",
+                    )
+                    .bind(clinic_id).bind(service_id).bind(*product).bind(*minutes).bind(*new_patient)
+                    .bind(*buffer_after).bind(*price)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if i == 0 {
+                        first_products.push(product_id);
+                    }
+                }
+                service_ids.push(service_id);
+            }
 
             let mut provider_ids = Vec::new();
-            for (name, specialty, location, hours) in &PROVIDERS {
+            for (name, specialty, location, service, hours) in &PROVIDERS {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO providers (clinic_id, display_name, specialty) VALUES ($1, $2, $3) RETURNING id",
                 )
                 .bind(clinic_id).bind(*name).bind(*specialty)
                 .fetch_one(&mut *tx)
                 .await?;
+                sqlx::query("INSERT INTO provider_services (provider_id, service_id) VALUES ($1, $2)")
+                    .bind(id).bind(service_ids[*service])
+                    .execute(&mut *tx)
+                    .await?;
                 for (weekday, start, end) in hours.iter() {
                     sqlx::query(
                         "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)",
@@ -126,20 +162,50 @@ impl Store {
                 provider_ids.push(id);
             }
 
+            let today = seed.now.with_timezone(&berlin).date_naive();
+            // Christmas and New Year are clinic holidays.
+            for (month, day, name) in [(12, 25, "Christmas Day"), (12, 26, "Second day of Christmas"), (1, 1, "New Year's Day")] {
+                let year = if month == 1 { today.year() + 1 } else { today.year() };
+                if let Some(date) = chrono::NaiveDate::from_ymd_opt(year, month, day) {
+                    sqlx::query("INSERT INTO holidays (clinic_id, on_date, name) VALUES ($1, $2, $3)")
+                        .bind(clinic_id).bind(date).bind(name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            // Dr. Weber's admin block on the third day ahead, Keller's day off on the fifth,
+            // and Dr. Braun's extra Sunday morning on the first Sunday ahead.
+            let block_day = today + Duration::days(3);
+            let block_start = instant_at(berlin, block_day.and_time(NaiveTime::from_hms_opt(9, 0, 0).expect("09:00")));
+            sqlx::query("INSERT INTO schedule_blocks (provider_id, starts_at, ends_at, label) VALUES ($1, $2, $3, 'Admin block 9-12')")
+                .bind(provider_ids[0]).bind(db_time(pool, block_start)).bind(db_time(pool, block_start + Duration::hours(3)))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO schedule_exceptions (provider_id, on_date, kind) VALUES ($1, $2, 'closed')")
+                .bind(provider_ids[1]).bind(today + Duration::days(5))
+                .execute(&mut *tx)
+                .await?;
+            let sunday = today + Duration::days(i64::from(7 - today.weekday().num_days_from_sunday()));
+            sqlx::query("INSERT INTO schedule_exceptions (provider_id, on_date, kind, starts_at, ends_at) VALUES ($1, $2, 'extra', '09:00', '12:00')")
+                .bind(provider_ids[2]).bind(sunday)
+                .execute(&mut *tx)
+                .await?;
+
             // A few booked appointments at Berlin Mitte on each of the next days, at times that
             // differ from day to day, so that the booking page shows a realistic, uneven week.
-            let today = seed.now.with_timezone(&berlin).date_naive();
             for day in 1..=10_i64 {
                 let date = today + Duration::days(day);
                 for (provider, local_start) in demo_appointment_times(day) {
                     let start = instant_at(berlin, date.and_time(local_start));
                     let end = start + Duration::minutes(30);
                     sqlx::query(
-                        "INSERT INTO appointments (clinic_id, location_id, provider_id, service_id, starts_at, ends_at, status, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7)",
+                        "INSERT INTO appointments (clinic_id, location_id, provider_id, service_id, product_id, starts_at, ends_at,
+                             time_zone, local_date, status, source, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'booked', 'staff', $10)",
                     )
-                    .bind(clinic_id).bind(location_ids[0]).bind(provider_ids[provider]).bind(service_id)
-                    .bind(db_time(pool, start)).bind(db_time(pool, end)).bind(now)
+                    .bind(clinic_id).bind(location_ids[0]).bind(provider_ids[provider]).bind(service_ids[PROVIDERS[provider].3])
+                    .bind(first_products[PROVIDERS[provider].3])
+                    .bind(db_time(pool, start)).bind(db_time(pool, end)).bind(berlin.name()).bind(date).bind(now)
                     .execute(&mut *tx)
                     .await?;
                 }

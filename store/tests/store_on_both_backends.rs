@@ -35,7 +35,8 @@ async fn the_demo_clinic_has_a_zoned_location_a_service_and_providers_with_hours
     assert_eq!(ctx.clinic.slug.as_str(), "demo");
     assert_eq!(ctx.location.tz, chrono_tz::Europe::Berlin);
     assert_eq!(ctx.service.duration_minutes, 30);
-    assert_eq!(ctx.providers.len(), 2, "two providers work at the first location");
+    assert_eq!(ctx.product.duration_minutes, 30);
+    assert_eq!(ctx.providers.len(), 4, "four providers work at the first location");
     assert!(ctx.providers.iter().all(|p| !p.hours.is_empty()));
 }
 

@@ -1,0 +1,232 @@
+//! Availability as every client sees it: the store gathers a clinic's settings, the product's
+//! rules and each provider's calendar, and the domain engine cuts the slots. The widget, the
+//! bot API and the voice bot all call `Store::availability`; there is no second copy.
+
+use crate::time::{db_time, row_time};
+use crate::{with_pool, Store, StoreError};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use domain::availability::{provider_slots, DateException, ProviderCalendar, SlotQuery, SlotRules, WeeklyRule};
+use domain::zone::{parse_zone, start_of_day};
+use domain::{DomainError, Interval, LocalTime, SlotId, WeeklyInterval};
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct AvailabilityRequest {
+    pub clinic_id: i64,
+    pub location_id: i64,
+    pub product_id: i64,
+    /// `None`: every provider who offers the product's service at the location.
+    pub provider_id: Option<i64>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// New patients may need longer (the product's `new_patient_minutes`).
+    pub new_patient: bool,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slot {
+    pub id: SlotId,
+    pub interval: Interval,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAvailability {
+    pub provider_id: i64,
+    pub display_name: String,
+    pub slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Availability {
+    pub tz: Tz,
+    pub duration_minutes: i32,
+    pub providers: Vec<ProviderAvailability>,
+}
+
+struct ProductRules {
+    service_id: i64,
+    duration: i32,
+    new_patient: Option<i32>,
+    buffer_before: i32,
+    buffer_after: i32,
+    step: Option<i32>,
+    per_day_cap: Option<i32>,
+    minimum_notice: i32,
+    horizon_days: i32,
+}
+
+impl Store {
+    pub async fn availability(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
+        let invalid = |field, why: &str| StoreError::Rule(DomainError::invalid(field, why.to_string()));
+        if req.to < req.from {
+            return Err(invalid("to", "the range ends before it starts"));
+        }
+        if (req.to - req.from).num_days() >= domain::availability::MAX_RANGE_DAYS {
+            return Err(invalid("to", "a range may span at most 366 days"));
+        }
+        let (zone, rules, providers) = with_pool!(self, pool => {
+            let zone: Option<(String,)> = sqlx::query_as("SELECT time_zone FROM locations WHERE id = $1 AND clinic_id = $2")
+                .bind(req.location_id).bind(req.clinic_id).fetch_optional(pool).await?;
+            let product = sqlx::query(
+                "SELECT p.service_id, p.duration_minutes, p.new_patient_minutes, p.buffer_before_minutes,
+                        p.buffer_after_minutes, p.step_minutes, p.per_day_cap,
+                        c.minimum_notice_minutes, c.horizon_days
+                   FROM products p JOIN clinics c ON c.id = p.clinic_id
+                  WHERE p.id = $1 AND p.clinic_id = $2",
+            )
+            .bind(req.product_id).bind(req.clinic_id).fetch_optional(pool).await?;
+            let rules = match product {
+                None => None,
+                Some(row) => Some(ProductRules {
+                    service_id: row.try_get("service_id")?,
+                    duration: row.try_get("duration_minutes")?,
+                    new_patient: row.try_get("new_patient_minutes")?,
+                    buffer_before: row.try_get("buffer_before_minutes")?,
+                    buffer_after: row.try_get("buffer_after_minutes")?,
+                    step: row.try_get("step_minutes")?,
+                    per_day_cap: row.try_get("per_day_cap")?,
+                    minimum_notice: row.try_get("minimum_notice_minutes")?,
+                    horizon_days: row.try_get("horizon_days")?,
+                }),
+            };
+            let providers: Vec<(i64, String)> = match &rules {
+                None => Vec::new(),
+                Some(r) => sqlx::query_as(
+                    "SELECT DISTINCT p.id, p.display_name FROM providers p
+                       JOIN provider_services ps ON ps.provider_id = p.id AND ps.service_id = $2
+                       JOIN working_hours w ON w.provider_id = p.id AND w.location_id = $3
+                      WHERE p.clinic_id = $1 AND ($4 IS NULL OR p.id = $4)
+                      ORDER BY p.id",
+                )
+                .bind(req.clinic_id).bind(r.service_id).bind(req.location_id).bind(req.provider_id)
+                .fetch_all(pool).await?,
+            };
+            (zone, rules, providers)
+        });
+        let tz = parse_zone(&zone.ok_or(StoreError::NotFound("location"))?.0)?;
+        let rules = rules.ok_or(StoreError::NotFound("product"))?;
+        if req.provider_id.is_some() && providers.is_empty() {
+            return Err(StoreError::NotFound("provider"));
+        }
+
+        let duration = if req.new_patient { rules.new_patient.unwrap_or(rules.duration) } else { rules.duration };
+        let minutes = |m: i32| Duration::minutes(i64::from(m));
+        let slot_rules = SlotRules {
+            duration: minutes(duration),
+            buffer_before: minutes(rules.buffer_before),
+            buffer_after: minutes(rules.buffer_after),
+            step: minutes(rules.step.unwrap_or(duration)),
+            minimum_notice: minutes(rules.minimum_notice),
+            horizon: Duration::days(i64::from(rules.horizon_days)),
+            per_day_cap: rules.per_day_cap.map(|c| c.max(1) as u32),
+        };
+        // Busy time and blocks are read with a day's margin: buffers and zone offsets reach
+        // across local midnight.
+        let window_start = start_of_day(tz, req.from) - Duration::days(1);
+        let window_end = start_of_day(tz, req.to) + Duration::days(2);
+        let holidays = self.holidays(req.clinic_id, req.from, req.to).await?;
+
+        let mut out = Vec::with_capacity(providers.len());
+        for (provider_id, display_name) in providers {
+            let cal = self.provider_calendar(provider_id, req.location_id, req.from, req.to, window_start, window_end, req.now).await?;
+            let query = SlotQuery { tz, from: req.from, to: req.to, holidays: &holidays, rules: slot_rules, now: req.now };
+            let calendar = ProviderCalendar { weekly: &cal.weekly, exceptions: &cal.exceptions, blocks: &cal.blocks, busy: &cal.busy };
+            let slots = provider_slots(&query, &calendar)
+                .map_err(StoreError::Rule)?
+                .into_iter()
+                .map(|interval| Slot {
+                    id: SlotId {
+                        provider_id,
+                        location_id: req.location_id,
+                        product_id: req.product_id,
+                        start: interval.start,
+                        minutes: duration as u16,
+                    },
+                    interval,
+                })
+                .collect();
+            out.push(ProviderAvailability { provider_id, display_name, slots });
+        }
+        Ok(Availability { tz, duration_minutes: duration, providers: out })
+    }
+
+    async fn holidays(&self, clinic_id: i64, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, StoreError> {
+        let rows: Vec<(NaiveDate,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT on_date FROM holidays WHERE clinic_id = $1 AND on_date BETWEEN $2 AND $3")
+                .bind(clinic_id).bind(from).bind(to).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn provider_calendar(
+        &self,
+        provider_id: i64,
+        location_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+        window_start: DateTime<Utc>,
+        window_end: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<OwnedCalendar, StoreError> {
+        with_pool!(self, pool => {
+            let weekly_rows: Vec<(i32, String, String, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as(
+                "SELECT weekday, starts_at, ends_at, valid_from, valid_until FROM working_hours
+                  WHERE provider_id = $1 AND location_id = $2",
+            )
+            .bind(provider_id).bind(location_id).fetch_all(pool).await?;
+            let exception_rows: Vec<(NaiveDate, String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT on_date, kind, starts_at, ends_at FROM schedule_exceptions
+                  WHERE provider_id = $1 AND on_date BETWEEN $2 AND $3",
+            )
+            .bind(provider_id).bind(from).bind(to).fetch_all(pool).await?;
+            let (lo, hi) = (db_time(pool, window_start), db_time(pool, window_end));
+            let appointments = sqlx::query(
+                "SELECT starts_at, ends_at FROM appointments WHERE provider_id = $1
+                    AND status IN ('pending', 'booked', 'checked_in', 'completed') AND starts_at < $3 AND ends_at > $2",
+            )
+            .bind(provider_id).bind(&lo).bind(&hi).fetch_all(pool).await?;
+            let holds = sqlx::query(
+                "SELECT starts_at, ends_at FROM holds WHERE provider_id = $1 AND expires_at > $4 AND starts_at < $3 AND ends_at > $2",
+            )
+            .bind(provider_id).bind(&lo).bind(&hi).bind(db_time(pool, now)).fetch_all(pool).await?;
+            let block_rows = sqlx::query(
+                "SELECT starts_at, ends_at FROM schedule_blocks WHERE provider_id = $1 AND starts_at < $3 AND ends_at > $2",
+            )
+            .bind(provider_id).bind(&lo).bind(&hi).fetch_all(pool).await?;
+            let to_interval = |row: &_| -> Result<Interval, StoreError> {
+                Interval::new(row_time(pool, row, "starts_at")?, row_time(pool, row, "ends_at")?)
+                    .ok_or_else(|| StoreError::Corrupt("an interval ends before it starts".into()))
+            };
+            let busy = appointments.iter().chain(&holds).map(to_interval).collect::<Result<Vec<_>, _>>()?;
+            let blocks = block_rows.iter().map(to_interval).collect::<Result<Vec<_>, _>>()?;
+            let mut weekly = Vec::with_capacity(weekly_rows.len());
+            for (weekday, start, end, valid_from, valid_until) in weekly_rows {
+                let hours = WeeklyInterval::new(
+                    WeeklyInterval::weekday_from_iso(i64::from(weekday))?,
+                    LocalTime::parse(&start)?,
+                    LocalTime::parse(&end)?,
+                )?;
+                weekly.push(WeeklyRule { hours, valid_from, valid_until });
+            }
+            let mut exceptions = Vec::with_capacity(exception_rows.len());
+            for (date, kind, start, end) in exception_rows {
+                exceptions.push(match (kind.as_str(), start, end) {
+                    ("closed", _, _) => DateException::Closed { date },
+                    ("extra", Some(s), Some(e)) => DateException::ExtraHours { date, start: LocalTime::parse(&s)?, end: LocalTime::parse(&e)? },
+                    _ => return Err(StoreError::Corrupt(format!("schedule exception of kind {kind:?} on {date}"))),
+                });
+            }
+            Ok(OwnedCalendar { weekly, exceptions, blocks, busy })
+        })
+    }
+}
+
+struct OwnedCalendar {
+    weekly: Vec<WeeklyRule>,
+    exceptions: Vec<DateException>,
+    blocks: Vec<Interval>,
+    busy: Vec<Interval>,
+}

@@ -1,0 +1,179 @@
+//! Store-backed availability: every rule the engine knows, fed from the database.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Berlin;
+use domain::appointment::BookingSource;
+use domain::{ClinicSlug, SlotId};
+use store::testing::TestDb;
+use store::{on_both_backends, Availability, AvailabilityRequest, BookingContext, DemoSeed, NewAppointment, SeedOutcome, Store, StoreError};
+
+/// Friday 2026-11-20, 10:00 in Berlin. The seed puts Dr. Weber's admin block on Monday the
+/// 23rd, Keller's day off on Wednesday the 25th, Dr. Braun's extra hours on Sunday the 22nd.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap()
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+}
+
+struct Demo {
+    store: Store,
+    clinic_id: i64,
+    ctx: BookingContext,
+}
+
+async fn demo(db: TestDb) -> Demo {
+    let SeedOutcome::Created { clinic_id } =
+        db.store.seed_demo(&DemoSeed { now: now(), api_key: "bk_test".into() }).await.unwrap()
+    else {
+        panic!("fresh database must be seeded")
+    };
+    let ctx = db.store.booking_context(&ClinicSlug::parse("demo").unwrap()).await.unwrap();
+    Demo { store: db.store, clinic_id, ctx }
+}
+
+impl Demo {
+    fn request(&self, from: NaiveDate, to: NaiveDate) -> AvailabilityRequest {
+        AvailabilityRequest {
+            clinic_id: self.clinic_id,
+            location_id: self.ctx.location.id,
+            product_id: self.ctx.product.id,
+            provider_id: None,
+            from,
+            to,
+            new_patient: false,
+            now: now(),
+        }
+    }
+
+    async fn slots(&self, req: AvailabilityRequest) -> Availability {
+        self.store.availability(&req).await.unwrap()
+    }
+
+    fn provider(&self, name: &str) -> i64 {
+        self.ctx.providers.iter().find(|p| p.display_name == name).unwrap().provider_id
+    }
+}
+
+fn local_times(a: &Availability, provider_id: i64, on: NaiveDate) -> Vec<String> {
+    a.providers
+        .iter()
+        .filter(|p| p.provider_id == provider_id)
+        .flat_map(|p| &p.slots)
+        .map(|s| s.interval.start.with_timezone(&Berlin))
+        .filter(|t| t.date_naive() == on)
+        .map(|t| t.format("%H:%M").to_string())
+        .collect()
+}
+
+async fn only_providers_of_the_products_service_are_offered(db: TestDb) {
+    let demo = demo(db).await;
+    let a = demo.slots(demo.request(day(23), day(23))).await;
+    let names: Vec<_> = a.providers.iter().map(|p| p.display_name.as_str()).collect();
+    assert_eq!(names, ["Dr. Anna Weber", "Dr. Lukas Braun"], "general practitioners at Berlin Mitte");
+    assert_eq!(a.tz, Berlin);
+}
+
+async fn an_admin_block_removes_the_providers_times_it_covers(db: TestDb) {
+    let demo = demo(db).await;
+    let a = demo.slots(demo.request(day(23), day(23))).await;
+    let weber = local_times(&a, demo.provider("Dr. Anna Weber"), day(23));
+    assert!(!weber.is_empty());
+    assert!(weber.iter().all(|t| !("09:00".."12:00").contains(&t.as_str())), "{weber:?}");
+    assert!(weber.iter().any(|t| t.as_str() >= "13:00"), "{weber:?}");
+}
+
+async fn extra_hours_open_a_day_without_weekly_hours(db: TestDb) {
+    let demo = demo(db).await;
+    let a = demo.slots(demo.request(day(22), day(22))).await;
+    assert_eq!(local_times(&a, demo.provider("Dr. Lukas Braun"), day(22)), ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]);
+    assert!(local_times(&a, demo.provider("Dr. Anna Weber"), day(22)).is_empty(), "Sunday");
+}
+
+async fn a_closed_day_and_a_clinic_holiday_offer_nothing(db: TestDb) {
+    let demo = demo(db).await;
+    let physio = demo.request(day(25), day(25));
+    let keller = demo.provider("Jonas Keller");
+    let products: Vec<(i64,)> = match &demo.store {
+        Store::Sqlite(p) => sqlx::query_as("SELECT id FROM products WHERE name = 'Physiotherapy 30 min'").fetch_all(p).await.unwrap(),
+        Store::Postgres(p) => sqlx::query_as("SELECT id FROM products WHERE name = 'Physiotherapy 30 min'").fetch_all(p).await.unwrap(),
+    };
+    let a = demo.slots(AvailabilityRequest { product_id: products[0].0, ..physio.clone() }).await;
+    assert!(local_times(&a, keller, day(25)).is_empty(), "Keller's day off");
+    assert!(!local_times(&a, demo.provider("Sophie Wagner"), day(25)).is_empty(), "Wagner works that day");
+
+    let christmas = NaiveDate::from_ymd_opt(2026, 12, 25).unwrap();
+    let a = demo.slots(demo.request(christmas, christmas)).await;
+    assert!(a.providers.iter().all(|p| p.slots.is_empty()));
+}
+
+async fn new_patients_get_the_longer_duration(db: TestDb) {
+    let demo = demo(db).await;
+    let a = demo.slots(AvailabilityRequest { new_patient: true, ..demo.request(day(24), day(24)) }).await;
+    assert_eq!(a.duration_minutes, 45);
+    assert!(a.providers.iter().flat_map(|p| &p.slots).all(|s| s.interval.end - s.interval.start == Duration::minutes(45)));
+}
+
+async fn minimum_notice_hides_times_too_close_to_now(db: TestDb) {
+    let demo = demo(db).await;
+    // Friday 10:00 Berlin with 60 minutes of notice: nothing before 11:00 that day.
+    let a = demo.slots(demo.request(day(20), day(20))).await;
+    let weber = local_times(&a, demo.provider("Dr. Anna Weber"), day(20));
+    assert!(!weber.is_empty() && weber.iter().all(|t| t.as_str() >= "11:00"), "{weber:?}");
+}
+
+async fn a_booked_slot_disappears_and_its_id_round_trips(db: TestDb) {
+    let demo = demo(db).await;
+    let req = demo.request(day(24), day(24));
+    let before = demo.slots(req.clone()).await;
+    let slot = before.providers[0].slots[0].clone();
+    let id = SlotId::parse(&slot.id.encode()).unwrap();
+    assert_eq!((id.provider_id, id.start, id.end()), (before.providers[0].provider_id, slot.interval.start, slot.interval.end));
+    demo.store
+        .create_appointment(&NewAppointment {
+            clinic_id: demo.clinic_id,
+            location_id: id.location_id,
+            provider_id: id.provider_id,
+            service_id: demo.ctx.service.id,
+            product_id: Some(id.product_id),
+            start: id.start,
+            end: id.end(),
+            tz: Berlin,
+            booker_id: None,
+            participant_id: None,
+            source: BookingSource::Widget,
+            reason: String::new(),
+            idempotency: None,
+            now: now(),
+        })
+        .await
+        .unwrap();
+    let after = demo.slots(req).await;
+    assert!(after.providers[0].slots.iter().all(|s| s.interval.start != slot.interval.start));
+    assert_eq!(after.providers[0].slots.len() + 1, before.providers[0].slots.len());
+}
+
+async fn unknown_or_foreign_ids_and_reversed_ranges_are_refused(db: TestDb) {
+    let demo = demo(db).await;
+    let req = demo.request(day(24), day(24));
+    let no_product = demo.store.availability(&AvailabilityRequest { product_id: 999_999, ..req.clone() }).await;
+    assert!(matches!(no_product, Err(StoreError::NotFound("product"))), "{no_product:?}");
+    let foreign = demo.store.availability(&AvailabilityRequest { clinic_id: demo.clinic_id + 1, ..req.clone() }).await;
+    assert!(matches!(foreign, Err(StoreError::NotFound("location"))), "{foreign:?}");
+    let wrong_provider = demo.store.availability(&AvailabilityRequest { provider_id: Some(999_999), ..req.clone() }).await;
+    assert!(matches!(wrong_provider, Err(StoreError::NotFound("provider"))), "{wrong_provider:?}");
+    let reversed = demo.store.availability(&AvailabilityRequest { to: day(23), ..req }).await;
+    assert!(matches!(reversed, Err(StoreError::Rule(_))), "{reversed:?}");
+}
+
+on_both_backends!(
+    only_providers_of_the_products_service_are_offered,
+    an_admin_block_removes_the_providers_times_it_covers,
+    extra_hours_open_a_day_without_weekly_hours,
+    a_closed_day_and_a_clinic_holiday_offer_nothing,
+    new_patients_get_the_longer_duration,
+    minimum_notice_hides_times_too_close_to_now,
+    a_booked_slot_disappears_and_its_id_round_trips,
+    unknown_or_foreign_ids_and_reversed_ranges_are_refused,
+);
