@@ -48,21 +48,26 @@ pub struct Booked {
     pub replayed: bool,
 }
 
-/// Opens the write transaction the module comment describes.
+/// Opens the write transaction the module comment describes, for changes that touch the
+/// calendars of `provider_ids`.
 pub(crate) trait WriteTx: sqlx::Database + Sized {
-    async fn begin_write(pool: &Pool<Self>, provider_id: i64) -> Result<Transaction<'static, Self>, sqlx::Error>;
+    async fn begin_write(pool: &Pool<Self>, provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error>;
 }
 
 impl WriteTx for Sqlite {
-    async fn begin_write(pool: &Pool<Self>, _provider_id: i64) -> Result<Transaction<'static, Self>, sqlx::Error> {
+    async fn begin_write(pool: &Pool<Self>, _provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
     }
 }
 
 impl WriteTx for Postgres {
-    async fn begin_write(pool: &Pool<Self>, provider_id: i64) -> Result<Transaction<'static, Self>, sqlx::Error> {
+    async fn begin_write(pool: &Pool<Self>, provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        sqlx::query("SELECT id FROM providers WHERE id = $1 FOR UPDATE").bind(provider_id).execute(&mut *tx).await?;
+        // Locking in id order: two reschedules between the same providers cannot deadlock.
+        sqlx::query("SELECT id FROM providers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(provider_ids)
+            .execute(&mut *tx)
+            .await?;
         Ok(tx)
     }
 }
@@ -139,7 +144,7 @@ impl Store {
         let local_date = new.start.with_timezone(&new.tz).date_naive();
         let status = AppointmentStatus::Booked;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, new.provider_id).await?;
+            let mut tx = WriteTx::begin_write(pool, &[new.provider_id]).await?;
             let now = db_time(pool, new.now);
             let (token,): (i32,) = sqlx::query_as(
                 "INSERT INTO token_counters (provider_id, local_date, last_token) VALUES ($1, $2, 1)
@@ -211,7 +216,7 @@ impl Store {
         let (provider_id,) = provider_id.ok_or(StoreError::NotFound("appointment"))?;
         with_pool!(self, pool => {
             use sqlx::Row;
-            let mut tx = WriteTx::begin_write(pool, provider_id).await?;
+            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
             let row = sqlx::query(
                 "SELECT a.status, a.starts_at, c.cancellation_cutoff_minutes
                    FROM appointments a JOIN clinics c ON c.id = a.clinic_id
@@ -251,6 +256,167 @@ impl Store {
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
+        })
+    }
+}
+
+/// Where a reschedule moves an appointment.
+#[derive(Debug, Clone)]
+pub struct Reschedule {
+    pub clinic_id: i64,
+    pub appointment_id: i64,
+    /// `None` keeps the provider.
+    pub provider_id: Option<i64>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub source: BookingSource,
+    pub now: DateTime<Utc>,
+}
+
+impl Store {
+    /// Moves a pending or booked appointment. The clinic's cutoff applies to the current time
+    /// of the appointment unless `source` is staff. A new token number is drawn for the new
+    /// provider and day; the old one is never reused.
+    pub async fn reschedule_appointment(&self, r: &Reschedule) -> Result<Booked, StoreError> {
+        if r.end <= r.start {
+            return Err(StoreError::Rule(DomainError::invalid("end", "the appointment ends before it starts")));
+        }
+        let current: Option<(i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT provider_id, time_zone FROM appointments WHERE id = $1 AND clinic_id = $2")
+                .bind(r.appointment_id).bind(r.clinic_id).fetch_optional(pool).await?
+        });
+        let (old_provider, zone) = current.ok_or(StoreError::NotFound("appointment"))?;
+        let tz = domain::zone::parse_zone(&zone)?;
+        let new_provider = r.provider_id.unwrap_or(old_provider);
+        let local_date = r.start.with_timezone(&tz).date_naive();
+        with_pool!(self, pool => {
+            use sqlx::Row;
+            let mut tx = WriteTx::begin_write(pool, &[old_provider, new_provider]).await?;
+            if new_provider != old_provider {
+                let same_clinic: Option<(i64,)> = sqlx::query_as("SELECT id FROM providers WHERE id = $1 AND clinic_id = $2")
+                    .bind(new_provider).bind(r.clinic_id).fetch_optional(&mut *tx).await?;
+                same_clinic.ok_or(StoreError::NotFound("provider"))?;
+            }
+            let row = sqlx::query(
+                "SELECT a.status, a.provider_id, a.starts_at, a.ends_at, c.cancellation_cutoff_minutes
+                   FROM appointments a JOIN clinics c ON c.id = a.clinic_id
+                  WHERE a.id = $1 AND a.clinic_id = $2",
+            )
+            .bind(r.appointment_id).bind(r.clinic_id)
+            .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("appointment"))?;
+            let status = AppointmentStatus::parse(&row.try_get::<String, _>("status")?)?;
+            if !matches!(status, AppointmentStatus::Pending | AppointmentStatus::Booked) {
+                return Err(StoreError::Rule(DomainError::invalid("status", format!("an appointment that is {status} cannot be rescheduled"))));
+            }
+            let old_start = crate::time::row_time(pool, &row, "starts_at")?;
+            let old_end = crate::time::row_time(pool, &row, "ends_at")?;
+            let cutoff: i32 = row.try_get("cancellation_cutoff_minutes")?;
+            if r.source != BookingSource::Staff && r.now + chrono::Duration::minutes(i64::from(cutoff)) > old_start {
+                return Err(StoreError::Rule(DomainError::invalid(
+                    "cutoff",
+                    format!("appointments can be rescheduled up to {cutoff} minutes before they start"),
+                )));
+            }
+            let stamp = db_time(pool, r.now);
+            let (token,): (i32,) = sqlx::query_as(
+                "INSERT INTO token_counters (provider_id, local_date, last_token) VALUES ($1, $2, 1)
+                 ON CONFLICT (provider_id, local_date) DO UPDATE SET last_token = token_counters.last_token + 1
+                 RETURNING last_token",
+            )
+            .bind(new_provider).bind(local_date)
+            .fetch_one(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE appointments SET provider_id = $1, starts_at = $2, ends_at = $3, local_date = $4,
+                        token_number = $5, updated_at = $6 WHERE id = $7",
+            )
+            .bind(new_provider).bind(db_time(pool, r.start)).bind(db_time(pool, r.end)).bind(local_date)
+            .bind(token).bind(stamp).bind(r.appointment_id)
+            .execute(&mut *tx).await.map_err(write_error)?;
+            sqlx::query(
+                "INSERT INTO appointment_changes (appointment_id, kind, from_status, to_status, old_starts_at, old_ends_at,
+                     old_provider_id, source, changed_at)
+                 VALUES ($1, 'rescheduled', $2, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(r.appointment_id).bind(status.as_str()).bind(db_time(pool, old_start)).bind(db_time(pool, old_end))
+            .bind(old_provider).bind(r.source.as_str()).bind(stamp)
+            .execute(&mut *tx).await?;
+            let payload = serde_json::json!({
+                "appointmentId": r.appointment_id.to_string(),
+                "clinicId": r.clinic_id.to_string(),
+                "providerId": new_provider.to_string(),
+                "previousProviderId": old_provider.to_string(),
+                "start": r.start.with_timezone(&tz).to_rfc3339(),
+                "end": r.end.with_timezone(&tz).to_rfc3339(),
+                "previousStart": old_start.with_timezone(&tz).to_rfc3339(),
+                "previousEnd": old_end.with_timezone(&tz).to_rfc3339(),
+                "timeZone": tz.name(),
+                "status": status.as_str(),
+                "tokenNumber": token,
+                "source": r.source.as_str(),
+            });
+            sqlx::query("INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, 'appointmentRescheduled', $3, $4)")
+                .bind(new_event_id()).bind(r.clinic_id).bind(payload.to_string()).bind(stamp)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Booked { appointment_id: r.appointment_id, token_number: token, status, start: r.start, end: r.end, replayed: false })
+        })
+    }
+
+    /// Moves an appointment along its lifecycle (confirm, check in, complete, no-show) and
+    /// emits the matching event. Cancelling has its own method: it takes a reason and a cutoff.
+    pub async fn change_status(
+        &self,
+        clinic_id: i64,
+        appointment_id: i64,
+        to: AppointmentStatus,
+        source: BookingSource,
+        now: DateTime<Utc>,
+    ) -> Result<AppointmentStatus, StoreError> {
+        let event = match to {
+            AppointmentStatus::Booked => "appointmentConfirmed",
+            AppointmentStatus::CheckedIn => "Queued",
+            AppointmentStatus::Completed => "appointmentCompleted",
+            AppointmentStatus::NoShow => "appointmentNoShow",
+            AppointmentStatus::Cancelled | AppointmentStatus::Pending => {
+                return Err(StoreError::Rule(DomainError::invalid("status", format!("use the {to} operation, not a status change"))))
+            }
+        };
+        let provider: Option<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT provider_id FROM appointments WHERE id = $1 AND clinic_id = $2")
+                .bind(appointment_id).bind(clinic_id).fetch_optional(pool).await?
+        });
+        let (provider_id,) = provider.ok_or(StoreError::NotFound("appointment"))?;
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            let (status, token): (String, Option<i32>) =
+                sqlx::query_as("SELECT status, token_number FROM appointments WHERE id = $1 AND clinic_id = $2")
+                    .bind(appointment_id).bind(clinic_id)
+                    .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("appointment"))?;
+            let from = AppointmentStatus::parse(&status)?;
+            let next = from.transition(to).map_err(StoreError::Rule)?;
+            let stamp = db_time(pool, now);
+            sqlx::query("UPDATE appointments SET status = $1, updated_at = $2 WHERE id = $3")
+                .bind(next.as_str()).bind(stamp).bind(appointment_id)
+                .execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO appointment_changes (appointment_id, kind, from_status, to_status, source, changed_at)
+                 VALUES ($1, 'status', $2, $3, $4, $5)",
+            )
+            .bind(appointment_id).bind(from.as_str()).bind(next.as_str()).bind(source.as_str()).bind(stamp)
+            .execute(&mut *tx).await?;
+            let payload = serde_json::json!({
+                "appointmentId": appointment_id.to_string(),
+                "clinicId": clinic_id.to_string(),
+                "status": next.as_str(),
+                "previousStatus": from.as_str(),
+                "queueNumber": token,
+                "source": source.as_str(),
+            });
+            sqlx::query("INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(new_event_id()).bind(clinic_id).bind(event).bind(payload.to_string()).bind(stamp)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(next)
         })
     }
 }

@@ -6,7 +6,8 @@ use domain::appointment::BookingSource;
 use domain::ClinicSlug;
 use std::sync::Arc;
 use store::testing::{scalar_i64, TestDb};
-use store::{on_both_backends, Booked, DemoSeed, NewAppointment, SeedOutcome, Store, StoreError};
+use domain::appointment::AppointmentStatus;
+use store::{on_both_backends, Booked, DemoSeed, NewAppointment, Reschedule, SeedOutcome, Store, StoreError};
 use tokio::sync::Barrier;
 
 const ROUNDS: i64 = 100;
@@ -211,6 +212,105 @@ async fn the_cancellation_cutoff_binds_patients_and_bots_but_not_staff(db: TestD
     assert!(matches!(&refused, Err(StoreError::Rule(e)) if e.to_string().contains("cutoff")), "{refused:?}");
     demo.store.cancel_appointment(c, booked.appointment_id, "", BookingSource::Staff, late).await.unwrap();
 }
+
+impl Demo {
+    fn move_to(&self, appointment_id: i64, start: DateTime<Utc>, source: BookingSource) -> Reschedule {
+        Reschedule {
+            clinic_id: self.template.clinic_id,
+            appointment_id,
+            provider_id: None,
+            start,
+            end: start + Duration::minutes(30),
+            source,
+            now: now(),
+        }
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        scalar_i64(&self.store, sql).await
+    }
+}
+
+async fn rescheduling_moves_the_time_frees_the_old_one_and_records_it(db: TestDb) {
+    let demo = demo(db).await;
+    let start = demo.template.start;
+    let booked = demo.book(start).await.unwrap();
+    let moved = demo
+        .store
+        .reschedule_appointment(&demo.move_to(booked.appointment_id, start + Duration::days(1), BookingSource::Widget))
+        .await
+        .unwrap();
+    assert_eq!(moved.start, start + Duration::days(1));
+    assert_eq!(moved.token_number, 1, "first token of the new day");
+    demo.book(start).await.expect("the old time is free again");
+    assert_eq!(demo.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentRescheduled'").await, 1);
+    let history = format!("SELECT COUNT(*) FROM appointment_changes WHERE kind = 'rescheduled' AND appointment_id = {}", booked.appointment_id);
+    assert_eq!(demo.count(&history).await, 1);
+}
+
+async fn rescheduling_onto_a_taken_time_is_refused_and_changes_nothing(db: TestDb) {
+    let demo = demo(db).await;
+    let start = demo.template.start;
+    let first = demo.book(start).await.unwrap();
+    demo.book(start + Duration::hours(2)).await.unwrap();
+    let clash = demo.move_to(first.appointment_id, start + Duration::hours(2) + Duration::minutes(15), BookingSource::BotApi);
+    assert!(matches!(demo.store.reschedule_appointment(&clash).await, Err(StoreError::SlotTaken)));
+    let still = format!("SELECT COUNT(*) FROM appointments WHERE id = {} AND token_number = 1", first.appointment_id);
+    assert_eq!(demo.count(&still).await, 1, "time and token unchanged");
+    assert_eq!(demo.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentRescheduled'").await, 0);
+    assert_eq!(demo.count(OVERLAPPING_ACTIVE_PAIRS).await, 0);
+}
+
+async fn shifting_an_appointment_across_its_own_time_is_allowed(db: TestDb) {
+    let demo = demo(db).await;
+    let booked = demo.book(demo.template.start).await.unwrap();
+    let shifted = demo.move_to(booked.appointment_id, demo.template.start + Duration::minutes(15), BookingSource::BotApi);
+    demo.store.reschedule_appointment(&shifted).await.expect("an appointment does not collide with itself");
+}
+
+async fn cancelled_appointments_cannot_be_rescheduled_and_the_cutoff_binds_non_staff(db: TestDb) {
+    let demo = demo(db).await;
+    let start = demo.template.start;
+    let a = demo.book(start).await.unwrap();
+    let late = Reschedule { now: start - Duration::hours(1), ..demo.move_to(a.appointment_id, start + Duration::days(2), BookingSource::VoiceBot) };
+    assert!(matches!(demo.store.reschedule_appointment(&late).await, Err(StoreError::Rule(e)) if e.to_string().contains("cutoff")));
+    let staff = Reschedule { source: BookingSource::Staff, ..late };
+    demo.store.reschedule_appointment(&staff).await.expect("staff may move it late");
+
+    let b = demo.book(start).await.unwrap();
+    demo.store.cancel_appointment(demo.template.clinic_id, b.appointment_id, "", BookingSource::Staff, now()).await.unwrap();
+    let moved = demo.store.reschedule_appointment(&demo.move_to(b.appointment_id, start + Duration::days(3), BookingSource::Staff)).await;
+    assert!(matches!(moved, Err(StoreError::Rule(_))), "{moved:?}");
+    let other_clinic = Reschedule { clinic_id: demo.template.clinic_id + 1, ..demo.move_to(a.appointment_id, start, BookingSource::Staff) };
+    assert!(matches!(demo.store.reschedule_appointment(&other_clinic).await, Err(StoreError::NotFound("appointment"))));
+}
+
+async fn check_in_complete_and_no_show_follow_the_lifecycle_and_emit_events(db: TestDb) {
+    let demo = demo(db).await;
+    let c = demo.template.clinic_id;
+    let a = demo.book(demo.template.start).await.unwrap();
+    let b = demo.book(demo.template.start + Duration::hours(1)).await.unwrap();
+    let status = |id, to| demo.store.change_status(c, id, to, BookingSource::Staff, now());
+    assert_eq!(status(a.appointment_id, AppointmentStatus::CheckedIn).await.unwrap(), AppointmentStatus::CheckedIn);
+    assert_eq!(status(a.appointment_id, AppointmentStatus::Completed).await.unwrap(), AppointmentStatus::Completed);
+    assert!(matches!(status(a.appointment_id, AppointmentStatus::NoShow).await, Err(StoreError::Rule(_))), "completed is final");
+    assert_eq!(status(b.appointment_id, AppointmentStatus::NoShow).await.unwrap(), AppointmentStatus::NoShow);
+    assert!(matches!(status(b.appointment_id, AppointmentStatus::Cancelled).await, Err(StoreError::Rule(_))));
+    for (event, n) in [("Queued", 1), ("appointmentCompleted", 1), ("appointmentNoShow", 1)] {
+        assert_eq!(demo.count(&format!("SELECT COUNT(*) FROM outbox WHERE event_type = '{event}'")).await, n, "{event}");
+    }
+    let queued = demo.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'Queued' AND payload LIKE '%\"queueNumber\":1%'").await;
+    assert_eq!(queued, 1, "the Queued event carries the queue number");
+    demo.book(demo.template.start + Duration::hours(1)).await.expect("a no-show frees the time");
+}
+
+on_both_backends!(
+    rescheduling_moves_the_time_frees_the_old_one_and_records_it,
+    rescheduling_onto_a_taken_time_is_refused_and_changes_nothing,
+    shifting_an_appointment_across_its_own_time_is_allowed,
+    cancelled_appointments_cannot_be_rescheduled_and_the_cutoff_binds_non_staff,
+    check_in_complete_and_no_show_follow_the_lifecycle_and_emit_events,
+);
 
 on_both_backends!(
     concurrent_overlapping_attempts_yield_exactly_one_booking_per_interval,
