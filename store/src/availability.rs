@@ -10,6 +10,7 @@ use domain::availability::{provider_slots, DateException, ProviderCalendar, Slot
 use domain::zone::{parse_zone, start_of_day};
 use domain::{DomainError, Interval, LocalTime, SlotId, WeeklyInterval};
 use sqlx::Row;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct AvailabilityRequest {
@@ -128,9 +129,11 @@ impl Store {
         let window_end = start_of_day(tz, req.to) + Duration::days(2);
         let holidays = self.holidays(req.clinic_id, req.from, req.to).await?;
 
+        let mut calendars =
+            self.calendars(req.clinic_id, req.location_id, req.provider_id, req.from, req.to, window_start, window_end, req.now).await?;
         let mut out = Vec::with_capacity(providers.len());
         for (provider_id, display_name) in providers {
-            let cal = self.provider_calendar(provider_id, req.location_id, req.from, req.to, window_start, window_end, req.now).await?;
+            let cal = calendars.remove(&provider_id).unwrap_or_default();
             let query = SlotQuery { tz, from: req.from, to: req.to, holidays: &holidays, rules: slot_rules, now: req.now };
             let calendar = ProviderCalendar { weekly: &cal.weekly, exceptions: &cal.exceptions, blocks: &cal.blocks, busy: &cal.busy };
             let slots = provider_slots(&query, &calendar)
@@ -160,70 +163,90 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
+    /// The calendars of the clinic's providers at one location (or of one provider), read with
+    /// five queries whatever the number of providers: one round trip per provider would
+    /// dominate the cost of a request.
     #[allow(clippy::too_many_arguments)]
-    async fn provider_calendar(
+    async fn calendars(
         &self,
-        provider_id: i64,
+        clinic_id: i64,
         location_id: i64,
+        provider: Option<i64>,
         from: NaiveDate,
         to: NaiveDate,
         window_start: DateTime<Utc>,
         window_end: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<OwnedCalendar, StoreError> {
+    ) -> Result<HashMap<i64, OwnedCalendar>, StoreError> {
+        let mut calendars: HashMap<i64, OwnedCalendar> = HashMap::new();
         with_pool!(self, pool => {
-            let weekly_rows: Vec<(i32, String, String, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as(
-                "SELECT weekday, starts_at, ends_at, valid_from, valid_until FROM working_hours
-                  WHERE provider_id = $1 AND location_id = $2",
+            let weekly_rows: Vec<(i64, i32, String, String, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as(
+                "SELECT w.provider_id, w.weekday, w.starts_at, w.ends_at, w.valid_from, w.valid_until
+                   FROM working_hours w JOIN providers p ON p.id = w.provider_id
+                  WHERE p.clinic_id = $1 AND w.location_id = $2 AND ($3 IS NULL OR p.id = $3)",
             )
-            .bind(provider_id).bind(location_id).fetch_all(pool).await?;
-            let exception_rows: Vec<(NaiveDate, String, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT on_date, kind, starts_at, ends_at FROM schedule_exceptions
-                  WHERE provider_id = $1 AND on_date BETWEEN $2 AND $3",
+            .bind(clinic_id).bind(location_id).bind(provider).fetch_all(pool).await?;
+            let exception_rows: Vec<(i64, NaiveDate, String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT e.provider_id, e.on_date, e.kind, e.starts_at, e.ends_at
+                   FROM schedule_exceptions e JOIN providers p ON p.id = e.provider_id
+                  WHERE p.clinic_id = $1 AND ($2 IS NULL OR p.id = $2) AND e.on_date BETWEEN $3 AND $4",
             )
-            .bind(provider_id).bind(from).bind(to).fetch_all(pool).await?;
+            .bind(clinic_id).bind(provider).bind(from).bind(to).fetch_all(pool).await?;
             let (lo, hi) = (db_time(pool, window_start), db_time(pool, window_end));
+            // Busy time counts at every location: a provider cannot be in two places at once.
             let appointments = sqlx::query(
-                "SELECT starts_at, ends_at FROM appointments WHERE provider_id = $1
-                    AND status IN ('pending', 'booked', 'checked_in', 'completed') AND starts_at < $3 AND ends_at > $2",
+                "SELECT provider_id, starts_at, ends_at FROM appointments
+                  WHERE clinic_id = $1 AND ($2 IS NULL OR provider_id = $2)
+                    AND status IN ('pending', 'booked', 'checked_in', 'completed') AND starts_at < $4 AND ends_at > $3",
             )
-            .bind(provider_id).bind(&lo).bind(&hi).fetch_all(pool).await?;
+            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).fetch_all(pool).await?;
             let holds = sqlx::query(
-                "SELECT starts_at, ends_at FROM holds WHERE provider_id = $1 AND expires_at > $4 AND starts_at < $3 AND ends_at > $2",
+                "SELECT provider_id, starts_at, ends_at FROM holds
+                  WHERE clinic_id = $1 AND ($2 IS NULL OR provider_id = $2)
+                    AND expires_at > $5 AND starts_at < $4 AND ends_at > $3",
             )
-            .bind(provider_id).bind(&lo).bind(&hi).bind(db_time(pool, now)).fetch_all(pool).await?;
+            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).bind(db_time(pool, now)).fetch_all(pool).await?;
             let block_rows = sqlx::query(
-                "SELECT starts_at, ends_at FROM schedule_blocks WHERE provider_id = $1 AND starts_at < $3 AND ends_at > $2",
+                "SELECT b.provider_id, b.starts_at, b.ends_at FROM schedule_blocks b JOIN providers p ON p.id = b.provider_id
+                  WHERE p.clinic_id = $1 AND ($2 IS NULL OR p.id = $2) AND b.starts_at < $4 AND b.ends_at > $3",
             )
-            .bind(provider_id).bind(&lo).bind(&hi).fetch_all(pool).await?;
-            let to_interval = |row: &_| -> Result<Interval, StoreError> {
-                Interval::new(row_time(pool, row, "starts_at")?, row_time(pool, row, "ends_at")?)
-                    .ok_or_else(|| StoreError::Corrupt("an interval ends before it starts".into()))
+            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).fetch_all(pool).await?;
+            let to_interval = |row: &_| -> Result<(i64, Interval), StoreError> {
+                let interval = Interval::new(row_time(pool, row, "starts_at")?, row_time(pool, row, "ends_at")?)
+                    .ok_or_else(|| StoreError::Corrupt("an interval ends before it starts".into()))?;
+                Ok((row.try_get("provider_id")?, interval))
             };
-            let busy = appointments.iter().chain(&holds).map(to_interval).collect::<Result<Vec<_>, _>>()?;
-            let blocks = block_rows.iter().map(to_interval).collect::<Result<Vec<_>, _>>()?;
-            let mut weekly = Vec::with_capacity(weekly_rows.len());
-            for (weekday, start, end, valid_from, valid_until) in weekly_rows {
+            for row in appointments.iter().chain(&holds) {
+                let (id, interval) = to_interval(row)?;
+                calendars.entry(id).or_default().busy.push(interval);
+            }
+            for row in &block_rows {
+                let (id, interval) = to_interval(row)?;
+                calendars.entry(id).or_default().blocks.push(interval);
+            }
+            for (id, weekday, start, end, valid_from, valid_until) in weekly_rows {
                 let hours = WeeklyInterval::new(
                     WeeklyInterval::weekday_from_iso(i64::from(weekday))?,
                     LocalTime::parse(&start)?,
                     LocalTime::parse(&end)?,
                 )?;
-                weekly.push(WeeklyRule { hours, valid_from, valid_until });
+                calendars.entry(id).or_default().weekly.push(WeeklyRule { hours, valid_from, valid_until });
             }
-            let mut exceptions = Vec::with_capacity(exception_rows.len());
-            for (date, kind, start, end) in exception_rows {
-                exceptions.push(match (kind.as_str(), start, end) {
+            for (id, date, kind, start, end) in exception_rows {
+                let exception = match (kind.as_str(), start, end) {
                     ("closed", _, _) => DateException::Closed { date },
                     ("extra", Some(s), Some(e)) => DateException::ExtraHours { date, start: LocalTime::parse(&s)?, end: LocalTime::parse(&e)? },
                     _ => return Err(StoreError::Corrupt(format!("schedule exception of kind {kind:?} on {date}"))),
-                });
+                };
+                calendars.entry(id).or_default().exceptions.push(exception);
             }
-            Ok(OwnedCalendar { weekly, exceptions, blocks, busy })
-        })
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(calendars)
     }
 }
 
+#[derive(Default)]
 struct OwnedCalendar {
     weekly: Vec<WeeklyRule>,
     exceptions: Vec<DateException>,
