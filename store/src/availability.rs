@@ -42,6 +42,7 @@ pub struct ProviderAvailability {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Availability {
     pub tz: Tz,
+    pub service_id: i64,
     pub duration_minutes: i32,
     pub providers: Vec<ProviderAvailability>,
 }
@@ -152,7 +153,7 @@ impl Store {
                 .collect();
             out.push(ProviderAvailability { provider_id, display_name, slots });
         }
-        Ok(Availability { tz, duration_minutes: duration, providers: out })
+        Ok(Availability { tz, service_id: rules.service_id, duration_minutes: duration, providers: out })
     }
 
     async fn holidays(&self, clinic_id: i64, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, StoreError> {

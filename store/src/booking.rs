@@ -8,11 +8,11 @@
 
 use crate::error::write_error;
 use crate::time::db_time;
-use crate::{with_pool, Store, StoreError};
+use crate::{with_pool, AvailabilityRequest, Store, StoreError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::appointment::{AppointmentStatus, BookingSource};
-use domain::DomainError;
+use domain::{DomainError, SlotId};
 use rand::RngCore;
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
@@ -257,6 +257,66 @@ impl Store {
             tx.commit().await?;
             Ok(())
         })
+    }
+}
+
+/// A booking of a slot a client was shown, by its id.
+#[derive(Debug, Clone)]
+pub struct SlotBooking {
+    pub clinic_id: i64,
+    pub slot: SlotId,
+    pub new_patient: bool,
+    pub booker_id: Option<i64>,
+    pub participant_id: Option<i64>,
+    pub source: BookingSource,
+    pub reason: String,
+    pub idempotency: Option<(String, String)>,
+    pub now: DateTime<Utc>,
+}
+
+impl Store {
+    /// Books a slot by id after checking, against current availability, that the slot is
+    /// still offered exactly as encoded. A retry with the same idempotency key returns the
+    /// first booking even though the slot is no longer free.
+    pub async fn book_slot(&self, b: &SlotBooking) -> Result<Booked, StoreError> {
+        let slot = b.slot;
+        // UTC dates one day either side cover the slot's local date in every zone.
+        let availability = self
+            .availability(&AvailabilityRequest {
+                clinic_id: b.clinic_id,
+                location_id: slot.location_id,
+                product_id: slot.product_id,
+                provider_id: Some(slot.provider_id),
+                from: (slot.start - chrono::Duration::days(1)).date_naive(),
+                to: (slot.start + chrono::Duration::days(1)).date_naive(),
+                new_patient: b.new_patient,
+                now: b.now,
+            })
+            .await?;
+        let new = NewAppointment {
+            clinic_id: b.clinic_id,
+            location_id: slot.location_id,
+            provider_id: slot.provider_id,
+            service_id: availability.service_id,
+            product_id: Some(slot.product_id),
+            start: slot.start,
+            end: slot.end(),
+            tz: availability.tz,
+            booker_id: b.booker_id,
+            participant_id: b.participant_id,
+            source: b.source,
+            reason: b.reason.clone(),
+            idempotency: b.idempotency.clone(),
+            now: b.now,
+        };
+        if let Some(replayed) = self.replay(&new).await? {
+            return Ok(replayed);
+        }
+        let offered = availability.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == slot);
+        if !offered {
+            return Err(StoreError::SlotUnavailable);
+        }
+        self.create_appointment(&new).await
     }
 }
 

@@ -7,6 +7,10 @@ pub enum StoreError {
     /// The time is no longer free: another appointment of the provider overlaps it.
     #[error("the slot is taken")]
     SlotTaken,
+    /// The slot id names a time that is not offered (any more): outside working hours, too
+    /// soon, past the horizon, or blocked. Clients answer it like a taken slot.
+    #[error("this time can no longer be booked")]
+    SlotUnavailable,
     /// The idempotency key was used before with a different request.
     #[error("the idempotency key was already used for a different request")]
     IdempotencyMismatch,

@@ -177,3 +177,75 @@ on_both_backends!(
     a_booked_slot_disappears_and_its_id_round_trips,
     unknown_or_foreign_ids_and_reversed_ranges_are_refused,
 );
+
+mod by_slot_id {
+    use super::*;
+    use store::SlotBooking;
+
+    fn booking(demo: &Demo, slot: SlotId) -> SlotBooking {
+        SlotBooking {
+            clinic_id: demo.clinic_id,
+            slot,
+            new_patient: false,
+            booker_id: None,
+            participant_id: None,
+            source: BookingSource::Widget,
+            reason: String::new(),
+            idempotency: None,
+            now: now(),
+        }
+    }
+
+    async fn first_slot(demo: &Demo) -> SlotId {
+        demo.slots(demo.request(day(24), day(24))).await.providers[0].slots[0].id
+    }
+
+    async fn an_offered_slot_is_booked_once_and_then_taken(db: TestDb) {
+        let demo = demo(db).await;
+        let slot = first_slot(&demo).await;
+        let booked = demo.store.book_slot(&booking(&demo, slot)).await.unwrap();
+        assert_eq!((booked.start, booked.end), (slot.start, slot.end()));
+        let again = demo.store.book_slot(&booking(&demo, slot)).await;
+        assert!(matches!(again, Err(StoreError::SlotUnavailable)), "{again:?}");
+    }
+
+    async fn a_retry_with_the_same_idempotency_key_returns_the_booking(db: TestDb) {
+        let demo = demo(db).await;
+        let slot = first_slot(&demo).await;
+        let keyed = SlotBooking { idempotency: Some(("k".into(), "d".into())), ..booking(&demo, slot) };
+        let first = demo.store.book_slot(&keyed).await.unwrap();
+        let retry = demo.store.book_slot(&keyed).await.unwrap();
+        assert!(retry.replayed);
+        assert_eq!(first.appointment_id, retry.appointment_id);
+    }
+
+    async fn a_forged_time_outside_hours_or_a_wrong_length_is_not_bookable(db: TestDb) {
+        let demo = demo(db).await;
+        let slot = first_slot(&demo).await;
+        let at_night = SlotId { start: slot.start - Duration::hours(6), ..slot };
+        assert!(matches!(demo.store.book_slot(&booking(&demo, at_night)).await, Err(StoreError::SlotUnavailable)));
+        let longer = SlotId { minutes: slot.minutes + 15, ..slot };
+        assert!(matches!(demo.store.book_slot(&booking(&demo, longer)).await, Err(StoreError::SlotUnavailable)));
+        let past = SlotId { start: now() - Duration::days(3), ..slot };
+        assert!(matches!(demo.store.book_slot(&booking(&demo, past)).await, Err(StoreError::SlotUnavailable)));
+        assert_eq!(store::testing::scalar_i64(&demo.store, "SELECT COUNT(*) FROM appointments WHERE source = 'widget'").await, 0);
+    }
+
+    async fn ids_naming_another_clinics_or_unknown_things_are_not_found(db: TestDb) {
+        let demo = demo(db).await;
+        let slot = first_slot(&demo).await;
+        let foreign = SlotBooking { clinic_id: demo.clinic_id + 1, ..booking(&demo, slot) };
+        assert!(matches!(demo.store.book_slot(&foreign).await, Err(StoreError::NotFound(_))));
+        let no_product = SlotId { product_id: 424_242, ..slot };
+        assert!(matches!(demo.store.book_slot(&booking(&demo, no_product)).await, Err(StoreError::NotFound("product"))));
+        let no_provider = SlotId { provider_id: 424_242, ..slot };
+        assert!(matches!(demo.store.book_slot(&booking(&demo, no_provider)).await, Err(StoreError::NotFound("provider"))));
+    }
+
+    on_both_backends!(
+        an_offered_slot_is_booked_once_and_then_taken,
+        a_retry_with_the_same_idempotency_key_returns_the_booking,
+        a_forged_time_outside_hours_or_a_wrong_length_is_not_bookable,
+        ids_naming_another_clinics_or_unknown_things_are_not_found,
+    );
+}
