@@ -72,6 +72,34 @@ impl WriteTx for Postgres {
     }
 }
 
+/// Draws the next token number of a provider's local day. The upsert locks the counter row,
+/// so concurrent bookings get distinct numbers; a rolled-back booking returns its number.
+const NEXT_TOKEN: &str = "INSERT INTO token_counters (provider_id, local_date, last_token) VALUES ($1, $2, 1)
+     ON CONFLICT (provider_id, local_date) DO UPDATE SET last_token = token_counters.last_token + 1
+     RETURNING last_token";
+
+/// Records an event for webhook delivery, in the transaction of the change it describes.
+const INSERT_EVENT: &str =
+    "INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)";
+
+/// Patients and bots may not change an appointment closer to its start than the clinic's
+/// cutoff; staff may.
+fn check_cutoff(
+    source: BookingSource,
+    now: DateTime<Utc>,
+    starts_at: DateTime<Utc>,
+    cutoff_minutes: i32,
+    verb: &str,
+) -> Result<(), StoreError> {
+    if source != BookingSource::Staff && now + chrono::Duration::minutes(i64::from(cutoff_minutes)) > starts_at {
+        return Err(StoreError::Rule(DomainError::invalid(
+            "cutoff",
+            format!("appointments can be {verb} up to {cutoff_minutes} minutes before they start"),
+        )));
+    }
+    Ok(())
+}
+
 fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
 }
@@ -120,6 +148,17 @@ impl Store {
         }
     }
 
+    /// The provider and zone of a clinic's appointment, read before the write transaction
+    /// to know which provider to lock. Another clinic's appointment is `NotFound`.
+    async fn appointment_provider(&self, clinic_id: i64, appointment_id: i64) -> Result<(i64, Tz), StoreError> {
+        let found: Option<(i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT provider_id, time_zone FROM appointments WHERE id = $1 AND clinic_id = $2")
+                .bind(appointment_id).bind(clinic_id).fetch_optional(pool).await?
+        });
+        let (provider_id, zone) = found.ok_or(StoreError::NotFound("appointment"))?;
+        Ok((provider_id, domain::zone::parse_zone(&zone)?))
+    }
+
     async fn booked_by_id(&self, id: i64) -> Result<Booked, StoreError> {
         with_pool!(self, pool => {
             let row = sqlx::query("SELECT id, token_number, status, starts_at, ends_at FROM appointments WHERE id = $1")
@@ -147,9 +186,7 @@ impl Store {
             let mut tx = WriteTx::begin_write(pool, &[new.provider_id]).await?;
             let now = db_time(pool, new.now);
             let (token,): (i32,) = sqlx::query_as(
-                "INSERT INTO token_counters (provider_id, local_date, last_token) VALUES ($1, $2, 1)
-                 ON CONFLICT (provider_id, local_date) DO UPDATE SET last_token = token_counters.last_token + 1
-                 RETURNING last_token",
+                NEXT_TOKEN,
             )
             .bind(new.provider_id).bind(local_date)
             .fetch_one(&mut *tx).await?;
@@ -186,8 +223,8 @@ impl Store {
                 "tokenNumber": token,
                 "source": new.source.as_str(),
             });
-            sqlx::query("INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, 'appointmentCreated', $3, $4)")
-                .bind(new_event_id()).bind(new.clinic_id).bind(payload.to_string()).bind(now)
+            sqlx::query(INSERT_EVENT)
+                .bind(new_event_id()).bind(new.clinic_id).bind("appointmentCreated").bind(payload.to_string()).bind(now)
                 .execute(&mut *tx).await?;
             if let Some((key, digest)) = &new.idempotency {
                 sqlx::query("INSERT INTO idempotency_keys (clinic_id, key, request_sha256, appointment_id, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -209,11 +246,7 @@ impl Store {
         source: BookingSource,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let provider_id: Option<(i64,)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT provider_id FROM appointments WHERE id = $1 AND clinic_id = $2")
-                .bind(appointment_id).bind(clinic_id).fetch_optional(pool).await?
-        });
-        let (provider_id,) = provider_id.ok_or(StoreError::NotFound("appointment"))?;
+        let (provider_id, _) = self.appointment_provider(clinic_id, appointment_id).await?;
         with_pool!(self, pool => {
             use sqlx::Row;
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
@@ -228,12 +261,7 @@ impl Store {
             let starts_at = crate::time::row_time(pool, &row, "starts_at")?;
             let cutoff: i32 = row.try_get("cancellation_cutoff_minutes")?;
             let next = status.transition(AppointmentStatus::Cancelled).map_err(StoreError::Rule)?;
-            if source != BookingSource::Staff && now + chrono::Duration::minutes(i64::from(cutoff)) > starts_at {
-                return Err(StoreError::Rule(DomainError::invalid(
-                    "cutoff",
-                    format!("appointments can be cancelled up to {cutoff} minutes before they start"),
-                )));
-            }
+            check_cutoff(source, now, starts_at, cutoff, "cancelled")?;
             let stamp = db_time(pool, now);
             sqlx::query("UPDATE appointments SET status = $1, cancellation_reason = $2, updated_at = $3 WHERE id = $4")
                 .bind(next.as_str()).bind(reason).bind(stamp).bind(appointment_id)
@@ -251,8 +279,8 @@ impl Store {
                 "cancellationReason": reason,
                 "source": source.as_str(),
             });
-            sqlx::query("INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, 'appointmentCanceled', $3, $4)")
-                .bind(new_event_id()).bind(clinic_id).bind(payload.to_string()).bind(stamp)
+            sqlx::query(INSERT_EVENT)
+                .bind(new_event_id()).bind(clinic_id).bind("appointmentCanceled").bind(payload.to_string()).bind(stamp)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -341,12 +369,7 @@ impl Store {
         if r.end <= r.start {
             return Err(StoreError::Rule(DomainError::invalid("end", "the appointment ends before it starts")));
         }
-        let current: Option<(i64, String)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT provider_id, time_zone FROM appointments WHERE id = $1 AND clinic_id = $2")
-                .bind(r.appointment_id).bind(r.clinic_id).fetch_optional(pool).await?
-        });
-        let (old_provider, zone) = current.ok_or(StoreError::NotFound("appointment"))?;
-        let tz = domain::zone::parse_zone(&zone)?;
+        let (old_provider, tz) = self.appointment_provider(r.clinic_id, r.appointment_id).await?;
         let new_provider = r.provider_id.unwrap_or(old_provider);
         let local_date = r.start.with_timezone(&tz).date_naive();
         with_pool!(self, pool => {
@@ -371,17 +394,10 @@ impl Store {
             let old_start = crate::time::row_time(pool, &row, "starts_at")?;
             let old_end = crate::time::row_time(pool, &row, "ends_at")?;
             let cutoff: i32 = row.try_get("cancellation_cutoff_minutes")?;
-            if r.source != BookingSource::Staff && r.now + chrono::Duration::minutes(i64::from(cutoff)) > old_start {
-                return Err(StoreError::Rule(DomainError::invalid(
-                    "cutoff",
-                    format!("appointments can be rescheduled up to {cutoff} minutes before they start"),
-                )));
-            }
+            check_cutoff(r.source, r.now, old_start, cutoff, "rescheduled")?;
             let stamp = db_time(pool, r.now);
             let (token,): (i32,) = sqlx::query_as(
-                "INSERT INTO token_counters (provider_id, local_date, last_token) VALUES ($1, $2, 1)
-                 ON CONFLICT (provider_id, local_date) DO UPDATE SET last_token = token_counters.last_token + 1
-                 RETURNING last_token",
+                NEXT_TOKEN,
             )
             .bind(new_provider).bind(local_date)
             .fetch_one(&mut *tx).await?;
@@ -414,8 +430,8 @@ impl Store {
                 "tokenNumber": token,
                 "source": r.source.as_str(),
             });
-            sqlx::query("INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, 'appointmentRescheduled', $3, $4)")
-                .bind(new_event_id()).bind(r.clinic_id).bind(payload.to_string()).bind(stamp)
+            sqlx::query(INSERT_EVENT)
+                .bind(new_event_id()).bind(r.clinic_id).bind("appointmentRescheduled").bind(payload.to_string()).bind(stamp)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Booked { appointment_id: r.appointment_id, token_number: token, status, start: r.start, end: r.end, replayed: false })
@@ -441,11 +457,7 @@ impl Store {
                 return Err(StoreError::Rule(DomainError::invalid("status", format!("use the {to} operation, not a status change"))))
             }
         };
-        let provider: Option<(i64,)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT provider_id FROM appointments WHERE id = $1 AND clinic_id = $2")
-                .bind(appointment_id).bind(clinic_id).fetch_optional(pool).await?
-        });
-        let (provider_id,) = provider.ok_or(StoreError::NotFound("appointment"))?;
+        let (provider_id, _) = self.appointment_provider(clinic_id, appointment_id).await?;
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
             let (status, token): (String, Option<i32>) =
@@ -472,7 +484,7 @@ impl Store {
                 "queueNumber": token,
                 "source": source.as_str(),
             });
-            sqlx::query("INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query(INSERT_EVENT)
                 .bind(new_event_id()).bind(clinic_id).bind(event).bind(payload.to_string()).bind(stamp)
                 .execute(&mut *tx).await?;
             tx.commit().await?;

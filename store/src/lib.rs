@@ -17,7 +17,7 @@ pub mod testing;
 pub use availability::{Availability, AvailabilityRequest, ProviderAvailability, Slot};
 pub use booking::{Booked, NewAppointment, Reschedule, SlotBooking};
 pub use error::StoreError;
-pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderSchedule, ServiceRecord};
+pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderRecord, ServiceRecord};
 pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SLUG};
 
 use sqlx::postgres::PgPoolOptions;

@@ -1,10 +1,7 @@
-use crate::time::{db_time, row_time};
 use crate::{with_pool, Store, StoreError};
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::zone::parse_zone;
-use domain::{ClinicSlug, Interval, LocalTime, WeeklyInterval};
-use sqlx::Row;
+use domain::ClinicSlug;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClinicRecord {
@@ -29,11 +26,10 @@ pub struct ServiceRecord {
     pub duration_minutes: i32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProviderSchedule {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRecord {
     pub provider_id: i64,
     pub display_name: String,
-    pub hours: Vec<WeeklyInterval>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +47,8 @@ pub struct BookingContext {
     pub service: ServiceRecord,
     /// The service's first product.
     pub product: ProductRecord,
-    pub providers: Vec<ProviderSchedule>,
+    /// Providers with working hours at the location.
+    pub providers: Vec<ProviderRecord>,
 }
 
 impl Store {
@@ -66,11 +63,11 @@ impl Store {
         Ok(ClinicRecord { id, slug: ClinicSlug::parse(&slug)?, name, default_locale })
     }
 
-    /// The clinic's first location and first service with every provider's weekly hours
+    /// The clinic's first location, its first service and product, and the providers who work
     /// there. Richer selection (service, product, provider) arrives with the booking flow.
     pub async fn booking_context(&self, slug: &ClinicSlug) -> Result<BookingContext, StoreError> {
         let clinic = self.clinic_by_slug(slug).await?;
-        let (location, service, product, hour_rows) = with_pool!(self, pool => {
+        let (location, service, product, providers) = with_pool!(self, pool => {
             let location: Option<(i64, String, String, String)> = sqlx::query_as(
                 "SELECT id, name, address, time_zone FROM locations WHERE clinic_id = $1 ORDER BY id LIMIT 1",
             )
@@ -92,76 +89,35 @@ impl Store {
                 .fetch_optional(pool)
                 .await?,
             };
-            let hours: Vec<(i64, String, i32, String, String)> = match &location {
+            let providers: Vec<(i64, String)> = match &location {
                 None => Vec::new(),
                 Some((location_id, ..)) => sqlx::query_as(
-                    "SELECT p.id, p.display_name, w.weekday, w.starts_at, w.ends_at
+                    "SELECT DISTINCT p.id, p.display_name
                        FROM providers p JOIN working_hours w ON w.provider_id = p.id
                       WHERE p.clinic_id = $1 AND w.location_id = $2
-                      ORDER BY p.id, w.weekday, w.starts_at",
+                      ORDER BY p.id",
                 )
                 .bind(clinic.id)
                 .bind(*location_id)
                 .fetch_all(pool)
                 .await?,
             };
-            (location, service, product, hours)
+            (location, service, product, providers)
         });
         let (location_id, location_name, address, zone) = location.ok_or(StoreError::NotFound("location"))?;
         let (service_id, service_name, duration_minutes) = service.ok_or(StoreError::NotFound("service"))?;
         let (product_id, product_name, product_minutes) = product.ok_or(StoreError::NotFound("product"))?;
 
-        let mut providers: Vec<ProviderSchedule> = Vec::new();
-        for (provider_id, display_name, weekday, starts, ends) in hour_rows {
-            let interval = WeeklyInterval::new(
-                WeeklyInterval::weekday_from_iso(i64::from(weekday))?,
-                LocalTime::parse(&starts)?,
-                LocalTime::parse(&ends)?,
-            )?;
-            match providers.last_mut() {
-                Some(p) if p.provider_id == provider_id => p.hours.push(interval),
-                _ => providers.push(ProviderSchedule { provider_id, display_name, hours: vec![interval] }),
-            }
-        }
+        let providers = providers
+            .into_iter()
+            .map(|(provider_id, display_name)| ProviderRecord { provider_id, display_name })
+            .collect();
         Ok(BookingContext {
             clinic,
             location: LocationRecord { id: location_id, name: location_name, address, tz: parse_zone(&zone)? },
             service: ServiceRecord { id: service_id, name: service_name, duration_minutes },
             product: ProductRecord { id: product_id, name: product_name, duration_minutes: product_minutes },
             providers,
-        })
-    }
-
-    /// Active appointments of the clinic's providers that overlap `[from, to)`, as
-    /// `(provider_id, interval)`.
-    pub async fn busy_between(
-        &self,
-        clinic_id: i64,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<(i64, Interval)>, StoreError> {
-        with_pool!(self, pool => {
-            let rows = sqlx::query(
-                "SELECT provider_id, starts_at, ends_at FROM appointments
-                  WHERE clinic_id = $1 AND status NOT IN ('cancelled', 'no_show')
-                    AND starts_at < $3 AND ends_at > $2
-                  ORDER BY provider_id, starts_at",
-            )
-            .bind(clinic_id)
-            .bind(db_time(pool, from))
-            .bind(db_time(pool, to))
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|row| {
-                    let provider: i64 = row.try_get("provider_id")?;
-                    let start = row_time(pool, row, "starts_at")?;
-                    let end = row_time(pool, row, "ends_at")?;
-                    let interval = Interval::new(start, end)
-                        .ok_or_else(|| StoreError::Corrupt(format!("appointment of provider {provider} ends before it starts")))?;
-                    Ok((provider, interval))
-                })
-                .collect()
         })
     }
 }

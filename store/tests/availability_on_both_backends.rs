@@ -115,6 +115,19 @@ async fn new_patients_get_the_longer_duration(db: TestDb) {
     assert!(a.providers.iter().flat_map(|p| &p.slots).all(|s| s.interval.end - s.interval.start == Duration::minutes(45)));
 }
 
+async fn seeded_appointments_come_back_as_the_same_instants(db: TestDb) {
+    let demo = demo(db).await;
+    // The seed books Dr. Weber at 08:00, 10:30 and 14:00 Berlin time on Tuesday the 24th.
+    let a = demo.slots(demo.request(day(24), day(24))).await;
+    let weber = local_times(&a, demo.provider("Dr. Anna Weber"), day(24));
+    for taken in ["08:00", "10:30", "14:00"] {
+        assert!(!weber.iter().any(|t| t == taken), "{taken} is booked: {weber:?}");
+    }
+    for free in ["08:30", "10:00", "11:00", "13:00", "14:30"] {
+        assert!(weber.iter().any(|t| t == free), "{free} is free: {weber:?}");
+    }
+}
+
 async fn minimum_notice_hides_times_too_close_to_now(db: TestDb) {
     let demo = demo(db).await;
     // Friday 10:00 Berlin with 60 minutes of notice: nothing before 11:00 that day.
@@ -173,6 +186,7 @@ on_both_backends!(
     extra_hours_open_a_day_without_weekly_hours,
     a_closed_day_and_a_clinic_holiday_offer_nothing,
     new_patients_get_the_longer_duration,
+    seeded_appointments_come_back_as_the_same_instants,
     minimum_notice_hides_times_too_close_to_now,
     a_booked_slot_disappears_and_its_id_round_trips,
     unknown_or_foreign_ids_and_reversed_ranges_are_refused,
