@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is a step
 # of those two. Recipes go through scripts/ so that they also work without make.
 
-.PHONY: run test setup build size clean-test-dbs
+.PHONY: run test setup build size bench clean-test-dbs
 
 run:
 	@scripts/run.sh
@@ -18,6 +18,12 @@ build: setup
 # Compressed size of what a patient's browser downloads for the booking page.
 size: build
 	@node scripts/size.mjs
+
+# Criterion benchmarks: the slot engine, booking throughput (SQLite and PostgreSQL) and
+# store-backed availability. Results under target/criterion.
+bench: setup
+	@scripts/postgres.sh ensure
+	@BOOKING_TEST_POSTGRES_URL=$$(scripts/postgres.sh url) scripts/with-env.sh cargo bench -p domain -p store
 
 clean-test-dbs:
 	@scripts/postgres.sh clean
