@@ -27,4 +27,6 @@ step "browser end-to-end tests (headless Chromium)"
 scripts/with-env.sh node --test --test-concurrency=1 end2end/tests/*.test.mjs
 
 scripts/postgres.sh clean
+# SQLite databases the tests created (store::testing names them booking_test_*.db).
+rm -f "${TMPDIR:-/tmp}"/booking_test_*.db "${TMPDIR:-/tmp}"/booking_test_*.db-wal "${TMPDIR:-/tmp}"/booking_test_*.db-shm
 printf '\n\033[1;32mall suites passed in %ss\033[0m\n' "$(( $(date +%s) - started ))"
