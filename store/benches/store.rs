@@ -90,6 +90,7 @@ fn booking_throughput(c: &mut Criterion) {
                                             source: BookingSource::BotApi,
                                             reason: String::new(),
                                             idempotency: None,
+                                            consume_hold: None,
                                             now: Utc::now(),
                                         })
                                         .await

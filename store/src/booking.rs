@@ -34,6 +34,9 @@ pub struct NewAppointment {
     /// `(key, SHA-256 of the request)`: the same key with the same request returns the first
     /// booking again; with another request it is refused.
     pub idempotency: Option<(String, String)>,
+    /// A hold on this time that the booking turns into the appointment (deleted in the same
+    /// transaction).
+    pub consume_hold: Option<String>,
     pub now: DateTime<Utc>,
 }
 
@@ -226,6 +229,10 @@ impl Store {
             sqlx::query(INSERT_EVENT)
                 .bind(new_event_id()).bind(new.clinic_id).bind("appointmentCreated").bind(payload.to_string()).bind(now)
                 .execute(&mut *tx).await?;
+            if let Some(token) = &new.consume_hold {
+                sqlx::query("DELETE FROM holds WHERE token = $1 AND clinic_id = $2").bind(token).bind(new.clinic_id)
+                    .execute(&mut *tx).await?;
+            }
             if let Some((key, digest)) = &new.idempotency {
                 sqlx::query("INSERT INTO idempotency_keys (clinic_id, key, request_sha256, appointment_id, created_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(new.clinic_id).bind(key).bind(digest).bind(id).bind(now)
@@ -299,6 +306,9 @@ pub struct SlotBooking {
     pub source: BookingSource,
     pub reason: String,
     pub idempotency: Option<(String, String)>,
+    /// The token of a hold placed on this slot; an unknown or expired token is ignored and the
+    /// slot is re-checked like any other.
+    pub hold_token: Option<String>,
     pub now: DateTime<Utc>,
 }
 
@@ -335,16 +345,114 @@ impl Store {
             source: b.source,
             reason: b.reason.clone(),
             idempotency: b.idempotency.clone(),
+            consume_hold: None,
             now: b.now,
         };
         if let Some(replayed) = self.replay(&new).await? {
             return Ok(replayed);
+        }
+        // The caller's own hold is what makes the slot look busy: a live hold on exactly this
+        // slot was checked when it was placed, so the booking proceeds and consumes it.
+        if let Some(token) = &b.hold_token {
+            if self.live_hold_matches(b.clinic_id, token, &slot, b.now).await? {
+                return self.create_appointment(&NewAppointment { consume_hold: Some(token.clone()), ..new }).await;
+            }
         }
         let offered = availability.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == slot);
         if !offered {
             return Err(StoreError::SlotUnavailable);
         }
         self.create_appointment(&new).await
+    }
+}
+
+/// A slot held for a patient who is filling in the booking form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub token: String,
+    pub slot: SlotId,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Holds an offered slot for the clinic's hold length. While the hold lives, the slot is
+    /// busy for everyone else; it expires by itself (availability ignores expired holds, and
+    /// expired rows of the provider are deleted when the next hold is placed).
+    pub async fn place_hold(&self, clinic_id: i64, slot: SlotId, new_patient: bool, now: DateTime<Utc>) -> Result<Hold, StoreError> {
+        let availability = self
+            .availability(&AvailabilityRequest {
+                clinic_id,
+                location_id: slot.location_id,
+                product_id: slot.product_id,
+                provider_id: Some(slot.provider_id),
+                from: (slot.start - chrono::Duration::days(1)).date_naive(),
+                to: (slot.start + chrono::Duration::days(1)).date_naive(),
+                new_patient,
+                now,
+            })
+            .await?;
+        if !availability.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == slot) {
+            return Err(StoreError::SlotUnavailable);
+        }
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        let token = format!("hold_{}", hex::encode(bytes));
+        with_pool!(self, pool => {
+            // The provider lock (or SQLite's single writer) makes check-then-insert atomic:
+            // two patients cannot hold the same time.
+            let mut tx = WriteTx::begin_write(pool, &[slot.provider_id]).await?;
+            let stamp = db_time(pool, now);
+            sqlx::query("DELETE FROM holds WHERE provider_id = $1 AND expires_at <= $2")
+                .bind(slot.provider_id).bind(stamp).execute(&mut *tx).await?;
+            let (start, end) = (db_time(pool, slot.start), db_time(pool, slot.end()));
+            let (clashes,): (i64,) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM appointments WHERE provider_id = $1 AND starts_at < $3 AND ends_at > $2
+                           AND status IN ('pending', 'booked', 'checked_in', 'completed'))
+                      + (SELECT COUNT(*) FROM holds WHERE provider_id = $1 AND starts_at < $3 AND ends_at > $2)",
+            )
+            .bind(slot.provider_id).bind(&start).bind(&end)
+            .fetch_one(&mut *tx).await?;
+            if clashes > 0 {
+                return Err(StoreError::SlotTaken);
+            }
+            let (minutes,): (i32,) = sqlx::query_as("SELECT hold_minutes FROM clinics WHERE id = $1")
+                .bind(clinic_id).fetch_one(&mut *tx).await?;
+            let expires_at = now + chrono::Duration::minutes(i64::from(minutes));
+            sqlx::query(
+                "INSERT INTO holds (clinic_id, provider_id, product_id, token, starts_at, ends_at, expires_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(clinic_id).bind(slot.provider_id).bind(slot.product_id).bind(&token)
+            .bind(&start).bind(&end).bind(db_time(pool, expires_at)).bind(stamp)
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Hold { token, slot, expires_at })
+        })
+    }
+
+    /// Gives a held slot back before it expires. Releasing an unknown or another clinic's
+    /// hold is `NotFound`.
+    pub async fn release_hold(&self, clinic_id: i64, token: &str) -> Result<(), StoreError> {
+        let deleted = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM holds WHERE token = $1 AND clinic_id = $2")
+                .bind(token).bind(clinic_id).execute(pool).await?.rows_affected()
+        });
+        if deleted == 0 {
+            return Err(StoreError::NotFound("hold"));
+        }
+        Ok(())
+    }
+
+    async fn live_hold_matches(&self, clinic_id: i64, token: &str, slot: &SlotId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let found: Option<(i64, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT provider_id, product_id FROM holds
+                  WHERE token = $1 AND clinic_id = $2 AND expires_at > $3 AND starts_at = $4 AND ends_at = $5",
+            )
+            .bind(token).bind(clinic_id).bind(db_time(pool, now)).bind(db_time(pool, slot.start)).bind(db_time(pool, slot.end()))
+            .fetch_optional(pool).await?
+        });
+        Ok(found == Some((slot.provider_id, slot.product_id)))
     }
 }
 

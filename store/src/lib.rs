@@ -15,7 +15,7 @@ mod time;
 pub mod testing;
 
 pub use availability::{Availability, AvailabilityRequest, ProviderAvailability, Slot};
-pub use booking::{Booked, NewAppointment, Reschedule, SlotBooking};
+pub use booking::{Booked, Hold, NewAppointment, Reschedule, SlotBooking};
 pub use error::StoreError;
 pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderRecord, ServiceRecord};
 pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SLUG};

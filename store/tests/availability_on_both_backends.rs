@@ -158,6 +158,7 @@ async fn a_booked_slot_disappears_and_its_id_round_trips(db: TestDb) {
             source: BookingSource::Widget,
             reason: String::new(),
             idempotency: None,
+            consume_hold: None,
             now: now(),
         })
         .await
@@ -206,6 +207,7 @@ mod by_slot_id {
             source: BookingSource::Widget,
             reason: String::new(),
             idempotency: None,
+            hold_token: None,
             now: now(),
         }
     }
@@ -255,6 +257,81 @@ mod by_slot_id {
         let no_provider = SlotId { provider_id: 424_242, ..slot };
         assert!(matches!(demo.store.book_slot(&booking(&demo, no_provider)).await, Err(StoreError::NotFound("provider"))));
     }
+
+    async fn a_hold_hides_the_slot_from_others_until_it_expires(db: TestDb) {
+        let demo = demo(db).await;
+        let slot = first_slot(&demo).await;
+        let hold = demo.store.place_hold(demo.clinic_id, slot, false, now()).await.unwrap();
+        assert_eq!(hold.expires_at, now() + Duration::minutes(10), "the demo clinic holds for 10 minutes");
+        let offered = |a: &Availability| a.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == slot);
+        assert!(!offered(&demo.slots(demo.request(day(24), day(24))).await), "held slots are busy");
+        let stranger = demo.store.book_slot(&booking(&demo, slot)).await;
+        assert!(matches!(stranger, Err(StoreError::SlotUnavailable)), "{stranger:?}");
+        let later = AvailabilityRequest { now: hold.expires_at, ..demo.request(day(24), day(24)) };
+        assert!(offered(&demo.slots(later).await), "an expired hold frees the slot by itself");
+    }
+
+    async fn booking_with_the_hold_token_consumes_the_hold(db: TestDb) {
+        let demo = demo(db).await;
+        let slot = first_slot(&demo).await;
+        let hold = demo.store.place_hold(demo.clinic_id, slot, false, now()).await.unwrap();
+        let mine = SlotBooking { hold_token: Some(hold.token.clone()), ..booking(&demo, slot) };
+        demo.store.book_slot(&mine).await.expect("the holder books the held slot");
+        assert_eq!(store::testing::scalar_i64(&demo.store, "SELECT COUNT(*) FROM holds").await, 0);
+        let released = demo.store.release_hold(demo.clinic_id, &hold.token).await;
+        assert!(matches!(released, Err(StoreError::NotFound("hold"))), "{released:?}");
+    }
+
+    async fn a_hold_token_for_another_slot_does_not_unlock_a_held_one(db: TestDb) {
+        let demo = demo(db).await;
+        let slots = demo.slots(demo.request(day(24), day(24))).await.providers[0].slots.clone();
+        let (a, b) = (slots[0].id, slots[3].id);
+        demo.store.place_hold(demo.clinic_id, a, false, now()).await.unwrap();
+        let other = demo.store.place_hold(demo.clinic_id, b, false, now()).await.unwrap();
+        let wrong = SlotBooking { hold_token: Some(other.token), ..booking(&demo, a) };
+        assert!(matches!(demo.store.book_slot(&wrong).await, Err(StoreError::SlotUnavailable)));
+    }
+
+    async fn concurrent_holds_on_one_slot_give_it_to_exactly_one_patient(db: TestDb) {
+        let demo = std::sync::Arc::new(demo(db).await);
+        let slot = first_slot(&demo).await;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let (demo, barrier) = (demo.clone(), barrier.clone());
+            tasks.spawn(async move {
+                barrier.wait().await;
+                demo.store.place_hold(demo.clinic_id, slot, false, now()).await
+            });
+        }
+        let mut won = 0;
+        while let Some(r) = tasks.join_next().await {
+            match r.unwrap() {
+                Ok(_) => won += 1,
+                Err(StoreError::SlotTaken | StoreError::SlotUnavailable) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(won, 1);
+        assert_eq!(store::testing::scalar_i64(&demo.store, "SELECT COUNT(*) FROM holds").await, 1);
+    }
+
+    async fn a_hold_on_a_time_that_is_not_offered_is_refused(db: TestDb) {
+        let demo = demo(db).await;
+        let slot = first_slot(&demo).await;
+        let at_night = SlotId { start: slot.start - Duration::hours(6), ..slot };
+        let refused = demo.store.place_hold(demo.clinic_id, at_night, false, now()).await;
+        assert!(matches!(refused, Err(StoreError::SlotUnavailable)), "{refused:?}");
+        assert_eq!(store::testing::scalar_i64(&demo.store, "SELECT COUNT(*) FROM holds").await, 0);
+    }
+
+    on_both_backends!(
+        a_hold_hides_the_slot_from_others_until_it_expires,
+        booking_with_the_hold_token_consumes_the_hold,
+        a_hold_token_for_another_slot_does_not_unlock_a_held_one,
+        concurrent_holds_on_one_slot_give_it_to_exactly_one_patient,
+        a_hold_on_a_time_that_is_not_offered_is_refused,
+    );
 
     on_both_backends!(
         an_offered_slot_is_booked_once_and_then_taken,

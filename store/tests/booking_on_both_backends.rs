@@ -55,6 +55,7 @@ async fn demo(db: TestDb) -> Demo {
         source: BookingSource::BotApi,
         reason: String::new(),
         idempotency: None,
+        consume_hold: None,
         now: now(),
     };
     Demo { store: db.store, template }
