@@ -5,6 +5,7 @@ pub mod appointment;
 pub mod clinic;
 pub mod error;
 pub mod interval;
+pub mod patient;
 pub mod schedule;
 pub mod slot_id;
 

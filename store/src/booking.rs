@@ -82,7 +82,7 @@ const NEXT_TOKEN: &str = "INSERT INTO token_counters (provider_id, local_date, l
      RETURNING last_token";
 
 /// Records an event for webhook delivery, in the transaction of the change it describes.
-const INSERT_EVENT: &str =
+pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)";
 
 /// Patients and bots may not change an appointment closer to its start than the clinic's

@@ -7,6 +7,7 @@
 mod availability;
 mod booking;
 mod error;
+mod patients;
 mod records;
 mod seed;
 mod time;
@@ -17,6 +18,7 @@ pub mod testing;
 pub use availability::{Availability, AvailabilityRequest, ProviderAvailability, Slot};
 pub use booking::{Booked, Hold, NewAppointment, Reschedule, SlotBooking};
 pub use error::StoreError;
+pub use patients::PatientRecord;
 pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderRecord, ServiceRecord};
 pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SLUG};
 

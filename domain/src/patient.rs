@@ -1,0 +1,392 @@
+//! Patients' details as the rules accept them. Each value type can only hold a valid value,
+//! so a stored phone number is always E.164 and a birth date is never in the future. The same
+//! types check the widget's form in the browser and every API request on the server.
+
+use crate::DomainError;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use unicode_normalization::UnicodeNormalization;
+
+/// A details field a product can require, named as the bot contracts name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PatientField {
+    #[serde(rename = "firstname")]
+    FirstName,
+    #[serde(rename = "lastname")]
+    LastName,
+    #[serde(rename = "phone")]
+    Phone,
+    #[serde(rename = "email")]
+    Email,
+    #[serde(rename = "dob")]
+    BirthDate,
+    #[serde(rename = "street")]
+    Street,
+    #[serde(rename = "zip")]
+    Zip,
+    #[serde(rename = "city")]
+    City,
+    #[serde(rename = "country")]
+    Country,
+    #[serde(rename = "nationalId")]
+    NationalId,
+}
+
+impl PatientField {
+    pub const ALL: [PatientField; 10] = [
+        Self::FirstName,
+        Self::LastName,
+        Self::Phone,
+        Self::Email,
+        Self::BirthDate,
+        Self::Street,
+        Self::Zip,
+        Self::City,
+        Self::Country,
+        Self::NationalId,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FirstName => "firstname",
+            Self::LastName => "lastname",
+            Self::Phone => "phone",
+            Self::Email => "email",
+            Self::BirthDate => "dob",
+            Self::Street => "street",
+            Self::Zip => "zip",
+            Self::City => "city",
+            Self::Country => "country",
+            Self::NationalId => "nationalId",
+        }
+    }
+
+    /// Parses a stored comma-separated list such as `firstname,lastname,phone`.
+    pub fn parse_list(raw: &str) -> Result<Vec<PatientField>, DomainError> {
+        let mut fields = Vec::new();
+        for name in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let field = Self::ALL
+                .into_iter()
+                .find(|f| f.as_str() == name)
+                .ok_or_else(|| DomainError::invalid("fields", format!("{name:?} is not a patient field")))?;
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// A first or last name: trimmed, 1 to 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let name: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        if name.is_empty() {
+            return Err(DomainError::invalid("name", "must not be empty"));
+        }
+        if name.chars().count() > 100 {
+            return Err(DomainError::invalid("name", "must be at most 100 characters"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(DomainError::invalid("name", "must not contain control characters"));
+        }
+        Ok(Self(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form names are compared in: case, accents and spacing do not matter
+    /// ("MÜLLER", "Muller" and " müller " all match).
+    pub fn match_key(&self) -> String {
+        match_key(&self.0)
+    }
+}
+
+/// Case-, accent- and space-insensitive comparison key for names.
+pub fn match_key(raw: &str) -> String {
+    raw.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .replace('ß', "ss")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(value: PersonName) -> Self {
+        value.0
+    }
+}
+
+/// A phone number in E.164 form (`+4930123456`), the only form we store and compare.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Phone(String);
+
+impl Phone {
+    /// Accepts international numbers with or without separators (`+49-341-1234567`,
+    /// `0049 341 1234567`), and national numbers (`0341 1234567`) when the clinic's country
+    /// calling code is given.
+    pub fn parse(raw: &str, default_country_code: Option<u16>) -> Result<Self, DomainError> {
+        let bad = |why: &str| DomainError::invalid("phone", why.to_string());
+        let trimmed = raw.trim();
+        if trimmed.chars().any(|c| !(c.is_ascii_digit() || " -./()+".contains(c))) {
+            return Err(bad("may contain only digits, spaces and + - . / ( )"));
+        }
+        if trimmed.matches('+').count() > 1 || (trimmed.contains('+') && !trimmed.starts_with('+')) {
+            return Err(bad("'+' may only start the number"));
+        }
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        let international = if trimmed.starts_with('+') {
+            digits
+        } else if let Some(rest) = digits.strip_prefix("00") {
+            rest.to_owned()
+        } else if let Some(national) = digits.strip_prefix('0') {
+            let code = default_country_code.ok_or_else(|| bad("needs a country code, e.g. +49"))?;
+            format!("{code}{national}")
+        } else {
+            return Err(bad("needs a country code, e.g. +49"));
+        };
+        if international.starts_with('0') {
+            return Err(bad("country codes do not start with 0"));
+        }
+        if !(8..=15).contains(&international.len()) {
+            return Err(bad("must have 8 to 15 digits with the country code"));
+        }
+        Ok(Self(format!("+{international}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Phone {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value, None)
+    }
+}
+
+impl From<Phone> for String {
+    fn from(value: Phone) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An e-mail address, trimmed, with the domain lower-cased. Deliberately simple: one `@`,
+/// a non-empty local part, a dotted domain, no spaces, at most 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let bad = || DomainError::invalid("email", format!("{raw:?} is not an e-mail address"));
+        let raw = raw.trim();
+        if raw.len() > 254 || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = raw.split_once('@').ok_or_else(bad)?;
+        let labels_ok = domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+        if local.is_empty() || domain.contains('@') || !domain.contains('.') || !labels_ok {
+            return Err(bad());
+        }
+        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(value: Email) -> Self {
+        value.0
+    }
+}
+
+/// A date of birth: `YYYY-MM-DD`, not in the future, not before 1900.
+pub fn parse_birth_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, DomainError> {
+    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| DomainError::invalid("dob", format!("{raw:?} is not a date like 1985-07-25")))?;
+    if date > today {
+        return Err(DomainError::invalid("dob", "must not be in the future"));
+    }
+    if date < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
+        return Err(DomainError::invalid("dob", "must not be before 1900"));
+    }
+    Ok(date)
+}
+
+/// A person's details as given for a booking; every present value is already valid.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonDetails {
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+    pub birth_date: Option<NaiveDate>,
+    pub street: Option<String>,
+    pub zip: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub national_id: Option<String>,
+}
+
+impl PersonDetails {
+    fn has(&self, field: PatientField) -> bool {
+        let text = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        match field {
+            PatientField::FirstName => self.first_name.is_some(),
+            PatientField::LastName => self.last_name.is_some(),
+            PatientField::Phone => self.phone.is_some(),
+            PatientField::Email => self.email.is_some(),
+            PatientField::BirthDate => self.birth_date.is_some(),
+            PatientField::Street => text(&self.street),
+            PatientField::Zip => text(&self.zip),
+            PatientField::City => text(&self.city),
+            PatientField::Country => text(&self.country),
+            PatientField::NationalId => text(&self.national_id),
+        }
+    }
+
+    /// Checks that every field a product requires is present; `role` ("booker" or
+    /// "participant") prefixes the field in the error, e.g. `participant.dob`.
+    pub fn require(&self, role: &'static str, fields: &[PatientField]) -> Result<(), DomainError> {
+        match fields.iter().find(|f| !self.has(**f)) {
+            None => Ok(()),
+            Some(missing) => Err(DomainError::Invalid {
+                field: role,
+                reason: format!("{} is required for this appointment", missing.as_str()),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn field_lists_use_the_contract_names_and_refuse_unknown_ones() {
+        assert_eq!(
+            PatientField::parse_list("firstname, lastname,phone,email,dob").unwrap(),
+            [PatientField::FirstName, PatientField::LastName, PatientField::Phone, PatientField::Email, PatientField::BirthDate]
+        );
+        assert_eq!(PatientField::parse_list("").unwrap(), []);
+        assert!(PatientField::parse_list("firstname,shoe_size").is_err());
+        assert_eq!(PatientField::BirthDate.as_str(), "dob");
+    }
+
+    #[test]
+    fn phones_in_common_international_forms_normalise_to_e164() {
+        for raw in ["+49-341-1234567", "+49 341 1234567", "0049 (341) 123 45 67", "+49.341.1234567"] {
+            assert_eq!(Phone::parse(raw, None).unwrap().as_str(), "+493411234567", "{raw}");
+        }
+        assert_eq!(Phone::parse("0341 1234567", Some(49)).unwrap().as_str(), "+493411234567");
+        assert_eq!(Phone::parse("+65 6123 4567", None).unwrap().as_str(), "+6561234567");
+    }
+
+    #[test]
+    fn malformed_phones_are_refused() {
+        for raw in ["", "0341 1234567", "+49 341 abc", "49+3411234567", "++493411234567", "+0 341 1234567", "+49 1", "+49 341 1234567 8901234"] {
+            assert!(Phone::parse(raw, None).is_err(), "{raw:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_matched_without_case_accents_or_extra_spaces() {
+        let a = PersonName::parse("  Jürgen   Müller ").unwrap();
+        assert_eq!(a.as_str(), "Jürgen Müller");
+        assert_eq!(a.match_key(), "jurgen muller");
+        assert_eq!(PersonName::parse("JURGEN MULLER").unwrap().match_key(), a.match_key());
+        assert_eq!(match_key("Strauß"), match_key("STRAUSS"));
+        assert_eq!(match_key("Zoë Ångström"), "zoe angstrom");
+    }
+
+    #[test]
+    fn empty_overlong_or_control_character_names_are_refused() {
+        for raw in ["", "   ", "a\u{0}b", &"x".repeat(101)] {
+            assert!(PersonName::parse(raw).is_err(), "{raw:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn emails_keep_the_local_part_and_lower_case_the_domain() {
+        assert_eq!(Email::parse(" Max.Mustermann@Mailinator.COM ").unwrap().as_str(), "Max.Mustermann@mailinator.com");
+        for raw in ["", "max", "max@", "@example.com", "max@example", "max@@example.com", "max @example.com", "max@-x.com", "max@x..com"] {
+            assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn birth_dates_must_be_real_past_dates_since_1900() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        assert_eq!(parse_birth_date("1985-07-25", today).unwrap(), NaiveDate::from_ymd_opt(1985, 7, 25).unwrap());
+        assert!(parse_birth_date("2026-11-22", today).is_ok(), "born today");
+        for raw in ["2026-11-23", "1899-12-31", "1985-02-30", "25.07.1985", ""] {
+            assert!(parse_birth_date(raw, today).is_err(), "{raw:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn a_missing_required_field_is_named_with_its_role() {
+        let details = PersonDetails {
+            first_name: Some(PersonName::parse("Max").unwrap()),
+            last_name: Some(PersonName::parse("Mustermann").unwrap()),
+            street: Some("  ".into()),
+            ..Default::default()
+        };
+        assert!(details.require("booker", &[PatientField::FirstName, PatientField::LastName]).is_ok());
+        let err = details.require("participant", &[PatientField::FirstName, PatientField::BirthDate]).unwrap_err();
+        assert_eq!(err, DomainError::Invalid { field: "participant", reason: "dob is required for this appointment".into() });
+        assert!(details.require("booker", &[PatientField::Street]).is_err(), "blank text does not count");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn any_input_parses_or_is_refused_and_accepted_phones_are_e164(s in ".{0,40}") {
+            if let Ok(p) = Phone::parse(&s, Some(49)) {
+                prop_assert!(p.as_str().starts_with('+'));
+                prop_assert!(p.as_str()[1..].bytes().all(|b| b.is_ascii_digit()));
+                prop_assert!((9..=16).contains(&p.as_str().len()));
+                prop_assert_eq!(Phone::parse(p.as_str(), None), Ok(p.clone()), "normal form is stable");
+            }
+            let _ = Email::parse(&s);
+            let _ = PersonName::parse(&s);
+        }
+    }
+}
