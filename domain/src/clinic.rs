@@ -74,3 +74,89 @@ mod tests {
         assert!(ClinicSlug::parse(&"a".repeat(63)).is_ok());
     }
 }
+
+/// A clinic's booking policy. Values are validated here and by the database's CHECKs alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClinicSettings {
+    /// Nothing can be booked sooner than this after "now".
+    pub minimum_notice_minutes: u32,
+    /// Nothing can be booked further ahead than this.
+    pub horizon_days: u32,
+    /// Patients and bots cannot cancel or reschedule closer to the start than this.
+    pub change_cutoff_minutes: u32,
+    /// How long a slot stays held while a patient fills in the form.
+    pub hold_minutes: u32,
+}
+
+impl ClinicSettings {
+    pub fn new(
+        minimum_notice_minutes: u32,
+        horizon_days: u32,
+        change_cutoff_minutes: u32,
+        hold_minutes: u32,
+    ) -> Result<Self, DomainError> {
+        if minimum_notice_minutes > 60 * 24 * 90 {
+            return Err(DomainError::invalid("minimumNotice", "must be at most 90 days"));
+        }
+        if !(1..=1096).contains(&horizon_days) {
+            return Err(DomainError::invalid("horizonDays", "must be from 1 to 1096 days"));
+        }
+        if change_cutoff_minutes > 60 * 24 * 90 {
+            return Err(DomainError::invalid("cancellationCutoff", "must be at most 90 days"));
+        }
+        if !(1..=120).contains(&hold_minutes) {
+            return Err(DomainError::invalid("holdMinutes", "must be from 1 to 120 minutes"));
+        }
+        Ok(Self { minimum_notice_minutes, horizon_days, change_cutoff_minutes, hold_minutes })
+    }
+
+    /// Whether a patient or bot may still cancel or reschedule an appointment starting at
+    /// `starts_at`; staff are not bound by the cutoff. `verb` words the refusal.
+    pub fn check_change_cutoff(
+        &self,
+        by_staff: bool,
+        now: chrono::DateTime<chrono::Utc>,
+        starts_at: chrono::DateTime<chrono::Utc>,
+        verb: &str,
+    ) -> Result<(), DomainError> {
+        let cutoff = chrono::Duration::minutes(i64::from(self.change_cutoff_minutes));
+        if !by_staff && now + cutoff > starts_at {
+            return Err(DomainError::invalid(
+                "cutoff",
+                format!("appointments can be {verb} up to {} minutes before they start", self.change_cutoff_minutes),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn settings_outside_their_ranges_are_refused_naming_the_field() {
+        assert!(ClinicSettings::new(60, 90, 1440, 10).is_ok());
+        for (bad, field) in [
+            (ClinicSettings::new(60, 0, 1440, 10), "horizonDays"),
+            (ClinicSettings::new(60, 1097, 1440, 10), "horizonDays"),
+            (ClinicSettings::new(60, 90, 1440, 0), "holdMinutes"),
+            (ClinicSettings::new(60, 90, 1440, 121), "holdMinutes"),
+            (ClinicSettings::new(200_000, 90, 1440, 10), "minimumNotice"),
+            (ClinicSettings::new(60, 90, 200_000, 10), "cancellationCutoff"),
+        ] {
+            assert!(matches!(bad, Err(DomainError::Invalid { field: f, .. }) if f == field), "{field}");
+        }
+    }
+
+    #[test]
+    fn the_cutoff_binds_patients_and_bots_up_to_the_minute_but_not_staff() {
+        let s = ClinicSettings::new(0, 90, 120, 10).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        assert!(s.check_change_cutoff(false, start - Duration::minutes(120), start, "cancelled").is_ok());
+        let late = s.check_change_cutoff(false, start - Duration::minutes(119), start, "cancelled");
+        assert!(matches!(late, Err(DomainError::Invalid { field: "cutoff", .. })));
+        assert!(s.check_change_cutoff(true, start - Duration::minutes(1), start, "cancelled").is_ok());
+    }
+}

@@ -12,6 +12,7 @@ use crate::{with_pool, AvailabilityRequest, Store, StoreError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::appointment::{AppointmentStatus, BookingSource};
+use domain::clinic::ClinicSettings;
 use domain::{DomainError, SlotId};
 use rand::RngCore;
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
@@ -85,22 +86,26 @@ const NEXT_TOKEN: &str = "INSERT INTO token_counters (provider_id, local_date, l
 pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO outbox (event_id, clinic_id, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)";
 
-/// Patients and bots may not change an appointment closer to its start than the clinic's
-/// cutoff; staff may.
-fn check_cutoff(
-    source: BookingSource,
-    now: DateTime<Utc>,
-    starts_at: DateTime<Utc>,
-    cutoff_minutes: i32,
-    verb: &str,
-) -> Result<(), StoreError> {
-    if source != BookingSource::Staff && now + chrono::Duration::minutes(i64::from(cutoff_minutes)) > starts_at {
-        return Err(StoreError::Rule(DomainError::invalid(
-            "cutoff",
-            format!("appointments can be {verb} up to {cutoff_minutes} minutes before they start"),
-        )));
-    }
-    Ok(())
+/// The clinic settings columns every write that applies a policy reads (prefix `c.`).
+const SETTINGS_COLUMNS: &str =
+    "c.minimum_notice_minutes, c.horizon_days, c.cancellation_cutoff_minutes, c.hold_minutes";
+
+pub(crate) fn settings_from_row<R: sqlx::Row>(row: &R) -> Result<ClinicSettings, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i32: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let get = |column: &str| -> Result<u32, StoreError> {
+        let v: i32 = row.try_get(column)?;
+        u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{column} = {v}")))
+    };
+    ClinicSettings::new(
+        get("minimum_notice_minutes")?,
+        get("horizon_days")?,
+        get("cancellation_cutoff_minutes")?,
+        get("hold_minutes")?,
+    )
+    .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn is_unique_violation(e: &StoreError) -> bool {
@@ -257,18 +262,20 @@ impl Store {
         with_pool!(self, pool => {
             use sqlx::Row;
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
-            let row = sqlx::query(
-                "SELECT a.status, a.starts_at, c.cancellation_cutoff_minutes
+            let row = sqlx::query(&format!(
+                "SELECT a.status, a.starts_at, {SETTINGS_COLUMNS}
                    FROM appointments a JOIN clinics c ON c.id = a.clinic_id
-                  WHERE a.id = $1 AND a.clinic_id = $2",
-            )
+                  WHERE a.id = $1 AND a.clinic_id = $2"
+            ))
             .bind(appointment_id).bind(clinic_id)
             .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("appointment"))?;
             let status = AppointmentStatus::parse(&row.try_get::<String, _>("status")?)?;
             let starts_at = crate::time::row_time(pool, &row, "starts_at")?;
-            let cutoff: i32 = row.try_get("cancellation_cutoff_minutes")?;
+            let settings = settings_from_row(&row)?;
             let next = status.transition(AppointmentStatus::Cancelled).map_err(StoreError::Rule)?;
-            check_cutoff(source, now, starts_at, cutoff, "cancelled")?;
+            settings
+                .check_change_cutoff(source == BookingSource::Staff, now, starts_at, "cancelled")
+                .map_err(StoreError::Rule)?;
             let stamp = db_time(pool, now);
             sqlx::query("UPDATE appointments SET status = $1, cancellation_reason = $2, updated_at = $3 WHERE id = $4")
                 .bind(next.as_str()).bind(reason).bind(stamp).bind(appointment_id)
@@ -488,11 +495,11 @@ impl Store {
                     .bind(new_provider).bind(r.clinic_id).fetch_optional(&mut *tx).await?;
                 same_clinic.ok_or(StoreError::NotFound("provider"))?;
             }
-            let row = sqlx::query(
-                "SELECT a.status, a.provider_id, a.starts_at, a.ends_at, c.cancellation_cutoff_minutes
+            let row = sqlx::query(&format!(
+                "SELECT a.status, a.provider_id, a.starts_at, a.ends_at, {SETTINGS_COLUMNS}
                    FROM appointments a JOIN clinics c ON c.id = a.clinic_id
-                  WHERE a.id = $1 AND a.clinic_id = $2",
-            )
+                  WHERE a.id = $1 AND a.clinic_id = $2"
+            ))
             .bind(r.appointment_id).bind(r.clinic_id)
             .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("appointment"))?;
             let status = AppointmentStatus::parse(&row.try_get::<String, _>("status")?)?;
@@ -501,8 +508,9 @@ impl Store {
             }
             let old_start = crate::time::row_time(pool, &row, "starts_at")?;
             let old_end = crate::time::row_time(pool, &row, "ends_at")?;
-            let cutoff: i32 = row.try_get("cancellation_cutoff_minutes")?;
-            check_cutoff(r.source, r.now, old_start, cutoff, "rescheduled")?;
+            settings_from_row(&row)?
+                .check_change_cutoff(r.source == BookingSource::Staff, r.now, old_start, "rescheduled")
+                .map_err(StoreError::Rule)?;
             let stamp = db_time(pool, r.now);
             let (token,): (i32,) = sqlx::query_as(
                 NEXT_TOKEN,

@@ -120,4 +120,32 @@ impl Store {
             providers,
         })
     }
+
+    pub async fn clinic_settings(&self, clinic_id: i64) -> Result<domain::clinic::ClinicSettings, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT c.minimum_notice_minutes, c.horizon_days, c.cancellation_cutoff_minutes, c.hold_minutes
+                   FROM clinics c WHERE c.id = $1",
+            )
+            .bind(clinic_id).fetch_optional(pool).await?.ok_or(StoreError::NotFound("clinic"))?;
+            crate::booking::settings_from_row(&row)
+        })
+    }
+
+    pub async fn update_clinic_settings(&self, clinic_id: i64, s: &domain::clinic::ClinicSettings) -> Result<(), StoreError> {
+        let as_db = |v: u32| i32::try_from(v).map_err(|_| StoreError::Rule(domain::DomainError::invalid("settings", "value too large")));
+        let updated = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE clinics SET minimum_notice_minutes = $1, horizon_days = $2, cancellation_cutoff_minutes = $3,
+                        hold_minutes = $4 WHERE id = $5",
+            )
+            .bind(as_db(s.minimum_notice_minutes)?).bind(as_db(s.horizon_days)?)
+            .bind(as_db(s.change_cutoff_minutes)?).bind(as_db(s.hold_minutes)?).bind(clinic_id)
+            .execute(pool).await?.rows_affected()
+        });
+        if updated == 0 {
+            return Err(StoreError::NotFound("clinic"));
+        }
+        Ok(())
+    }
 }

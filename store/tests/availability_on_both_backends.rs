@@ -340,3 +340,20 @@ mod by_slot_id {
         ids_naming_another_clinics_or_unknown_things_are_not_found,
     );
 }
+
+async fn clinic_settings_round_trip_and_drive_notice_and_cutoff(db: TestDb) {
+    let demo = demo(db).await;
+    let defaults = demo.store.clinic_settings(demo.clinic_id).await.unwrap();
+    assert_eq!((defaults.minimum_notice_minutes, defaults.horizon_days, defaults.change_cutoff_minutes, defaults.hold_minutes), (60, 90, 1440, 10));
+    // Three hours of notice: on Friday 10:00 Berlin nothing before 13:00 is offered.
+    let stricter = domain::clinic::ClinicSettings::new(180, 90, 60, 5).unwrap();
+    demo.store.update_clinic_settings(demo.clinic_id, &stricter).await.unwrap();
+    assert_eq!(demo.store.clinic_settings(demo.clinic_id).await.unwrap(), stricter);
+    let a = demo.slots(demo.request(day(20), day(20))).await;
+    let weber = local_times(&a, demo.provider("Dr. Anna Weber"), day(20));
+    assert!(!weber.is_empty() && weber.iter().all(|t| t.as_str() >= "13:00"), "{weber:?}");
+    let missing = demo.store.update_clinic_settings(demo.clinic_id + 1, &stricter).await;
+    assert!(matches!(missing, Err(StoreError::NotFound("clinic"))), "{missing:?}");
+}
+
+on_both_backends!(clinic_settings_round_trip_and_drive_notice_and_cutoff);
