@@ -195,12 +195,16 @@ impl Store {
             .bind(clinic_id).bind(provider).bind(from).bind(to).fetch_all(pool).await?;
             let (lo, hi) = (db_time(pool, window_start), db_time(pool, window_end));
             // Busy time counts at every location: a provider cannot be in two places at once.
+            // No appointment lasts longer than a day (refused on write), so one that overlaps
+            // the window starts at most a day before it: a range on (clinic_id, starts_at).
+            let earliest_start = db_time(pool, window_start - Duration::days(1));
             let appointments = sqlx::query(
                 "SELECT provider_id, starts_at, ends_at FROM appointments
                   WHERE clinic_id = $1 AND ($2 IS NULL OR provider_id = $2)
-                    AND status IN ('pending', 'booked', 'checked_in', 'completed') AND starts_at < $4 AND ends_at > $3",
+                    AND status IN ('pending', 'booked', 'checked_in', 'completed')
+                    AND starts_at >= $5 AND starts_at < $4 AND ends_at > $3",
             )
-            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).fetch_all(pool).await?;
+            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).bind(earliest_start).fetch_all(pool).await?;
             let holds = sqlx::query(
                 "SELECT provider_id, starts_at, ends_at FROM holds
                   WHERE clinic_id = $1 AND ($2 IS NULL OR provider_id = $2)

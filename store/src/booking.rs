@@ -108,6 +108,18 @@ where
     .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// An appointment ends after it starts and lasts at most a day; availability's window reads
+/// rely on the upper bound.
+fn check_length(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(), StoreError> {
+    if end <= start {
+        return Err(StoreError::Rule(DomainError::invalid("end", "the appointment ends before it starts")));
+    }
+    if end - start > chrono::Duration::days(1) {
+        return Err(StoreError::Rule(DomainError::invalid("end", "an appointment lasts at most 24 hours")));
+    }
+    Ok(())
+}
+
 fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
 }
@@ -122,9 +134,7 @@ impl Store {
     /// Books `new`, or returns `SlotTaken` when the time overlaps an active appointment of
     /// the provider. Nothing is written on any error.
     pub async fn create_appointment(&self, new: &NewAppointment) -> Result<Booked, StoreError> {
-        if new.end <= new.start {
-            return Err(StoreError::Rule(DomainError::invalid("end", "the appointment ends before it starts")));
-        }
+        check_length(new.start, new.end)?;
         match self.try_create(new).await {
             // Two requests with one idempotency key can race: the loser sees the winner's
             // overlap or key row. If the key now names a booking, answer with it.
@@ -481,9 +491,7 @@ impl Store {
     /// of the appointment unless `source` is staff. A new token number is drawn for the new
     /// provider and day; the old one is never reused.
     pub async fn reschedule_appointment(&self, r: &Reschedule) -> Result<Booked, StoreError> {
-        if r.end <= r.start {
-            return Err(StoreError::Rule(DomainError::invalid("end", "the appointment ends before it starts")));
-        }
+        check_length(r.start, r.end)?;
         let (old_provider, tz) = self.appointment_provider(r.clinic_id, r.appointment_id).await?;
         let new_provider = r.provider_id.unwrap_or(old_provider);
         let local_date = r.start.with_timezone(&tz).date_naive();

@@ -172,12 +172,15 @@ async fn concurrent_retries_with_one_idempotency_key_book_once(db: TestDb) {
     assert_eq!(ids.len(), 1);
 }
 
-async fn an_appointment_that_ends_before_it_starts_is_refused_and_writes_nothing(db: TestDb) {
+async fn an_appointment_that_ends_before_it_starts_or_lasts_over_a_day_is_refused(db: TestDb) {
     let demo = demo(db).await;
     let before = scalar_i64(&demo.store, "SELECT COUNT(*) FROM appointments").await;
     let err = demo.store.create_appointment(&demo.at(demo.template.start, 0)).await.unwrap_err();
     assert!(matches!(err, StoreError::Rule(_)), "{err:?}");
-    assert_eq!(scalar_i64(&demo.store, "SELECT COUNT(*) FROM appointments").await, before);
+    let err = demo.store.create_appointment(&demo.at(demo.template.start, 24 * 60 + 1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Rule(_)), "longer than a day: {err:?}");
+    assert_eq!(scalar_i64(&demo.store, "SELECT COUNT(*) FROM appointments").await, before, "refusals write nothing");
+    demo.store.create_appointment(&demo.at(demo.template.start, 24 * 60)).await.expect("exactly a day is allowed");
 }
 
 async fn cancelling_frees_the_time_and_records_history_and_an_event(db: TestDb) {
@@ -320,7 +323,7 @@ on_both_backends!(
     the_same_idempotency_key_and_request_returns_the_first_booking,
     the_same_idempotency_key_with_another_request_is_refused,
     concurrent_retries_with_one_idempotency_key_book_once,
-    an_appointment_that_ends_before_it_starts_is_refused_and_writes_nothing,
+    an_appointment_that_ends_before_it_starts_or_lasts_over_a_day_is_refused,
     cancelling_frees_the_time_and_records_history_and_an_event,
     cancelling_twice_or_another_clinics_appointment_is_refused,
     the_cancellation_cutoff_binds_patients_and_bots_but_not_staff,
