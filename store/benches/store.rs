@@ -5,13 +5,12 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use domain::appointment::BookingSource;
 use domain::ClinicSlug;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
-use store::testing::{fresh_db, TestDb};
-use store::{AvailabilityRequest, Backend, DemoSeed, NewAppointment, SeedOutcome, Store};
+use store::testing::{appointment, fresh_db, seeded_demo, TestDb};
+use store::{AvailabilityRequest, Backend, NewAppointment, Store};
 
 const CLIENTS: usize = 64;
 const BOOKINGS_PER_CLIENT: i64 = 10;
@@ -32,11 +31,7 @@ async fn exec(store: &Store, sql: &str) {
 /// The demo clinic plus general practitioners at Berlin Mitte up to `providers` in all.
 async fn clinic_with_providers(backend: Backend, providers: usize) -> (TestDb, i64, store::BookingContext, Vec<i64>) {
     let db = fresh_db(backend).await;
-    let now = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
-    let SeedOutcome::Created { clinic_id } = db.store.seed_demo(&DemoSeed { now, api_key: "bench".into() }).await.unwrap() else {
-        unreachable!()
-    };
-    let ctx = db.store.booking_context(&ClinicSlug::parse("demo").unwrap()).await.unwrap();
+    let (clinic_id, ctx) = seeded_demo(&db.store, Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap()).await;
     let template = ctx.providers[0].provider_id;
     let existing = ctx.providers.iter().filter(|p| p.display_name.starts_with("Dr.")).count();
     for i in existing..providers {
@@ -75,24 +70,12 @@ fn booking_throughput(c: &mut Criterion) {
                                     // Every booking takes a distinct half hour of its client's provider.
                                     let n = next.fetch_add(1, Ordering::Relaxed);
                                     let start = base + Duration::minutes(30 * n);
+                                    let booking = NewAppointment {
+                                        product_id: Some(ctx.product.id),
+                                        ..appointment(clinic_id, &ctx, provider, start, Utc::now())
+                                    };
                                     store
-                                        .create_appointment(&NewAppointment {
-                                            clinic_id,
-                                            location_id: ctx.location.id,
-                                            provider_id: provider,
-                                            service_id: ctx.service.id,
-                                            product_id: Some(ctx.product.id),
-                                            start,
-                                            end: start + Duration::minutes(30),
-                                            tz: ctx.location.tz,
-                                            booker_id: None,
-                                            participant_id: None,
-                                            source: BookingSource::BotApi,
-                                            reason: String::new(),
-                                            idempotency: None,
-                                            consume_hold: None,
-                                            now: Utc::now(),
-                                        })
+                                        .create_appointment(&booking)
                                         .await
                                         .expect("distinct slots never conflict");
                                 }

@@ -81,3 +81,41 @@ pub async fn scalar_i64(store: &Store, sql: &str) -> i64 {
     });
     row.0
 }
+
+/// Seeds the demo clinic into a fresh database at `now`: its id and booking context.
+pub async fn seeded_demo(store: &Store, now: chrono::DateTime<chrono::Utc>) -> (i64, crate::BookingContext) {
+    let seed = crate::DemoSeed { now, api_key: "bk_test".into() };
+    let crate::SeedOutcome::Created { clinic_id } = store.seed_demo(&seed).await.expect("seed the demo clinic") else {
+        panic!("the test database must be fresh")
+    };
+    let slug = domain::ClinicSlug::parse(crate::DEMO_SLUG).expect("demo slug");
+    (clinic_id, store.booking_context(&slug).await.expect("demo booking context"))
+}
+
+/// A 30-minute bot booking at the demo context's location and service, without patient,
+/// idempotency key or hold.
+pub fn appointment(
+    clinic_id: i64,
+    ctx: &crate::BookingContext,
+    provider_id: i64,
+    start: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::NewAppointment {
+    crate::NewAppointment {
+        clinic_id,
+        location_id: ctx.location.id,
+        provider_id,
+        service_id: ctx.service.id,
+        product_id: None,
+        start,
+        end: start + chrono::Duration::minutes(30),
+        tz: ctx.location.tz,
+        booker_id: None,
+        participant_id: None,
+        source: domain::appointment::BookingSource::BotApi,
+        reason: String::new(),
+        idempotency: None,
+        consume_hold: None,
+        now,
+    }
+}

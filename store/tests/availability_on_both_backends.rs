@@ -3,9 +3,9 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
 use domain::appointment::BookingSource;
-use domain::{ClinicSlug, SlotId};
+use domain::SlotId;
 use store::testing::TestDb;
-use store::{on_both_backends, Availability, AvailabilityRequest, BookingContext, DemoSeed, NewAppointment, SeedOutcome, Store, StoreError};
+use store::{on_both_backends, Availability, AvailabilityRequest, BookingContext, NewAppointment, Store, StoreError};
 
 /// Friday 2026-11-20, 10:00 in Berlin. The seed puts Dr. Weber's admin block on Monday the
 /// 23rd, Keller's day off on Wednesday the 25th, Dr. Braun's extra hours on Sunday the 22nd.
@@ -24,12 +24,7 @@ struct Demo {
 }
 
 async fn demo(db: TestDb) -> Demo {
-    let SeedOutcome::Created { clinic_id } =
-        db.store.seed_demo(&DemoSeed { now: now(), api_key: "bk_test".into() }).await.unwrap()
-    else {
-        panic!("fresh database must be seeded")
-    };
-    let ctx = db.store.booking_context(&ClinicSlug::parse("demo").unwrap()).await.unwrap();
+    let (clinic_id, ctx) = store::testing::seeded_demo(&db.store, now()).await;
     Demo { store: db.store, clinic_id, ctx }
 }
 
@@ -143,26 +138,13 @@ async fn a_booked_slot_disappears_and_its_id_round_trips(db: TestDb) {
     let slot = before.providers[0].slots[0].clone();
     let id = SlotId::parse(&slot.id.encode()).unwrap();
     assert_eq!((id.provider_id, id.start, id.end()), (before.providers[0].provider_id, slot.interval.start, slot.interval.end));
-    demo.store
-        .create_appointment(&NewAppointment {
-            clinic_id: demo.clinic_id,
-            location_id: id.location_id,
-            provider_id: id.provider_id,
-            service_id: demo.ctx.service.id,
-            product_id: Some(id.product_id),
-            start: id.start,
-            end: id.end(),
-            tz: Berlin,
-            booker_id: None,
-            participant_id: None,
-            source: BookingSource::Widget,
-            reason: String::new(),
-            idempotency: None,
-            consume_hold: None,
-            now: now(),
-        })
-        .await
-        .unwrap();
+    let booking = NewAppointment {
+        product_id: Some(id.product_id),
+        source: BookingSource::Widget,
+        ..store::testing::appointment(demo.clinic_id, &demo.ctx, id.provider_id, id.start, now())
+    };
+    assert_eq!(booking.end, id.end());
+    demo.store.create_appointment(&booking).await.unwrap();
     let after = demo.slots(req).await;
     assert!(after.providers[0].slots.iter().all(|s| s.interval.start != slot.interval.start));
     assert_eq!(after.providers[0].slots.len() + 1, before.providers[0].slots.len());

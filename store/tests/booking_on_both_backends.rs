@@ -3,11 +3,10 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::appointment::BookingSource;
-use domain::ClinicSlug;
 use std::sync::Arc;
-use store::testing::{scalar_i64, TestDb};
+use store::testing::{appointment, scalar_i64, seeded_demo, TestDb};
 use domain::appointment::AppointmentStatus;
-use store::{on_both_backends, Booked, DemoSeed, NewAppointment, Reschedule, SeedOutcome, Store, StoreError};
+use store::{on_both_backends, Booked, NewAppointment, Reschedule, Store, StoreError};
 use tokio::sync::Barrier;
 
 const ROUNDS: i64 = 100;
@@ -34,30 +33,9 @@ fn now() -> DateTime<Utc> {
 /// The demo clinic and an appointment template for its first provider, 60 days ahead (clear
 /// of the seeded appointments).
 async fn demo(db: TestDb) -> Demo {
-    let SeedOutcome::Created { clinic_id } =
-        db.store.seed_demo(&DemoSeed { now: now(), api_key: "bk_test".into() }).await.unwrap()
-    else {
-        panic!("fresh database must be seeded")
-    };
-    let ctx = db.store.booking_context(&ClinicSlug::parse("demo").unwrap()).await.unwrap();
+    let (clinic_id, ctx) = seeded_demo(&db.store, now()).await;
     let start = Utc.with_ymd_and_hms(2027, 1, 19, 8, 0, 0).unwrap();
-    let template = NewAppointment {
-        clinic_id,
-        location_id: ctx.location.id,
-        provider_id: ctx.providers[0].provider_id,
-        service_id: ctx.service.id,
-        product_id: None,
-        start,
-        end: start + Duration::minutes(30),
-        tz: ctx.location.tz,
-        booker_id: None,
-        participant_id: None,
-        source: BookingSource::BotApi,
-        reason: String::new(),
-        idempotency: None,
-        consume_hold: None,
-        now: now(),
-    };
+    let template = appointment(clinic_id, &ctx, ctx.providers[0].provider_id, start, now());
     Demo { store: db.store, template }
 }
 

@@ -2,14 +2,10 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use domain::patient::{Email, PatientField, PersonDetails, PersonName, Phone};
 use domain::ClinicSlug;
 use store::testing::{scalar_i64, TestDb};
-use store::{on_both_backends, DemoSeed, SeedOutcome, StoreError};
+use store::{on_both_backends, StoreError};
 
 async fn demo(db: &TestDb) -> i64 {
-    let now = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
-    match db.store.seed_demo(&DemoSeed { now, api_key: "k".into() }).await.unwrap() {
-        SeedOutcome::Created { clinic_id } => clinic_id,
-        SeedOutcome::AlreadyPresent => panic!("fresh database"),
-    }
+    store::testing::seeded_demo(&db.store, Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap()).await.0
 }
 
 fn max() -> PersonDetails {
