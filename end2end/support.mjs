@@ -9,17 +9,25 @@ import { chromium } from "playwright-core";
 const root = resolve(import.meta.dirname, "..");
 const binary = join(root, "target/release/server");
 
-export async function startServer() {
+/// The passphrase the test server signs manage links with, so tests can forge expired ones.
+export const LINK_SECRET = "e2e link secret, not for production";
+
+export async function startServer({ embedOrigins = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "booking-e2e-"));
+  const database = join(dir, "booking.db");
   const env = {
     ...process.env,
-    DATABASE_URL: `sqlite://${join(dir, "booking.db")}?mode=rwc`,
+    DATABASE_URL: `sqlite://${database}?mode=rwc`,
+    BOOKING_LINK_SECRET: LINK_SECRET,
     LEPTOS_SITE_ADDR: "127.0.0.1:0",
     LEPTOS_SITE_ROOT: join(root, "target/site"),
     BOOKING_DEMO_API_KEY: "bk_e2e_demo_key",
     RUST_LOG: "warn",
   };
   execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  if (embedOrigins.length) {
+    execFileSync(binary, ["embed-origins", "demo", ...embedOrigins], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  }
   const child = spawn(binary, ["serve"], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   const base = await new Promise((resolveBase, reject) => {
     let out = "";
@@ -36,6 +44,14 @@ export async function startServer() {
   });
   return {
     base,
+    /// Runs one SQL query against the server's database and returns its rows (tab-separated).
+    sql(query) {
+      return execFileSync("sqlite3", ["-separator", "\t", database, query], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => l.split("\t"));
+    },
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
@@ -70,4 +86,31 @@ export async function timesOn(page) {
 
 export function timesInHtml(html) {
   return [...html.matchAll(/<time datetime="([^"]+)"/g)].map((m) => m[1]);
+}
+
+/// Serves one HTML page on a free port of 127.0.0.1: another origin than the booking server.
+export async function startHostPage(html) {
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(typeof html === "function" ? html() : html);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return { origin, stop: () => new Promise((r) => server.close(r)) };
+}
+
+/// Waits until the WASM has taken the page over.
+export async function hydrated(page) {
+  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+/// Fills the booking form for an adult patient booking for themselves.
+export async function fillPatient(scope, { first = "Jürgen", last = "Müller" } = {}) {
+  const field = (name) => scope.locator(`input[name="booker[${name}]"]`);
+  await field("firstname").fill(first);
+  await field("lastname").fill(last);
+  await field("phone").fill("+49 30 1234567");
+  await field("email").fill("j.mueller@example.org");
+  await field("dob").fill("1985-07-25");
 }

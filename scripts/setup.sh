@@ -98,14 +98,31 @@ echo "$route" > "$STATE/route"
 mv "$STATE/env.sh.new" "$STATE/env.sh"
 
 # ---------------------------------------------------------------- cargo tools
+# The tools' locked dependencies need a newer rustc than some machines' default toolchain
+# (cargo-leptos 0.3.11 needs 1.96). Install them with the route's toolchain when it is new
+# enough, otherwise with Debian's rustc-web, which only builds the tools, not the project.
+INSTALL_MIN_RUSTC=1.96
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
+install_toolchain() {
+  local have
+  have=$("$TOOL_RUSTC" --version | awk '{print $2}')
+  if version_ge "$have" "$INSTALL_MIN_RUSTC"; then
+    INSTALL_PATH=$TOOL_PATH INSTALL_CARGO=$TOOL_CARGO INSTALL_RUSTC=$TOOL_RUSTC
+  else
+    log "rustc $have is older than $INSTALL_MIN_RUSTC: installing tools with Debian's rustc-web"
+    apt_ensure rustc-web cargo-web
+    INSTALL_PATH="/usr/bin:$CARGO_HOME/bin" INSTALL_CARGO=/usr/bin/cargo INSTALL_RUSTC=/usr/bin/rustc
+  fi
+}
 cargo_install() { # name version [extra args]
   local name=$1 version=$2; shift 2
+  [ -n "${INSTALL_CARGO:-}" ] || install_toolchain
   log "installing $name $version from crates.io (once per machine)"
   # A fast, non-LTO profile for the tool itself: fat LTO would take tens of minutes on 2 cores.
-  env PATH="$TOOL_PATH:$PATH" RUSTC="$TOOL_RUSTC" \
+  env PATH="$INSTALL_PATH:$PATH" RUSTC="$INSTALL_RUSTC" \
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     CARGO_TARGET_DIR="$STATE/install-target" \
-    "$TOOL_CARGO" install "$name" --version "$version" --root "$CARGO_HOME" "$@" >&2
+    "$INSTALL_CARGO" install "$name" --version "$version" --root "$CARGO_HOME" "$@" >&2
 }
 
 have_version() { # binary expected-substring
@@ -134,7 +151,8 @@ fi
 
 # ---------------------------------------------------------------- test services
 if [ $WANT_TEST = 1 ]; then
-  apt_ensure chromium chromium-driver
+  # sqlite3: the browser tests check what the server wrote into its database.
+  apt_ensure chromium chromium-driver sqlite3
   "$ROOT/scripts/postgres.sh" ensure
 fi
 

@@ -1,21 +1,65 @@
+use crate::i18n::{Locale, Msg};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// What a server function tells the browser went wrong. The browser receives the variant
-/// itself, so the page can say "this clinic does not exist" rather than show a string.
-/// Internal details never travel: they are logged on the server and sent as `Unavailable`.
+/// itself, so the page can say "this link has expired" in the patient's language rather than
+/// show a string. Internal details never travel: they are logged on the server and sent as
+/// `Unavailable`. A taken slot is not an error here: the flow answers it by showing nearby
+/// times instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Error)]
 pub enum AppError {
     #[error("{what} not found")]
     NotFound { what: String },
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// The clinic's cutoff for online changes has passed.
+    #[error("too late to change this appointment online")]
+    TooLate,
+    #[error("the hold on this time has expired")]
+    HoldExpired,
+    #[error("this link is not valid")]
+    LinkInvalid,
+    #[error("this link has expired")]
+    LinkExpired,
     #[error("the booking service is temporarily unavailable")]
     Unavailable,
     #[error("{0}")]
     Transport(ServerFnErrorErr),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid { field: field.to_owned(), message: message.into() }
+    }
+
+    /// What the patient reads.
+    pub fn message(&self, locale: Locale) -> String {
+        match self {
+            AppError::NotFound { .. } => locale.t(Msg::NotFound).to_owned(),
+            AppError::Invalid { field, message } => format!("{} ({field}): {message}", locale.t(Msg::CheckField)),
+            AppError::TooLate => locale.t(Msg::TooLate).to_owned(),
+            AppError::HoldExpired => locale.t(Msg::HoldExpired).to_owned(),
+            AppError::LinkInvalid => locale.t(Msg::LinkInvalid).to_owned(),
+            AppError::LinkExpired => locale.t(Msg::LinkExpired).to_owned(),
+            AppError::Unavailable | AppError::Transport(_) => locale.t(Msg::Unavailable).to_owned(),
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooLate | AppError::HoldExpired => StatusCode::CONFLICT,
+            AppError::LinkInvalid => StatusCode::FORBIDDEN,
+            AppError::LinkExpired => StatusCode::GONE,
+            AppError::Unavailable | AppError::Transport(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
 }
 
 impl FromServerFnError for AppError {
@@ -29,9 +73,8 @@ impl FromServerFnError for AppError {
 impl From<domain::DomainError> for AppError {
     fn from(e: domain::DomainError) -> Self {
         match e {
-            domain::DomainError::Invalid { field, reason } => {
-                AppError::Invalid { field: field.to_owned(), message: reason }
-            }
+            domain::DomainError::Invalid { field, .. } if field == "cutoff" => AppError::TooLate,
+            domain::DomainError::Invalid { field, reason } => AppError::Invalid { field: field.to_owned(), message: reason },
             other => AppError::Invalid { field: "request".into(), message: other.to_string() },
         }
     }

@@ -130,6 +130,61 @@ impl ClinicSettings {
     }
 }
 
+/// A web origin allowed to embed a clinic's widget: `https://host[:port]`, or `http://` for
+/// local testing; lower-cased, without path, query, credentials or trailing slash. Browsers
+/// compare origins exactly, so anything else could never match and is refused.
+pub fn parse_origin(raw: &str) -> Result<String, DomainError> {
+    let invalid = |reason: &str| DomainError::invalid("origin", format!("{raw:?} {reason}"));
+    let lower = raw.trim().to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or_else(|| invalid("must start with https:// or http://"))?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    if host.is_empty() || host.len() > 253 {
+        return Err(invalid("has no host"));
+    }
+    let host_ok = host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        || (host.starts_with('[') && host.ends_with(']') && host[1..host.len() - 1].bytes().all(|b| b.is_ascii_hexdigit() || b == b':'));
+    if !host_ok {
+        return Err(invalid("must be only scheme, host and port (no path, query or credentials)"));
+    }
+    if let Some(port) = port {
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 && !port.starts_with('0') => {}
+            _ => return Err(invalid("has an invalid port")),
+        }
+    }
+    Ok(lower)
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::parse_origin;
+
+    #[test]
+    fn web_origins_are_accepted_and_lower_cased() {
+        assert_eq!(parse_origin("https://Clinic.Example").unwrap(), "https://clinic.example");
+        assert_eq!(parse_origin("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(parse_origin(" https://[::1]:3000 ").unwrap(), "https://[::1]:3000");
+    }
+
+    #[test]
+    fn anything_but_a_bare_origin_is_refused() {
+        for bad in [
+            "", "*", "clinic.example", "ftp://clinic.example", "https://", "https://clinic.example/",
+            "https://clinic.example/path", "https://user@clinic.example", "https://clinic.example:0",
+            "https://clinic.example:99999", "https://clinic.example:08080", "https://clinic.example?x=1",
+            "javascript://alert(1)", "https://clinic example",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}
+
 #[cfg(test)]
 mod settings_tests {
     use super::*;

@@ -293,10 +293,124 @@ impl PersonDetails {
     }
 }
 
+/// Why a details field was refused: what a form shows beside the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldProblem {
+    Missing,
+    Invalid(String),
+}
+
+/// Longest accepted free-text detail (street, city, national id, ...).
+pub const MAX_TEXT_DETAIL: usize = 200;
+
+fn text_detail(raw: &str) -> Result<String, FieldProblem> {
+    let text = raw.trim();
+    if text.chars().count() > MAX_TEXT_DETAIL || text.chars().any(char::is_control) {
+        return Err(FieldProblem::Invalid(format!("must be at most {MAX_TEXT_DETAIL} characters of text")));
+    }
+    Ok(text.to_owned())
+}
+
+/// Checks one typed value; the browser runs this on every field the patient leaves, the
+/// server again on submit. An empty value is `Missing` (whether that matters is the caller's).
+pub fn check_field(field: PatientField, raw: &str, today: NaiveDate) -> Result<(), FieldProblem> {
+    if raw.trim().is_empty() {
+        return Err(FieldProblem::Missing);
+    }
+    let invalid = |e: DomainError| FieldProblem::Invalid(match e {
+        DomainError::Invalid { reason, .. } => reason,
+        other => other.to_string(),
+    });
+    match field {
+        PatientField::FirstName | PatientField::LastName => PersonName::parse(raw).map(drop).map_err(invalid),
+        PatientField::Phone => Phone::parse(raw, None).map(drop).map_err(invalid),
+        PatientField::Email => Email::parse(raw).map(drop).map_err(invalid),
+        PatientField::BirthDate => parse_birth_date(raw, today).map(drop).map_err(invalid),
+        _ => text_detail(raw).map(drop),
+    }
+}
+
+impl PersonDetails {
+    /// Reads a person from typed values: every present value must be valid, every field in
+    /// `required` present. The error names the first field in the order of `PatientField::ALL`.
+    pub fn from_text(
+        value: impl Fn(PatientField) -> Option<String>,
+        required: &[PatientField],
+        today: NaiveDate,
+    ) -> Result<PersonDetails, (PatientField, FieldProblem)> {
+        let mut details = PersonDetails::default();
+        for field in PatientField::ALL {
+            let raw = value(field).unwrap_or_default();
+            match check_field(field, &raw, today) {
+                Err(FieldProblem::Missing) if required.contains(&field) => return Err((field, FieldProblem::Missing)),
+                Err(FieldProblem::Missing) => continue,
+                Err(problem) => return Err((field, problem)),
+                Ok(()) => {}
+            }
+            let text = || text_detail(&raw).map_err(|p| (field, p));
+            match field {
+                PatientField::FirstName => details.first_name = PersonName::parse(&raw).ok(),
+                PatientField::LastName => details.last_name = PersonName::parse(&raw).ok(),
+                PatientField::Phone => details.phone = Phone::parse(&raw, None).ok(),
+                PatientField::Email => details.email = Email::parse(&raw).ok(),
+                PatientField::BirthDate => details.birth_date = parse_birth_date(&raw, today).ok(),
+                PatientField::Street => details.street = Some(text()?),
+                PatientField::Zip => details.zip = Some(text()?),
+                PatientField::City => details.city = Some(text()?),
+                PatientField::Country => details.country = Some(text()?),
+                PatientField::NationalId => details.national_id = Some(text()?),
+            }
+        }
+        Ok(details)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn typed_details_parse_when_valid_and_name_the_first_bad_or_missing_field() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let form = |pairs: &'static [(PatientField, &'static str)]| {
+            move |f: PatientField| pairs.iter().find(|(k, _)| *k == f).map(|(_, v)| v.to_string())
+        };
+        let required = [PatientField::FirstName, PatientField::LastName, PatientField::Phone, PatientField::BirthDate];
+        let ok = PersonDetails::from_text(
+            form(&[
+                (PatientField::FirstName, " Jürgen "),
+                (PatientField::LastName, "Müller"),
+                (PatientField::Phone, "+49 30 1234567"),
+                (PatientField::BirthDate, "1985-07-25"),
+                (PatientField::City, "Berlin"),
+            ]),
+            &required,
+            today,
+        )
+        .unwrap();
+        assert_eq!(ok.first_name.unwrap().as_str(), "Jürgen");
+        assert_eq!(ok.phone.unwrap().as_str(), "+49301234567");
+        assert_eq!(ok.city.as_deref(), Some("Berlin"));
+        assert_eq!(ok.email, None);
+
+        let missing = PersonDetails::from_text(form(&[(PatientField::FirstName, "Ann")]), &required, today);
+        assert_eq!(missing.unwrap_err(), (PatientField::LastName, FieldProblem::Missing));
+        let bad = PersonDetails::from_text(
+            form(&[(PatientField::FirstName, "Ann"), (PatientField::LastName, "Lee"), (PatientField::Phone, "12ab"), (PatientField::BirthDate, "1990-01-01")]),
+            &required,
+            today,
+        );
+        assert!(matches!(bad.unwrap_err(), (PatientField::Phone, FieldProblem::Invalid(_))));
+        let optional_but_bad = PersonDetails::from_text(
+            form(&[(PatientField::FirstName, "Ann"), (PatientField::LastName, "Lee"), (PatientField::Phone, "+4930123456"), (PatientField::BirthDate, "1990-01-01"), (PatientField::Email, "no-at-sign")]),
+            &required,
+            today,
+        );
+        assert!(matches!(optional_but_bad.unwrap_err(), (PatientField::Email, FieldProblem::Invalid(_))));
+        assert!(check_field(PatientField::BirthDate, "2027-01-01", today).is_err());
+        assert!(check_field(PatientField::City, &"x".repeat(201), today).is_err());
+    }
 
     #[test]
     fn field_lists_use_the_contract_names_and_refuse_unknown_ones() {

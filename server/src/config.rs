@@ -8,12 +8,17 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/booking.db?mode=rwc";
 pub struct Settings {
     pub database_url: String,
     pub leptos: LeptosOptions,
+    /// `BOOKING_LINK_SECRET`: a passphrase for signing manage links. Without it, a random
+    /// key is generated once and kept in the database, shared by every instance.
+    pub link_secret: Option<String>,
 }
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("invalid Leptos settings (LEPTOS_SITE_ADDR, LEPTOS_SITE_ROOT, ...): {0}")]
     Leptos(String),
+    #[error("BOOKING_LINK_SECRET must be at least 16 characters long")]
+    WeakLinkSecret,
 }
 
 impl Settings {
@@ -30,6 +35,10 @@ impl Settings {
         if leptos.output_name.is_empty() {
             leptos.output_name = "booking".into();
         }
-        Ok(Self { database_url, leptos })
+        let link_secret = std::env::var("BOOKING_LINK_SECRET").ok().filter(|s| !s.is_empty());
+        if link_secret.as_ref().is_some_and(|s| s.chars().count() < 16) {
+            return Err(ConfigError::WeakLinkSecret);
+        }
+        Ok(Self { database_url, leptos, link_secret })
     }
 }

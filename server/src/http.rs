@@ -1,28 +1,49 @@
+use crate::calendar::{calendar_file, CalendarState};
 use app::{shell, App};
+use axum::http::{header, HeaderValue};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use store::links::LinkKey;
 use store::Store;
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// The whole HTTP surface. The store reaches pages and server functions through the Leptos
-/// context, never through a global, so tests can run several servers in one process.
-pub fn router(store: Store, options: LeptosOptions) -> Router {
+/// The whole HTTP surface. The store and the link key reach pages and server functions
+/// through the Leptos context, never through a global, so tests can run several servers in
+/// one process.
+pub fn router(store: Store, key: LinkKey, options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
     let context = {
-        let store = store.clone();
-        move || provide_context(store.clone())
+        let (store, key) = (store.clone(), key.clone());
+        move || {
+            provide_context(store.clone());
+            provide_context(key.clone());
+        }
     };
+    let calendar = Router::new()
+        .route("/manage/{token}/calendar.ics", get(calendar_file))
+        .with_state(CalendarState { store, key });
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(calendar)
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
+        // Pages of a clinic allow its embedding origins themselves; everything else may be
+        // framed only by this server's own pages.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'self'"),
+        ))
+        // Manage links carry their token in the URL: it must not leak to other sites.
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }

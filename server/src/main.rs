@@ -2,6 +2,7 @@ use clap::{Parser, Subcommand};
 use rand::RngCore;
 use server::Settings;
 use std::process::ExitCode;
+use store::links::LinkKey;
 use store::{DemoSeed, SeedOutcome, Store, DEMO_API_USER, DEMO_SLUG};
 use tracing_subscriber::EnvFilter;
 
@@ -20,6 +21,14 @@ enum Command {
     Migrate,
     /// Create the demo clinic (slug `demo`) unless it exists.
     SeedDemo,
+    /// Set the web origins allowed to embed a clinic's booking widget (replaces the list;
+    /// none given clears it), e.g. `embed-origins demo https://www.example-clinic.de`.
+    EmbedOrigins {
+        /// The clinic's slug.
+        clinic: String,
+        /// Origins such as https://www.example-clinic.de or http://localhost:8080.
+        origins: Vec<String>,
+    },
 }
 
 #[tokio::main]
@@ -55,6 +64,15 @@ async fn run(command: Command) -> Result<(), BoxError> {
             println!("database is up to date ({})", redact(&settings.database_url));
         }
         Command::SeedDemo => seed_demo(&store).await?,
+        Command::EmbedOrigins { clinic, origins } => {
+            let slug = domain::ClinicSlug::parse(&clinic)?;
+            let saved = store.set_embed_origins(&slug, &origins).await?;
+            if saved.is_empty() {
+                println!("clinic '{clinic}' can no longer be embedded by other sites");
+            } else {
+                println!("clinic '{clinic}' may be embedded by: {}", saved.join(" "));
+            }
+        }
         Command::Serve => serve(store, settings).await?,
     }
     Ok(())
@@ -85,7 +103,11 @@ async fn serve(store: Store, settings: Settings) -> Result<(), BoxError> {
     let addr = settings.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    let app = server::router(store.clone(), settings.leptos);
+    let key = match &settings.link_secret {
+        Some(passphrase) => LinkKey::from_passphrase(passphrase),
+        None => LinkKey::from_bytes(store.server_secret("manage_links", chrono::Utc::now()).await?),
+    };
+    let app = server::router(store.clone(), key, settings.leptos);
     // Printed on stdout, one line, so scripts (and the browser tests) can find the port.
     println!("listening on http://{local}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;

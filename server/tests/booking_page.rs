@@ -1,139 +1,396 @@
-//! The booking page and its server function, over real HTTP, on both backends.
+//! The patient widget over real HTTP on both backends, driven the way a browser without
+//! JavaScript drives it: GET pages, POST forms to the server functions, follow redirects.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Duration, Utc};
 use leptos::prelude::LeptosOptions;
-use serde_json::Value;
-use store::testing::TestDb;
-use store::{on_both_backends, DemoSeed};
+use reqwest::redirect::Policy;
+use store::links::{sign, LinkClaims, LinkKey};
+use store::testing::{scalar_i64, TestDb};
+use store::{on_both_backends, DemoSeed, Store};
+
+const KEY: &str = "test passphrase for manage links";
 
 struct TestServer {
     base: String,
     http: reqwest::Client,
+    store: Store,
 }
 
 /// Seeds the demo clinic into `db` and serves the production router on a free port.
 async fn spawn_app(db: TestDb) -> TestServer {
     db.store.seed_demo(&DemoSeed { now: Utc::now(), api_key: "bk_test".into() }).await.unwrap();
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
-    let app = server::router(db.store.clone(), options);
+    let app = server::router(db.store.clone(), LinkKey::from_passphrase(KEY), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    TestServer { base: format!("http://{addr}"), http: reqwest::Client::new() }
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    TestServer { base: format!("http://{addr}"), http, store: db.store }
+}
+
+struct Answer {
+    status: u16,
+    location: String,
+    body: String,
+    headers: reqwest::header::HeaderMap,
 }
 
 impl TestServer {
-    async fn get(&self, path: &str) -> (u16, String) {
+    async fn get(&self, path: &str) -> Answer {
         let res = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
-        (res.status().as_u16(), res.text().await.unwrap())
+        answer(res).await
     }
 
-    /// Calls the server function the way the hydrated page does: a url-encoded POST.
-    async fn day_availability(&self, form: &[(&str, &str)]) -> (u16, Value) {
+    /// A form post as a browser without JavaScript sends it.
+    async fn post_form(&self, function: &str, form: &[(&str, &str)], referer: &str) -> Answer {
         let res = self
             .http
-            .post(format!("{}/api/day_availability", self.base))
+            .post(format!("{}/api/{function}", self.base))
+            .header("Accept", "text/html")
+            .header("Referer", format!("{}{referer}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        answer(res).await
+    }
+
+    /// The same post as the hydrated page sends it: errors come back as JSON with a status.
+    async fn call(&self, function: &str, form: &[(&str, &str)]) -> Answer {
+        let res = self
+            .http
+            .post(format!("{}/api/{function}", self.base))
             .header("Accept", "application/json")
             .form(form)
             .send()
             .await
             .unwrap();
-        let status = res.status().as_u16();
-        let body = res.text().await.unwrap();
-        (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}")))
+        answer(res).await
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        scalar_i64(&self.store, sql).await
+    }
+
+    /// Places a hold on the first offered time of the booking page: (slot, details path).
+    async fn hold_first_time(&self, query: &str) -> (String, String) {
+        let page = self.get(&format!("/book/demo{query}")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let slot = first_slot(&page.body);
+        let held = self.post_form("hold_slot", &[("clinic", "demo"), ("slot", &slot)], "/book/demo").await;
+        assert!(held.location.starts_with("/book/demo/details?hold=hold_"), "{} {}", held.status, held.location);
+        (slot, held.location)
+    }
+
+    /// Books the first offered time for a patient: the manage page's path.
+    async fn book_first_time(&self) -> String {
+        let (slot, details) = self.hold_first_time("").await;
+        let hold = query_value(&details, "hold");
+        let booked = self.post_form("confirm_booking", &patient_form(&hold, &slot), &details).await;
+        assert!(booked.location.starts_with("/manage/"), "{} {} {}", booked.status, booked.location, booked.body);
+        booked.location
     }
 }
 
-fn dates_of(days: &Value) -> Vec<(String, u64)> {
-    days.as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (d["date"].as_str().unwrap().to_owned(), d["free"].as_u64().unwrap()))
-        .collect()
+async fn answer(res: reqwest::Response) -> Answer {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let location = headers.get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    Answer { status, location, body: res.text().await.unwrap(), headers }
 }
 
-async fn the_first_html_already_lists_bookable_times(db: TestDb) {
-    let app = spawn_app(db).await;
-    let (status, html) = app.get("/book/demo").await;
-    assert_eq!(status, 200);
-    assert!(html.contains("Stadtpark Health Clinic"), "clinic name missing");
-    let times = html.matches("<time datetime=").count();
-    assert!(times > 0, "no bookable times in the server-rendered HTML:\n{html}");
-    assert!(html.contains("/pkg/booking.js") && html.contains("/pkg/booking.wasm"), "hydration scripts missing");
-    assert!(html.contains(r#"data-hydrated="false""#), "server HTML must not claim to be hydrated");
+fn first_slot(html: &str) -> String {
+    let at = html.find(r#"name="slot" value=""#).unwrap_or_else(|| panic!("no time button in:\n{html}"));
+    let rest = &html[at + r#"name="slot" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
 }
 
-async fn the_server_function_lists_the_chosen_day_in_the_location_zone(db: TestDb) {
-    let app = spawn_app(db).await;
-    let (status, first) = app.day_availability(&[("clinic", "demo")]).await;
-    assert_eq!(status, 200, "{first}");
-    let days = dates_of(&first["days"]);
-    assert_eq!(days.len(), 14);
-    assert_eq!(first["time_zone"], "Europe/Berlin");
-    // Another day with free times than the default one.
-    let default = first["date"].as_str().unwrap().to_owned();
-    let (other, free) = days.iter().find(|(d, n)| *d != default && *n > 0).cloned().expect("a second open day");
+fn query_value(url: &str, key: &str) -> String {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key} in {url}"))
+        .to_owned()
+}
 
-    let (status, chosen) = app.day_availability(&[("clinic", "demo"), ("date", &other)]).await;
-    assert_eq!(status, 200, "{chosen}");
-    assert_eq!(chosen["date"], other.as_str());
-    let times = chosen["times"].as_array().unwrap();
-    assert_eq!(times.len() as u64, free, "the day list and the times agree");
-    let mut previous = None;
-    for t in times {
-        let start = chrono::DateTime::parse_from_rfc3339(t["start"].as_str().unwrap()).unwrap();
-        assert_eq!(start.date_naive().to_string(), other, "{t} is not on {other}");
-        assert_eq!(start.format("%H:%M").to_string(), t["label"].as_str().unwrap());
-        assert!(matches!(start.offset().local_minus_utc(), 3600 | 7200), "{t} is not in Berlin time");
-        assert!(start.format("%M").to_string() == "00" || start.format("%M").to_string() == "30");
-        assert!(previous < Some(start), "times are not in order");
-        previous = Some(start);
+fn patient_form<'a>(hold: &'a str, slot: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("clinic", "demo"),
+        ("hold", hold),
+        ("slot", slot),
+        ("booker[firstname]", "Jürgen"),
+        ("booker[lastname]", "Müller"),
+        ("booker[phone]", "+49 30 1234567"),
+        ("booker[email]", "j.mueller@example.org"),
+        ("booker[dob]", "1985-07-25"),
+    ]
+}
+
+fn token_of(manage_path: &str) -> String {
+    manage_path.trim_start_matches("/manage/").split(['?', '/']).next().unwrap().to_owned()
+}
+
+async fn the_first_html_lists_a_month_and_bookable_times(db: TestDb) {
+    let app = spawn_app(db).await;
+    let page = app.get("/book/demo").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Stadtpark Health Clinic"), "clinic name missing");
+    assert!(page.body.matches("<time datetime=").count() > 0, "no bookable times in the server HTML");
+    assert!(page.body.contains(r#"data-free=""#), "no day with free times in the month view");
+    assert!(page.body.contains("Morning") || page.body.contains("Afternoon"), "times are not grouped");
+    assert!(page.body.contains("/pkg/booking.js") && page.body.contains("/pkg/booking.wasm"));
+    assert!(page.body.contains(r#"data-hydrated="false""#), "server HTML must not claim to be hydrated");
+    assert_eq!(page.headers["content-security-policy"], "frame-ancestors 'self'");
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
+}
+
+async fn a_booking_without_javascript_goes_from_hold_to_confirmation(db: TestDb) {
+    let app = spawn_app(db).await;
+    let before = app.count("SELECT COUNT(*) FROM appointments").await;
+    let (slot, details_path) = app.hold_first_time("?lang=de").await;
+    let details = app.get(&details_path).await;
+    assert_eq!(details.status, 200, "{}", details.body);
+    for field in ["booker[firstname]", "booker[lastname]", "booker[phone]", "booker[email]", "booker[dob]", "participant[dob]"] {
+        assert!(details.body.contains(&format!(r#"name="{field}""#)), "form lacks {field}");
+    }
+    assert!(details.body.contains("Wir halten diesen Termin"), "hold expiry missing or not German");
+
+    let hold = query_value(&details_path, "hold");
+    let mut form = patient_form(&hold, &slot);
+    form.push(("lang", "de"));
+    let booked = app.post_form("confirm_booking", &form, &details_path).await;
+    assert!(matches!(booked.status, 302 | 303), "{} {}", booked.status, booked.body);
+    assert!(booked.location.starts_with("/manage/") && booked.location.contains("done=booked"), "{}", booked.location);
+    let confirmation = app.get(&booked.location).await;
+    assert_eq!(confirmation.status, 200);
+    assert!(confirmation.body.contains("Ihr Termin ist gebucht"), "{}", confirmation.body);
+    assert!(confirmation.body.contains("Jürgen Müller"));
+    assert!(confirmation.body.contains(r#"data-booking-event="booking:created""#));
+
+    assert_eq!(app.count("SELECT COUNT(*) FROM appointments").await, before + 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE source = 'widget' AND status = 'booked'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentCreated'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM holds").await, 0, "the hold is consumed by the booking");
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients WHERE phone = '+49301234567'").await, 1);
+}
+
+async fn invalid_details_are_refused_naming_the_field_and_nothing_is_written(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (slot, details_path) = app.hold_first_time("").await;
+    let hold = query_value(&details_path, "hold");
+    let patients = app.count("SELECT COUNT(*) FROM patients").await;
+    let cases: Vec<(&str, &str, &str)> = vec![
+        ("booker[phone]", "12ab", "booker.phone"),
+        ("booker[dob]", "2999-01-01", "booker.dob"),
+        ("booker[email]", "not-an-email", "booker.email"),
+        ("booker[firstname]", "", "booker.firstname"),
+        ("booker[shoe_size]", "44", "booker.shoe_size"),
+        ("participant[firstname]", "Only A First Name", "participant.lastname"),
+    ];
+    for (key, value, field) in cases {
+        let mut form: Vec<(&str, &str)> = patient_form(&hold, &slot).into_iter().filter(|(k, _)| *k != key).collect();
+        form.push((key, value));
+        let refused = app.call("confirm_booking", &form).await;
+        assert_eq!(refused.status, 422, "{key}={value}: {}", refused.body);
+        let body: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
+        assert_eq!(body["Invalid"]["field"], field, "{key}={value}: {body}");
+    }
+    // Without JavaScript the error comes back in the URL, where the form shows it.
+    let mut bad = patient_form(&hold, &slot);
+    bad[5] = ("booker[phone]", "12ab");
+    let no_js = app.post_form("confirm_booking", &bad, &details_path).await;
+    assert!(no_js.location.contains("__err="), "{}", no_js.location);
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, patients, "a refused form wrote patients");
+    assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE source = 'widget'").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM holds").await, 1, "the hold survives a refused form");
+}
+
+async fn a_time_taken_meanwhile_leads_to_the_nearest_alternatives(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (slot, _) = app.hold_first_time("").await;
+    // A second patient presses the same time: the first one's hold has it.
+    let second = app.post_form("hold_slot", &[("clinic", "demo"), ("slot", &slot)], "/book/demo").await;
+    assert!(second.location.starts_with("/book/demo?") && second.location.contains("taken="), "{}", second.location);
+    let page = app.get(&second.location).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"data-testid="just-taken""#), "no friendly message");
+    assert!(page.body.contains("was just taken"));
+    let alternatives = &page.body[page.body.find(r#"data-testid="alternatives""#).unwrap()..];
+    let offered = first_slot(alternatives);
+    assert_ne!(offered, slot, "the taken time is not offered again");
+    assert_eq!(app.count("SELECT COUNT(*) FROM holds").await, 1);
+}
+
+async fn the_manage_link_cancels_with_a_reason(db: TestDb) {
+    let app = spawn_app(db).await;
+    let manage = app.book_first_time().await;
+    let token = token_of(&manage);
+    let page = app.get(&format!("/manage/{token}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"data-testid="cancel""#), "no cancel button");
+    let cancelled = app
+        .post_form("cancel_booking", &[("token", &token), ("reason", "feeling better")], &format!("/manage/{token}"))
+        .await;
+    assert!(cancelled.location.contains("done=cancelled"), "{} {}", cancelled.status, cancelled.location);
+    assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE status = 'cancelled' AND cancellation_reason = 'feeling better'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentCanceled'").await, 1);
+    let after = app.get(&cancelled.location).await;
+    assert!(after.body.contains("Your appointment is cancelled"));
+    assert!(after.body.contains(r#"data-booking-event="booking:cancelled""#));
+    assert!(!after.body.contains(r#"data-testid="cancel""#), "a cancelled appointment offers no cancel");
+    // Cancelling twice is refused and changes nothing.
+    let again = app.call("cancel_booking", &[("token", &token)]).await;
+    assert_eq!(again.status, 422, "{}", again.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentCanceled'").await, 1);
+}
+
+async fn the_manage_link_reschedules_through_a_confirmation_step(db: TestDb) {
+    let app = spawn_app(db).await;
+    let manage = app.book_first_time().await;
+    let token = token_of(&manage);
+    let before: i64 = app.count("SELECT MAX(id) FROM appointments").await;
+    let picker = app.get(&format!("/manage/{token}/reschedule")).await;
+    assert_eq!(picker.status, 200, "{}", picker.body);
+    let at = picker.body.find("/reschedule/confirm?slot=").expect("times link to the confirmation step");
+    let rest = &picker.body[at + "/reschedule/confirm?slot=".len()..];
+    let slot = rest[..rest.find(['"', '&']).unwrap()].to_owned();
+    let confirm_path = format!("/manage/{token}/reschedule/confirm?slot={slot}");
+    let confirm = app.get(&confirm_path).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentRescheduled'").await, 0, "viewing moves nothing");
+    let moved = app.post_form("reschedule_booking", &[("token", &token), ("slot", &slot)], &confirm_path).await;
+    assert!(moved.location.starts_with("/manage/") && moved.location.contains("done=rescheduled"), "{} {}", moved.status, moved.location);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentRescheduled'").await, 1);
+    assert_eq!(app.count("SELECT MAX(id) FROM appointments").await, before, "a reschedule moves, it does not create");
+    let page = app.get(&moved.location).await;
+    assert!(page.body.contains("Your appointment was moved"));
+    // Moving onto a time that is not offered is refused and changes nothing.
+    let bogus = domain::SlotId::parse(&slot).map(|mut s| {
+        s.start -= Duration::days(400);
+        s.encode()
+    });
+    let refused = app.call("reschedule_booking", &[("token", &token_of(&moved.location)), ("slot", &bogus.unwrap())]).await;
+    assert!(matches!(refused.status, 200 | 302 | 303), "{}", refused.status);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentRescheduled'").await, 1);
+}
+
+async fn tampered_expired_or_reassigned_links_are_refused(db: TestDb) {
+    let app = spawn_app(db).await;
+    let manage = app.book_first_time().await;
+    let token = token_of(&manage);
+    let mut tampered: Vec<char> = token.chars().collect();
+    tampered[3] = if tampered[3] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    let page = app.get(&format!("/manage/{tampered}")).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("This link is not valid"));
+    assert_eq!(app.get(&format!("/manage/{tampered}/calendar.ics")).await.status, 403);
+    assert_eq!(app.call("cancel_booking", &[("token", &tampered)]).await.status, 403);
+
+    let id = app.count("SELECT MAX(id) FROM appointments WHERE source = 'widget'").await;
+    let booker = app.count("SELECT booker_id FROM appointments WHERE source = 'widget'").await;
+    let key = LinkKey::from_passphrase(KEY);
+    let expired = sign(&key, &LinkClaims { appointment_id: id, patient_id: booker, expires_at: Utc::now() - Duration::minutes(1) });
+    let page = app.get(&format!("/manage/{expired}")).await;
+    assert_eq!(page.status, 410);
+    assert!(page.body.contains("This link has expired"));
+
+    let other = app.count("SELECT MIN(id) FROM patients").await;
+    assert_ne!(other, booker);
+    store::testing::execute(&app.store, &format!("UPDATE appointments SET booker_id = {other} WHERE id = {id}")).await;
+    assert_eq!(app.get(&format!("/manage/{token}")).await.status, 403, "a link dies when the appointment changes hands");
+    assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE status = 'cancelled'").await, 0);
+}
+
+async fn changes_inside_the_cutoff_are_refused_with_a_clear_message(db: TestDb) {
+    let app = spawn_app(db).await;
+    let manage = app.book_first_time().await;
+    let token = token_of(&manage);
+    // A cutoff longer than the time left before the appointment.
+    store::testing::execute(&app.store, "UPDATE clinics SET cancellation_cutoff_minutes = 129600").await;
+    let page = app.get(&format!("/manage/{token}")).await;
+    assert!(page.body.contains(r#"data-testid="too-late""#), "{}", page.body);
+    let refused = app.call("cancel_booking", &[("token", &token)]).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("TooLate"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE status = 'cancelled'").await, 0);
+}
+
+async fn the_calendar_file_describes_the_appointment(db: TestDb) {
+    let app = spawn_app(db).await;
+    let token = token_of(&app.book_first_time().await);
+    let ics = app.get(&format!("/manage/{token}/calendar.ics")).await;
+    assert_eq!(ics.status, 200);
+    assert!(ics.headers["content-type"].to_str().unwrap().starts_with("text/calendar"));
+    for line in ["BEGIN:VCALENDAR\r\n", "BEGIN:VEVENT\r\n", "DTSTART:", "DTEND:", "LOCATION:Berlin Mitte\\, Torstraße", "STATUS:CONFIRMED"] {
+        assert!(ics.body.contains(line), "{line} missing in\n{}", ics.body);
     }
 }
 
-async fn an_unknown_clinic_gets_a_404_page(db: TestDb) {
+async fn bad_page_parameters_get_a_4xx_and_a_friendly_page(db: TestDb) {
     let app = spawn_app(db).await;
-    let (status, html) = app.get("/book/nowhere").await;
-    assert_eq!(status, 404);
-    assert!(html.contains("could not find this clinic"), "{html}");
-    let (status, body) = app.day_availability(&[("clinic", "nowhere")]).await;
-    assert_eq!(status, 404);
-    assert_eq!(body["NotFound"]["what"], "clinic", "{body}");
-}
-
-async fn a_malformed_clinic_or_date_is_refused_with_422(db: TestDb) {
-    let app = spawn_app(db).await;
-    let (status, body) = app.day_availability(&[("clinic", "Not A Slug")]).await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["Invalid"]["field"], "clinic");
-    let (status, body) = app.day_availability(&[("clinic", "demo"), ("date", "2026-13-45")]).await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["Invalid"]["field"], "date");
-    let (status, _) = app.get("/book/demo?date=yesterday").await;
-    assert_eq!(status, 422);
-}
-
-async fn a_date_outside_the_two_weeks_shown_is_refused(db: TestDb) {
-    let app = spawn_app(db).await;
-    let past = NaiveDate::from_ymd_opt(2020, 1, 6).unwrap().to_string();
-    let far = (Utc::now().date_naive() + chrono::Duration::days(60)).to_string();
-    for date in [past, far] {
-        let (status, body) = app.day_availability(&[("clinic", "demo"), ("date", &date)]).await;
-        assert_eq!(status, 422, "{date}: {body}");
-        assert_eq!(body["Invalid"]["field"], "date");
+    for (path, status) in [
+        ("/book/nowhere", 404),
+        ("/book/Not_A_Slug", 422),
+        ("/book/demo?date=2026-13-45", 422),
+        ("/book/demo?date=2020-01-06", 422),
+        ("/book/demo?month=1999-01", 422),
+        ("/book/demo?location=999999", 422),
+        ("/book/demo?location=abc", 422),
+        ("/book/demo?provider=999999", 422),
+        ("/book/demo?taken=garbage", 422),
+        ("/book/demo/details?hold=nope&slot=garbage", 422),
+        ("/manage/not-a-token", 403),
+    ] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, status, "{path}");
+        assert!(page.body.contains(r#"data-testid="problem""#), "{path} shows no message");
     }
+    let (slot, _) = app.hold_first_time("").await;
+    let expired_hold = app.get(&format!("/book/demo/details?hold=hold_0000&slot={slot}")).await;
+    assert_eq!(expired_hold.status, 409);
+    assert!(expired_hold.body.contains("could not hold this time"));
+    let bad_slot = app.call("hold_slot", &[("clinic", "demo"), ("slot", "s1:forged")]).await;
+    assert_eq!(bad_slot.status, 422, "{}", bad_slot.body);
 }
 
-async fn the_health_check_answers_ok(db: TestDb) {
+async fn german_pages_use_german_words_and_dates(db: TestDb) {
     let app = spawn_app(db).await;
-    assert_eq!(app.get("/healthz").await, (200, "ok".to_owned()));
+    let page = app.get("/book/demo?lang=de").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"lang="de""#), "html lang is not de");
+    assert!(page.body.contains("Termin buchen"));
+    let german_month = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"];
+    assert!(german_month.iter().any(|m| page.body.contains(m)));
+    assert!(["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"].iter().any(|d| page.body.contains(d)));
+    assert!(page.body.contains("Vormittag") || page.body.contains("Nachmittag"));
+}
+
+async fn only_allowed_origins_may_frame_the_widget_and_hear_from_it(db: TestDb) {
+    let app = spawn_app(db).await;
+    let slug = domain::ClinicSlug::parse("demo").unwrap();
+    app.store.set_embed_origins(&slug, &["https://www.clinic.example".into()]).await.unwrap();
+    let allowed = app.get("/book/demo?embed=https%3A%2F%2Fwww.clinic.example").await;
+    assert_eq!(allowed.headers["content-security-policy"], "frame-ancestors 'self' https://www.clinic.example");
+    assert!(allowed.body.contains(r#"name="booking-parent" content="https://www.clinic.example""#));
+    let other = app.get("/book/demo?embed=https%3A%2F%2Fevil.example").await;
+    assert_eq!(other.headers["content-security-policy"], "frame-ancestors 'self' https://www.clinic.example");
+    assert!(!other.body.contains("booking-parent"), "a page embedded elsewhere must not talk to its parent");
+    assert!(app.store.set_embed_origins(&slug, &["*".into()]).await.is_err(), "a wildcard is never an origin");
 }
 
 on_both_backends!(
-    the_first_html_already_lists_bookable_times,
-    the_server_function_lists_the_chosen_day_in_the_location_zone,
-    an_unknown_clinic_gets_a_404_page,
-    a_malformed_clinic_or_date_is_refused_with_422,
-    a_date_outside_the_two_weeks_shown_is_refused,
-    the_health_check_answers_ok,
+    the_first_html_lists_a_month_and_bookable_times,
+    a_booking_without_javascript_goes_from_hold_to_confirmation,
+    invalid_details_are_refused_naming_the_field_and_nothing_is_written,
+    a_time_taken_meanwhile_leads_to_the_nearest_alternatives,
+    the_manage_link_cancels_with_a_reason,
+    the_manage_link_reschedules_through_a_confirmation_step,
+    tampered_expired_or_reassigned_links_are_refused,
+    changes_inside_the_cutoff_are_refused_with_a_clear_message,
+    the_calendar_file_describes_the_appointment,
+    bad_page_parameters_get_a_4xx_and_a_friendly_page,
+    german_pages_use_german_words_and_dates,
+    only_allowed_origins_may_frame_the_widget_and_hear_from_it,
 );

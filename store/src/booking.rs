@@ -436,11 +436,12 @@ impl Store {
                 .bind(clinic_id).fetch_one(&mut *tx).await?;
             let expires_at = now + chrono::Duration::minutes(i64::from(minutes));
             sqlx::query(
-                "INSERT INTO holds (clinic_id, provider_id, product_id, token, starts_at, ends_at, expires_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO holds (clinic_id, provider_id, product_id, token, starts_at, ends_at, expires_at, created_at,
+                     location_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(clinic_id).bind(slot.provider_id).bind(slot.product_id).bind(&token)
-            .bind(&start).bind(&end).bind(db_time(pool, expires_at)).bind(stamp)
+            .bind(&start).bind(&end).bind(db_time(pool, expires_at)).bind(stamp).bind(slot.location_id)
             .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Hold { token, slot, expires_at })

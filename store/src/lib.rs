@@ -7,10 +7,12 @@
 mod availability;
 mod booking;
 mod error;
+pub mod links;
 mod patients;
 mod records;
 mod seed;
 mod time;
+mod widget;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -20,6 +22,7 @@ pub use booking::{Booked, Hold, NewAppointment, Reschedule, SlotBooking};
 pub use error::StoreError;
 pub use patients::PatientRecord;
 pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderRecord, ServiceRecord};
+pub use widget::{AppointmentView, Catalogue, HoldView, Offer, ProductOption, ServiceOption};
 pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SLUG};
 
 use sqlx::postgres::PgPoolOptions;

@@ -119,3 +119,11 @@ pub fn appointment(
         now,
     }
 }
+
+/// Runs a statement on either backend, for tests that set up a state the API cannot reach
+/// (e.g. an appointment that changed hands).
+pub async fn execute(store: &Store, sql: &str) {
+    crate::with_pool!(store, pool => {
+        sqlx::query(sql).execute(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    });
+}

@@ -1,0 +1,76 @@
+//! Links inside the widget. Every link and form carries the language and the embedding origin,
+//! so a patient who started in German inside a clinic's page stays there to the end.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// What every page passes on to the next.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Carry {
+    pub lang: Option<String>,
+    pub embed: Option<String>,
+}
+
+impl Carry {
+    /// Reads `lang` and `embed` from the current URL (tracked, inside a reactive scope).
+    pub fn from_query() -> Self {
+        let query = use_query_map();
+        let q = query.read();
+        let clean = |v: Option<String>| v.filter(|s| !s.is_empty());
+        Carry { lang: clean(q.get("lang")), embed: clean(q.get("embed")) }
+    }
+
+    /// `base` with `pairs` and the carried values as its query string.
+    pub fn href(&self, base: &str, pairs: &[(&str, String)]) -> String {
+        let mut url = String::from(base);
+        let mut sep = if base.contains('?') { '&' } else { '?' };
+        let carried = [("lang", self.lang.clone()), ("embed", self.embed.clone())];
+        let all = pairs.iter().map(|(k, v)| (*k, Some(v.clone()))).chain(carried);
+        for (key, value) in all {
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                url.push(sep);
+                url.push_str(key);
+                url.push('=');
+                url.push_str(&encode(&value));
+                sep = '&';
+            }
+        }
+        url
+    }
+
+    /// Hidden inputs that carry the values through a form post.
+    pub fn hidden_inputs(&self) -> impl IntoView {
+        view! {
+            <input type="hidden" name="lang" value=self.lang.clone().unwrap_or_default()/>
+            <input type="hidden" name="embed" value=self.embed.clone().unwrap_or_default()/>
+        }
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_carry_language_and_embedding_origin_encoded() {
+        let carry = Carry { lang: Some("de".into()), embed: Some("https://clinic.example".into()) };
+        assert_eq!(
+            carry.href("/book/demo", &[("date", "2026-11-23".into()), ("provider", String::new())]),
+            "/book/demo?date=2026-11-23&lang=de&embed=https%3A%2F%2Fclinic.example"
+        );
+        assert_eq!(Carry::default().href("/book/demo", &[]), "/book/demo");
+    }
+}

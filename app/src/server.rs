@@ -1,0 +1,79 @@
+//! Server-side helpers of the pages: reaching the store and the link key, answering with the
+//! right status, the embedding policy, and the patient's language.
+
+use crate::i18n::Locale;
+use crate::AppError;
+use leptos::prelude::*;
+use store::links::{LinkError, LinkKey, OpenLinkError};
+use store::{AppointmentView, Store};
+
+pub fn store() -> Result<Store, AppError> {
+    use_context::<Store>().ok_or_else(|| {
+        tracing::error!("no Store in the Leptos context");
+        AppError::Unavailable
+    })
+}
+
+pub fn link_key() -> Result<LinkKey, AppError> {
+    use_context::<LinkKey>().ok_or_else(|| {
+        tracing::error!("no LinkKey in the Leptos context");
+        AppError::Unavailable
+    })
+}
+
+/// Sets the response status for an error, so a refused request is a 4xx also for clients
+/// that read only the status line (and the no-JavaScript page load).
+pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+        response.set_status(e.status());
+    }
+    result
+}
+
+/// Lets exactly the clinic's embedding origins frame the page (and the server itself).
+pub fn allow_framing(origins: &[String]) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        let mut policy = String::from("frame-ancestors 'self'");
+        for origin in origins {
+            policy.push(' ');
+            policy.push_str(origin);
+        }
+        if let Ok(value) = http::HeaderValue::from_str(&policy) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+}
+
+/// The embedding page's origin, if the clinic allows it; the page then talks to its parent
+/// window, and only to that origin.
+pub fn parent_origin(embed: Option<&str>, allowed: &[String]) -> Option<String> {
+    let requested = domain::clinic::parse_origin(embed?).ok()?;
+    allowed.iter().any(|a| *a == requested).then_some(requested)
+}
+
+/// `?lang=` when it names a language we have, else the clinic's default, else English. An
+/// embed with an unsupported `data-locale` still shows a working widget.
+pub fn locale(lang: Option<&str>, clinic_default: &str) -> Locale {
+    lang.and_then(Locale::parse).or_else(|| Locale::parse(clinic_default)).unwrap_or_default()
+}
+
+/// An optional numeric id from the query string: absent or empty is `None`, anything else
+/// that is not a positive integer is refused naming the parameter.
+pub fn param_id(raw: Option<&str>, field: &str) -> Result<Option<i64>, AppError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => match text.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Some(id)),
+            _ => Err(AppError::invalid(field, format!("{text:?} is not an id"))),
+        },
+    }
+}
+
+pub async fn open_link(token: &str) -> Result<AppointmentView, AppError> {
+    let (store, key) = (store()?, link_key()?);
+    store.open_manage_link(&key, token, chrono::Utc::now()).await.map_err(|e| match e {
+        OpenLinkError::Link(LinkError::Invalid) => AppError::LinkInvalid,
+        OpenLinkError::Link(LinkError::Expired) => AppError::LinkExpired,
+        OpenLinkError::Store(e) => e.into(),
+    })
+}
