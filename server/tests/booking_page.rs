@@ -72,12 +72,23 @@ impl TestServer {
         scalar_i64(&self.store, sql).await
     }
 
-    /// Places a hold on the first offered time of the booking page: (slot, details path).
+    /// Places a hold on the first offered time, three or more days ahead (outside the
+    /// clinic's change cutoff), of the booking page: (slot, details path).
     async fn hold_first_time(&self, query: &str) -> (String, String) {
-        let page = self.get(&format!("/book/demo{query}")).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let slot = first_slot(&page.body);
-        let held = self.post_form("hold_slot", &[("clinic", "demo"), ("slot", &slot)], "/book/demo").await;
+        let lang = if query.contains("lang=de") { "de" } else { "" };
+        let sep = if query.is_empty() { "?" } else { "&" };
+        let mut found = None;
+        for ahead in 3..20 {
+            let date = (Utc::now() + Duration::days(ahead)).date_naive();
+            let page = self.get(&format!("/book/demo{query}{sep}date={date}")).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            if page.body.contains(r#"name="slot" value=""#) {
+                found = Some(first_slot(&page.body));
+                break;
+            }
+        }
+        let slot = found.expect("a free time within three weeks");
+        let held = self.post_form("hold_slot", &[("clinic", "demo"), ("slot", &slot), ("lang", lang)], "/book/demo").await;
         assert!(held.location.starts_with("/book/demo/details?hold=hold_"), "{} {}", held.status, held.location);
         (slot, held.location)
     }
@@ -296,7 +307,8 @@ async fn tampered_expired_or_reassigned_links_are_refused(db: TestDb) {
     assert_eq!(page.status, 410);
     assert!(page.body.contains("This link has expired"));
 
-    let other = app.count("SELECT MIN(id) FROM patients").await;
+    app.book_first_time().await;
+    let other = app.count(&format!("SELECT MAX(booker_id) FROM appointments WHERE source = 'widget' AND id <> {id}")).await;
     assert_ne!(other, booker);
     store::testing::execute(&app.store, &format!("UPDATE appointments SET booker_id = {other} WHERE id = {id}")).await;
     assert_eq!(app.get(&format!("/manage/{token}")).await.status, 403, "a link dies when the appointment changes hands");
