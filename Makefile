@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is a step
 # of those two. Recipes go through scripts/ so that they also work without make.
 
-.PHONY: run test setup build size bench clean-test-dbs
+.PHONY: run test setup build size bench screenshots clean-test-dbs
 
 run:
 	@scripts/run.sh
@@ -18,6 +18,11 @@ build: setup
 # Compressed size of what a patient's browser downloads for the booking page.
 size: build
 	@node scripts/size.mjs
+
+# Phone-sized and desktop screenshots of each step of the patient flow, for the README.
+screenshots: build
+	@scripts/setup.sh --test
+	@scripts/with-env.sh node end2end/screenshots.mjs
 
 # Criterion benchmarks: the slot engine, booking throughput (SQLite and PostgreSQL) and
 # store-backed availability. Results under target/criterion.

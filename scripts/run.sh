@@ -30,6 +30,7 @@ cat <<INFO
 
   Patient booking page   $base/book/demo
   Embed on a website     <script src="$base/embed.js" data-clinic="demo" async></script>
+                         (allow the website first: target/release/server embed-origins demo http://localhost:8080)
   Bot API credentials    user demo, key $BOOKING_DEMO_API_KEY   (HTTP Basic)
   Database               $DATABASE_URL
 

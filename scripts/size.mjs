@@ -9,9 +9,15 @@ const budget = 200 * 1024;
 let totalRaw = 0;
 let totalBr = 0;
 const rows = [];
-for (const name of readdirSync(pkg).sort()) {
-  if (!/\.(wasm|js|css)$/.test(name)) continue;
-  const data = readFileSync(join(pkg, name));
+// The widget page also loads public/frame.js; the clinic's page loads public/embed.js.
+const publicDir = join(import.meta.dirname, "..", "public");
+const files = readdirSync(pkg)
+  .sort()
+  .filter((name) => /\.(wasm|js|css)$/.test(name))
+  .map((name) => [name, join(pkg, name)])
+  .concat([["frame.js", join(publicDir, "frame.js")], ["embed.js", join(publicDir, "embed.js")]]);
+for (const [name, path] of files) {
+  const data = readFileSync(path);
   const br = brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
   const gz = gzipSync(data, { level: 9 }).length;
   totalRaw += data.length;

@@ -40,7 +40,20 @@ function watchErrors(page) {
 
 const timeButtons = (scope) => scope.locator('[data-testid=times] button[name="slot"]');
 
+/// Opens the first day, three or more days ahead (outside the clinic's change cutoff), that
+/// has free times.
+async function openChangeableDay(page) {
+  for (let ahead = 3; ahead < 20; ahead++) {
+    const date = new Date(Date.now() + ahead * 86_400_000).toISOString().slice(0, 10);
+    await page.goto(`${server.base}/book/demo?date=${date}`);
+    if ((await timeButtons(page).count()) > 0) return;
+  }
+  throw new Error("no free time within three weeks");
+}
+
 async function bookFirstTime(page) {
+  await openChangeableDay(page);
+  await hydrated(page);
   await timeButtons(page).first().click();
   await page.waitForURL(/\/book\/demo\/details\?/);
   await fillPatient(page);
@@ -81,8 +94,6 @@ test("a patient books a slot end to end and sees the confirmation", { timeout: 9
 test("the manage link reschedules, then cancels", { timeout: 90_000 }, async () => {
   const page = await browser.newPage();
   const errors = watchErrors(page);
-  await page.goto(`${server.base}/book/demo`);
-  await hydrated(page);
   await bookFirstTime(page);
   const id = await referenceOf(page);
   const before = server.sql(`SELECT starts_at FROM appointments WHERE id = ${id}`)[0][0];
@@ -114,7 +125,6 @@ test("the manage link reschedules, then cancels", { timeout: 90_000 }, async () 
 
 test("a tampered or expired manage link is refused", { timeout: 60_000 }, async () => {
   const page = await browser.newPage();
-  await page.goto(`${server.base}/book/demo`);
   await bookFirstTime(page);
   const token = new URL(page.url()).pathname.split("/")[2];
 

@@ -1,0 +1,47 @@
+// `make screenshots`: the patient flow, phone-sized and desktop, into docs/screenshots/.
+// Uses the release build and a fresh demo database, like the browser tests.
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fillPatient, hydrated, launchBrowser, startServer } from "./support.mjs";
+
+const out = resolve(import.meta.dirname, "../docs/screenshots");
+mkdirSync(out, { recursive: true });
+const server = await startServer();
+const browser = await launchBrowser();
+const viewports = { phone: { width: 390, height: 844 }, desktop: { width: 1100, height: 900 } };
+try {
+  for (const [name, viewport] of Object.entries(viewports)) {
+    const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
+    const shot = (step) => page.screenshot({ path: join(out, `${step}-${name}.jpg`), type: "jpeg", quality: 70, fullPage: true });
+    const date = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    await page.goto(`${server.base}/book/demo?date=${date}`);
+    await hydrated(page);
+    await shot("1-pick-a-time");
+    await page.locator('[data-testid=times] button[name="slot"]').first().click();
+    await page.waitForURL(/\/details\?/);
+    await fillPatient(page);
+    await shot("2-details");
+    await page.getByTestId("confirm").click();
+    await page.waitForURL(/done=booked/);
+    await shot("3-confirmation");
+    await page.getByTestId("reschedule").click();
+    await page.waitForURL(/\/reschedule/);
+    await hydrated(page);
+    await shot("4-reschedule");
+    await page.locator('[data-testid=times] a[href*="/reschedule/confirm"]').last().click();
+    await page.waitForURL(/\/confirm/);
+    await page.getByTestId("confirm-move").click();
+    await page.waitForURL(/done=rescheduled/);
+    await page.getByTestId("cancel").click();
+    await page.waitForURL(/done=cancelled/);
+    await shot("5-cancelled");
+    await page.goto(`${server.base}/book/demo?lang=de&date=${date}`);
+    await hydrated(page);
+    await shot("6-german");
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+}
+console.log(`screenshots written to ${out}`);
