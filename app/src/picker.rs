@@ -455,7 +455,7 @@ pub fn PickerView(p: Picker, base: String, action: TimeAction, pending: ReadSign
         .days
         .iter()
         .map(|d| {
-            let num = d.date.format("%-d").to_string();
+            let num = chrono::Datelike::day(&d.date).to_string();
             if d.free == 0 {
                 view! {
                     <span class="rounded-md py-2 text-center text-slate-500" aria-label=d.label.clone() data-date=d.date.to_string()>{num}</span>

@@ -237,8 +237,8 @@ impl From<Email> for String {
 
 /// A date of birth: `YYYY-MM-DD`, not in the future, not before 1900.
 pub fn parse_birth_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, DomainError> {
-    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| DomainError::invalid("dob", format!("{raw:?} is not a date like 1985-07-25")))?;
+    let date = parse_iso_date(raw.trim())
+        .ok_or_else(|| DomainError::invalid("dob", format!("{raw:?} is not a date like 1985-07-25")))?;
     if date > today {
         return Err(DomainError::invalid("dob", "must not be in the future"));
     }
@@ -291,6 +291,20 @@ impl PersonDetails {
             }),
         }
     }
+}
+
+/// `YYYY-MM-DD` exactly. Written out rather than with chrono's format parser, which would
+/// add its whole strftime machinery to the browser bundle.
+pub fn parse_iso_date(raw: &str) -> Option<NaiveDate> {
+    let bytes = raw.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = &raw[range];
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok()).flatten()
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(number(0..4)?).ok()?, number(5..7)?, number(8..10)?)
 }
 
 /// Why a details field was refused: what a form shows beside the field.
@@ -369,6 +383,14 @@ impl PersonDetails {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn iso_dates_parse_strictly() {
+        assert_eq!(parse_iso_date("1985-07-25"), NaiveDate::from_ymd_opt(1985, 7, 25));
+        for bad in ["", "1985-7-25", "1985-07-32", "1985/07/25", "85-07-25", "1985-07-25x", "+985-07-25", "1985-02-29"] {
+            assert_eq!(parse_iso_date(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn typed_details_parse_when_valid_and_name_the_first_bad_or_missing_field() {
