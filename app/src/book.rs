@@ -2,7 +2,7 @@
 //! `/book/:clinic/details` (the patient's details, then confirm).
 
 use crate::i18n::{Locale, Msg};
-use crate::nav::Carry;
+use crate::nav::{query_locale, Carry};
 use crate::picker::{load_picker, PickerQuery, PickerView, TimeAction};
 use crate::{AppError, Problem};
 use chrono::NaiveDate;
@@ -90,16 +90,12 @@ pub async fn confirm_booking(
 mod ssr {
     use super::*;
     use crate::picker::ssr::time_option;
-    use crate::server::{allow_framing, link_key, locale, parent_origin, store};
+    use crate::server::{allow_framing, link_key, locale, parent_origin, parse_slot, store};
     use chrono::{Timelike, Utc};
     use domain::appointment::BookingSource;
     use domain::patient::PersonDetails;
     use domain::{ClinicSlug, SlotId};
     use store::{SlotBooking, StoreError};
-
-    fn parse_slot(raw: &str) -> Result<SlotId, AppError> {
-        SlotId::parse(raw).map_err(|_| AppError::invalid("slot", "not a time this page offered"))
-    }
 
     /// The picker on the slot's day; with `taken`, it shows the nearest free times too.
     fn picker_url(clinic: &ClinicSlug, slot: &SlotId, provider: Option<&str>, tz: chrono_tz::Tz, carry: &Carry, taken: bool) -> String {
@@ -361,10 +357,9 @@ pub fn BookPage() -> impl IntoView {
     );
     let hold = ServerAction::<HoldSlot>::new();
     let (pending, set_pending) = signal(false);
-    let error_locale = move || Carry::from_query().lang.as_deref().and_then(Locale::parse).unwrap_or_default();
     view! {
         <crate::Page pending>
-            <Transition fallback=move || view! { <p class="text-slate-600">{error_locale().t(Msg::Loading)}</p> } set_pending>
+            <Transition fallback=move || view! { <p class="text-slate-600">{query_locale().t(Msg::Loading)}</p> } set_pending>
                 {move || Suspend::new(async move {
                     match picker.await {
                         Ok(p) => {
@@ -376,7 +371,7 @@ pub fn BookPage() -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Err(e) => view! { <Problem e locale=error_locale()/> }.into_any(),
+                        Err(e) => view! { <Problem e locale=query_locale()/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -415,15 +410,14 @@ pub fn DetailsPage() -> impl IntoView {
         |(clinic, hold, slot, lang, embed)| load_details(clinic, hold, slot, lang, embed),
     );
     let (pending, set_pending) = signal(false);
-    let error_locale = move || Carry::from_query().lang.as_deref().and_then(Locale::parse).unwrap_or_default();
     view! {
         <crate::Page pending>
-            <Transition fallback=move || view! { <p>{error_locale().t(Msg::Loading)}</p> } set_pending>
+            <Transition fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> } set_pending>
                 {move || Suspend::new(async move {
                     match details.await {
                         Ok(d) => view! { <DetailsForm d/> }.into_any(),
                         Err(e) => {
-                            let locale = error_locale();
+                            let locale = query_locale();
                             let clinic = params.read_untracked().get("clinic").unwrap_or_default();
                             let again = Carry::from_query().href(&format!("/book/{clinic}"), &[]);
                             view! {

@@ -4,7 +4,7 @@
 
 use crate::book::Summary;
 use crate::i18n::{Locale, Msg};
-use crate::nav::Carry;
+use crate::nav::{query_locale, Carry};
 use crate::picker::{load_picker, PickerQuery, PickerView, TimeAction};
 use crate::{AppError, Problem};
 use leptos::prelude::*;
@@ -79,16 +79,10 @@ pub fn reference(appointment_id: i64) -> String {
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
-    use crate::server::{allow_framing, link_key, locale, open_link, parent_origin, store};
-    use chrono::{Duration, Timelike, Utc};
+    use crate::server::{allow_framing, link_key, local_when, locale, open_link, parent_origin, parse_slot, store};
+    use chrono::{Duration, Utc};
     use domain::appointment::{AppointmentStatus, BookingSource};
-    use domain::SlotId;
     use store::{AppointmentView, StoreError};
-
-    fn when(locale: Locale, v: &AppointmentView, start: chrono::DateTime<Utc>) -> String {
-        let local = start.with_timezone(&v.tz);
-        format!("{}, {}", locale.long_date(local.date_naive()), locale.time(local.hour(), local.minute()))
-    }
 
     fn summary(locale: Locale, v: &AppointmentView) -> Summary {
         let minutes = (v.end - v.start).num_minutes();
@@ -98,7 +92,7 @@ mod ssr {
             provider: v.provider_name.clone(),
             location: v.location_name.clone(),
             address: v.address.clone(),
-            when: when(locale, v, v.start),
+            when: local_when(locale, v.tz, v.start),
             time_zone: v.tz.name().to_owned(),
         }
     }
@@ -163,10 +157,6 @@ mod ssr {
         Ok(())
     }
 
-    fn parse_slot(raw: &str) -> Result<SlotId, AppError> {
-        SlotId::parse(raw).map_err(|_| AppError::invalid("slot", "not a time this page offered"))
-    }
-
     pub async fn move_details(token: String, slot: String, carry: Carry) -> Result<MoveDetails, AppError> {
         let slot_id = parse_slot(&slot)?;
         let (v, locale, parent_origin) = opened(&token, &carry).await?;
@@ -176,8 +166,8 @@ mod ssr {
             parent_origin,
             token,
             slot,
-            old: when(locale, &v, v.start),
-            new: when(locale, &v, slot_id.start),
+            old: local_when(locale, v.tz, v.start),
+            new: local_when(locale, v.tz, slot_id.start),
             summary: summary(locale, &v),
         })
     }
@@ -211,10 +201,6 @@ fn token_param() -> impl Fn() -> String + Copy {
     move || params.read().get("token").unwrap_or_default()
 }
 
-fn error_locale() -> Locale {
-    Carry::from_query().lang.as_deref().and_then(Locale::parse).unwrap_or_default()
-}
-
 #[component]
 pub fn ManagePage() -> impl IntoView {
     let token = token_param();
@@ -229,11 +215,11 @@ pub fn ManagePage() -> impl IntoView {
     let (pending, set_pending) = signal(false);
     view! {
         <crate::Page pending>
-            <Transition fallback=move || view! { <p>{error_locale().t(Msg::Loading)}</p> } set_pending>
+            <Transition fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> } set_pending>
                 {move || Suspend::new(async move {
                     match manage.await {
                         Ok(m) => view! { <ManageView m/> }.into_any(),
-                        Err(e) => view! { <Problem e locale=error_locale()/> }.into_any(),
+                        Err(e) => view! { <Problem e locale=query_locale()/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -350,7 +336,7 @@ pub fn ReschedulePage() -> impl IntoView {
     let (pending, set_pending) = signal(false);
     view! {
         <crate::Page pending>
-            <Transition fallback=move || view! { <p>{error_locale().t(Msg::Loading)}</p> } set_pending>
+            <Transition fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> } set_pending>
                 {move || Suspend::new(async move {
                     match picker.await {
                         Ok(p) => {
@@ -367,7 +353,7 @@ pub fn ReschedulePage() -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Err(e) => view! { <Problem e locale=error_locale()/> }.into_any(),
+                        Err(e) => view! { <Problem e locale=query_locale()/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -389,11 +375,11 @@ pub fn RescheduleConfirmPage() -> impl IntoView {
     let (pending, set_pending) = signal(false);
     view! {
         <crate::Page pending>
-            <Transition fallback=move || view! { <p>{error_locale().t(Msg::Loading)}</p> } set_pending>
+            <Transition fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> } set_pending>
                 {move || Suspend::new(async move {
                     match details.await {
                         Ok(d) => view! { <MoveForm d/> }.into_any(),
-                        Err(e) => view! { <Problem e locale=error_locale()/> }.into_any(),
+                        Err(e) => view! { <Problem e locale=query_locale()/> }.into_any(),
                     }
                 })}
             </Transition>

@@ -47,6 +47,11 @@ impl Carry {
     }
 }
 
+/// The language the URL asks for, for pages that failed before they knew the clinic's.
+pub fn query_locale() -> crate::i18n::Locale {
+    Carry::from_query().lang.as_deref().and_then(crate::i18n::Locale::parse).unwrap_or_default()
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 pub fn encode(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());

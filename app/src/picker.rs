@@ -103,7 +103,7 @@ pub async fn load_picker(clinic: String, query: PickerQuery) -> Result<Picker, A
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use super::*;
-    use crate::server::{allow_framing, locale, open_link, param_id, parent_origin, store};
+    use crate::server::{allow_framing, local_when, locale, open_link, param_id, parent_origin, store};
     use chrono::{DateTime, Datelike, Duration, Months, Timelike, Utc};
     use chrono_tz::Tz;
     use domain::{ClinicSlug, SlotId};
@@ -112,12 +112,11 @@ pub(crate) mod ssr {
 
     pub fn time_option(locale: Locale, tz: Tz, slot: &SlotId) -> TimeOption {
         let local = slot.start.with_timezone(&tz);
-        let label = locale.time(local.hour(), local.minute());
         TimeOption {
             slot: slot.encode(),
             start: local.to_rfc3339(),
-            long_label: format!("{}, {label}", locale.long_date(local.date_naive())),
-            label,
+            label: locale.time(local.hour(), local.minute()),
+            long_label: local_when(locale, tz, slot.start),
         }
     }
 
@@ -361,10 +360,7 @@ pub(crate) mod ssr {
             date_label: date.map(|d| locale.long_date(d)).unwrap_or_default(),
             groups,
             alternatives,
-            current: current.map(|v| {
-                let local = v.start.with_timezone(&v.tz);
-                format!("{}, {}", locale.long_date(local.date_naive()), locale.time(local.hour(), local.minute()))
-            }),
+            current: current.map(|v| local_when(locale, v.tz, v.start)),
         })
     }
 }

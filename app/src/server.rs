@@ -69,6 +69,18 @@ pub fn param_id(raw: Option<&str>, field: &str) -> Result<Option<i64>, AppError>
     }
 }
 
+/// A slot id from a form or a link; a forged or mangled one is refused naming `slot`.
+pub fn parse_slot(raw: &str) -> Result<domain::SlotId, AppError> {
+    domain::SlotId::parse(raw).map_err(|_| AppError::invalid("slot", "not a time this page offered"))
+}
+
+/// "Monday, 23 November 2026, 09:30" for an instant, in the location's zone.
+pub fn local_when(locale: Locale, tz: chrono_tz::Tz, at: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike;
+    let local = at.with_timezone(&tz);
+    format!("{}, {}", locale.long_date(local.date_naive()), locale.time(local.hour(), local.minute()))
+}
+
 pub async fn open_link(token: &str) -> Result<AppointmentView, AppError> {
     let (store, key) = (store()?, link_key()?);
     store.open_manage_link(&key, token, chrono::Utc::now()).await.map_err(|e| match e {

@@ -59,6 +59,13 @@ struct ProductRules {
     horizon_days: i32,
 }
 
+impl Availability {
+    /// Whether `slot` is among the offered slots, exactly as encoded.
+    pub fn offers(&self, slot: &SlotId) -> bool {
+        self.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == *slot)
+    }
+}
+
 impl Store {
     pub async fn availability(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
         let invalid = |field, why: &str| StoreError::Rule(DomainError::invalid(field, why.to_string()));

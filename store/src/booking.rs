@@ -335,19 +335,7 @@ impl Store {
     /// first booking even though the slot is no longer free.
     pub async fn book_slot(&self, b: &SlotBooking) -> Result<Booked, StoreError> {
         let slot = b.slot;
-        // UTC dates one day either side cover the slot's local date in every zone.
-        let availability = self
-            .availability(&AvailabilityRequest {
-                clinic_id: b.clinic_id,
-                location_id: slot.location_id,
-                product_id: slot.product_id,
-                provider_id: Some(slot.provider_id),
-                from: (slot.start - chrono::Duration::days(1)).date_naive(),
-                to: (slot.start + chrono::Duration::days(1)).date_naive(),
-                new_patient: b.new_patient,
-                now: b.now,
-            })
-            .await?;
+        let availability = self.availability_around(b.clinic_id, &slot, b.new_patient, b.now).await?;
         let new = NewAppointment {
             clinic_id: b.clinic_id,
             location_id: slot.location_id,
@@ -375,11 +363,33 @@ impl Store {
                 return self.create_appointment(&NewAppointment { consume_hold: Some(token.clone()), ..new }).await;
             }
         }
-        let offered = availability.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == slot);
-        if !offered {
+        if !availability.offers(&slot) {
             return Err(StoreError::SlotUnavailable);
         }
         self.create_appointment(&new).await
+    }
+
+    /// Current availability of the slot's provider, location and product on the days around
+    /// the slot: what every write by slot id re-checks the slot against.
+    pub(crate) async fn availability_around(
+        &self,
+        clinic_id: i64,
+        slot: &SlotId,
+        new_patient: bool,
+        now: DateTime<Utc>,
+    ) -> Result<crate::Availability, StoreError> {
+        // UTC dates one day either side cover the slot's local date in every zone.
+        self.availability(&AvailabilityRequest {
+            clinic_id,
+            location_id: slot.location_id,
+            product_id: slot.product_id,
+            provider_id: Some(slot.provider_id),
+            from: (slot.start - chrono::Duration::days(1)).date_naive(),
+            to: (slot.start + chrono::Duration::days(1)).date_naive(),
+            new_patient,
+            now,
+        })
+        .await
     }
 }
 
@@ -396,19 +406,7 @@ impl Store {
     /// busy for everyone else; it expires by itself (availability ignores expired holds, and
     /// expired rows of the provider are deleted when the next hold is placed).
     pub async fn place_hold(&self, clinic_id: i64, slot: SlotId, new_patient: bool, now: DateTime<Utc>) -> Result<Hold, StoreError> {
-        let availability = self
-            .availability(&AvailabilityRequest {
-                clinic_id,
-                location_id: slot.location_id,
-                product_id: slot.product_id,
-                provider_id: Some(slot.provider_id),
-                from: (slot.start - chrono::Duration::days(1)).date_naive(),
-                to: (slot.start + chrono::Duration::days(1)).date_naive(),
-                new_patient,
-                now,
-            })
-            .await?;
-        if !availability.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == slot) {
+        if !self.availability_around(clinic_id, &slot, new_patient, now).await?.offers(&slot) {
             return Err(StoreError::SlotUnavailable);
         }
         let mut bytes = [0u8; 16];

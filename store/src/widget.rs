@@ -4,8 +4,8 @@
 
 use crate::records::{ClinicRecord, LocationRecord};
 use crate::time::{db_time, row_time};
-use crate::{with_pool, AvailabilityRequest, Booked, Reschedule, Store, StoreError};
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::{with_pool, Booked, Reschedule, Store, StoreError};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::appointment::{AppointmentStatus, BookingSource};
 use domain::zone::parse_zone;
@@ -240,19 +240,7 @@ impl Store {
                 "a reschedule keeps the appointment's location and product",
             )));
         }
-        let availability = self
-            .availability(&AvailabilityRequest {
-                clinic_id,
-                location_id: slot.location_id,
-                product_id: slot.product_id,
-                provider_id: Some(slot.provider_id),
-                from: (slot.start - chrono::Duration::days(1)).date_naive(),
-                to: (slot.start + chrono::Duration::days(1)).date_naive(),
-                new_patient: false,
-                now,
-            })
-            .await?;
-        if !availability.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == slot) {
+        if !self.availability_around(clinic_id, &slot, false, now).await?.offers(&slot) {
             return Err(StoreError::SlotUnavailable);
         }
         self.reschedule_appointment(&Reschedule {
@@ -304,19 +292,5 @@ impl Store {
         });
         let bytes = hex::decode(&value).map_err(|_| StoreError::Corrupt(format!("secret {name} is not hex")))?;
         bytes.try_into().map_err(|_| StoreError::Corrupt(format!("secret {name} is not 32 bytes")))
-    }
-
-    /// The first days from `from` through `to` (inclusive) that have a free slot for the
-    /// request, in the location's zone; used for "next available".
-    pub async fn first_free_day(&self, request: &AvailabilityRequest) -> Result<Option<NaiveDate>, StoreError> {
-        let availability = self.availability(request).await?;
-        let tz = availability.tz;
-        Ok(availability
-            .providers
-            .iter()
-            .flat_map(|p| &p.slots)
-            .map(|s| s.interval.start)
-            .min()
-            .map(|start| start.with_timezone(&tz).date_naive()))
     }
 }
