@@ -102,7 +102,8 @@ export async function startHostPage(html) {
 
 /// Waits until the WASM has taken the page over.
 export async function hydrated(page) {
-  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
+  // The marker is a hidden element: attached, never visible.
+  await page.waitForSelector('[data-hydrated="true"]', { state: "attached", timeout: 30_000 });
 }
 
 /// Fills the booking form for an adult patient booking for themselves.

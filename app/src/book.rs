@@ -316,6 +316,12 @@ mod ssr {
                 now,
             })
             .await;
+        if booked.is_err() {
+            // Nothing was booked: the patients created for it go too.
+            for id in [Some(booker_record.id), participant_id].into_iter().flatten() {
+                store.forget_unbooked_patient(clinic_id, id).await?;
+            }
+        }
         match booked {
             Ok(booked) => {
                 let token = store.issue_manage_link(&link_key()?, booked.appointment_id).await?;
@@ -356,39 +362,25 @@ pub fn BookPage() -> impl IntoView {
         |(clinic, query)| load_picker(clinic, query),
     );
     let hold = ServerAction::<HoldSlot>::new();
-    let (pending, set_pending) = signal(false);
     view! {
-        <crate::Page pending>
-            <Transition fallback=move || view! { <p class="text-slate-600">{query_locale().t(Msg::Loading)}</p> } set_pending>
+        <crate::Page>
+            <Suspense fallback=move || view! { <p class="text-slate-600">{query_locale().t(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     match picker.await {
                         Ok(p) => {
                             let base = format!("/book/{}", p.clinic);
                             view! {
                                 <crate::Header locale=p.locale title=p.clinic_name.clone() parent=p.parent_origin.clone()/>
-                                <ActionProblem action=hold locale=p.locale/>
-                                <PickerView p base action=TimeAction::Hold(hold) pending/>
+                                {crate::refusal(hold).map(|e| view! { <Problem e locale=p.locale/> })}
+                                <PickerView p base action=TimeAction::Hold(hold)/>
                             }
                             .into_any()
                         }
                         Err(e) => view! { <Problem e locale=query_locale()/> }.into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
         </crate::Page>
-    }
-}
-
-/// Shows a refused action (e.g. a malformed post) with the page still usable.
-#[component]
-fn ActionProblem<S>(action: ServerAction<S>, locale: Locale) -> impl IntoView
-where
-    S: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
-    S: serde::de::DeserializeOwned,
-{
-    move || match action.value().get() {
-        Some(Err(e)) => Some(view! { <Problem e locale/> }),
-        _ => None,
     }
 }
 
@@ -409,13 +401,12 @@ pub fn DetailsPage() -> impl IntoView {
         },
         |(clinic, hold, slot, lang, embed)| load_details(clinic, hold, slot, lang, embed),
     );
-    let (pending, set_pending) = signal(false);
     view! {
-        <crate::Page pending>
-            <Transition fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> } set_pending>
+        <crate::Page>
+            <Suspense fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     match details.await {
-                        Ok(d) => view! { <DetailsForm d/> }.into_any(),
+                        Ok(d) => view! { <DetailsView d/> }.into_any(),
                         Err(e) => {
                             let locale = query_locale();
                             let clinic = params.read_untracked().get("clinic").unwrap_or_default();
@@ -428,7 +419,7 @@ pub fn DetailsPage() -> impl IntoView {
                         }
                     }
                 })}
-            </Transition>
+            </Suspense>
         </crate::Page>
     }
 }
@@ -505,11 +496,55 @@ fn Field(spec: FieldSpec, role: &'static str, locale: Locale, today: NaiveDate, 
     }
 }
 
+/// The server-rendered part of the details page: what is held, until when, and the form.
 #[component]
-fn DetailsForm(d: Details) -> impl IntoView {
+fn DetailsView(d: Details) -> impl IntoView {
     let locale = d.locale;
-    let confirm = ServerAction::<ConfirmBooking>::new();
+    let s = d.summary;
+    let refused = crate::refusal(ServerAction::<ConfirmBooking>::new());
+    let target = FormTarget { clinic: d.clinic, hold: d.hold, slot: d.slot };
     let carry = Carry { lang: Some(locale.code().into()), embed: d.parent_origin.clone() };
+    view! {
+        <crate::Header locale title=d.clinic_name parent=d.parent_origin/>
+        <section class="mb-4 rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200" data-testid="summary">
+            <p class="text-lg font-semibold">{s.when}</p>
+            <p>{s.service} " · " {s.product}</p>
+            <p>{s.provider}</p>
+            <p class="text-sm text-slate-600">{s.location} ", " {s.address} " (" {s.time_zone} ")"</p>
+            <p class="mt-2 text-sm" data-testid="held-until">{locale.t(Msg::HeldUntil)} " " {d.held_until}</p>
+            <a href=d.back class="mt-1 inline-block text-sm text-teal-800 underline">{locale.t(Msg::ChangeTime)}</a>
+        </section>
+        <DetailsForm locale target carry today=d.today booker=d.booker participant=d.participant refused/>
+    }
+}
+
+/// The hidden fields that say what the details form confirms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormTarget {
+    pub clinic: String,
+    pub hold: String,
+    pub slot: String,
+}
+
+/// The details form, an island: each field is checked as the patient leaves it, with the same
+/// rules the server applies, and the form posts with `fetch` so that a refusal leaves what was
+/// typed in place. Without the bundle it is a plain form that posts and redirects.
+/// `refused` carries a refusal of a plain post into the browser's copy of the form, which must
+/// render what the server rendered.
+#[island]
+fn DetailsForm(
+    locale: Locale,
+    target: FormTarget,
+    carry: Carry,
+    today: NaiveDate,
+    booker: Vec<FieldSpec>,
+    participant: Vec<FieldSpec>,
+    refused: Option<AppError>,
+) -> impl IntoView {
+    let confirm = ServerAction::<ConfirmBooking>::new();
+    if let Some(e) = refused {
+        confirm.value().set(Some(Err(e)));
+    }
     let server_error = Signal::derive(move || match confirm.value().get() {
         Some(Err(AppError::Invalid { field, .. })) => Some(field),
         _ => None,
@@ -519,36 +554,23 @@ fn DetailsForm(d: Details) -> impl IntoView {
         _ => None,
     };
     let pending = confirm.pending();
-    let today = d.today;
-    let booker = d
-        .booker
+    let booker = booker
         .into_iter()
         .map(|spec| view! { <Field spec role="booker" locale today server_error/> })
         .collect_view();
-    let participant = d
-        .participant
+    let participant = participant
         .into_iter()
         .map(|spec| {
             let spec = FieldSpec { required: false, ..spec };
             view! { <Field spec role="participant" locale today server_error/> }
         })
         .collect_view();
-    let s = d.summary;
     view! {
-        <crate::Header locale title=d.clinic_name parent=d.parent_origin.clone()/>
-        <section class="mb-4 rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200" data-testid="summary">
-            <p class="text-lg font-semibold">{s.when}</p>
-            <p>{s.service} " · " {s.product}</p>
-            <p>{s.provider}</p>
-            <p class="text-sm text-slate-600">{s.location} ", " {s.address} " (" {s.time_zone} ")"</p>
-            <p class="mt-2 text-sm" data-testid="held-until">{locale.t(Msg::HeldUntil)} " " {d.held_until}</p>
-            <a href=d.back class="mt-1 inline-block text-sm text-teal-800 underline">{locale.t(Msg::ChangeTime)}</a>
-        </section>
         <div aria-live="assertive">{problem}</div>
         <leptos::form::ActionForm action=confirm>
-            <input type="hidden" name="clinic" value=d.clinic/>
-            <input type="hidden" name="hold" value=d.hold/>
-            <input type="hidden" name="slot" value=d.slot/>
+            <input type="hidden" name="clinic" value=target.clinic/>
+            <input type="hidden" name="hold" value=target.hold/>
+            <input type="hidden" name="slot" value=target.slot/>
             {carry.hidden_inputs()}
             <fieldset class="mb-4">
                 <legend class="mb-2 text-lg font-semibold">{locale.t(Msg::YourDetails)}</legend>

@@ -1,9 +1,13 @@
-//! The pages patients see. Everything here compiles twice: with `ssr` for the server, which
-//! renders the first HTML, and with `hydrate` for the browser, which takes that HTML over.
+//! The pages patients see. Everything here compiles for the server (`ssr`), which renders
+//! every page in full. Only the few parts that react to the patient in the browser are
+//! islands (`#[island]`): they alone are compiled into the WebAssembly bundle (`hydrate`)
+//! and take over their piece of the server's HTML. Everything else stays server-rendered
+//! HTML, so the bundle stays small however many pages the flow grows.
 //!
 //! The flow is made of plain links and forms whose server functions answer with redirects,
-//! so it works the same without JavaScript; hydrated, the router turns them into in-page
-//! navigation and `fetch` calls.
+//! so it works the same without JavaScript. The islands add what only a browser can: the
+//! details form checks each field as it is typed and submits without losing what was typed
+//! when the server refuses; the picker names the patient's own time zone.
 
 pub mod book;
 pub mod error;
@@ -33,7 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 // Talks to the embedding page when there is one; does nothing otherwise.
                 <script src="/frame.js" defer></script>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body class="bg-slate-50 text-slate-900 antialiased">
@@ -62,18 +66,25 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The frame of every page. `data-hydrated` turns true once the WASM has taken over (effects
-/// run only in the browser); the browser tests wait for it.
+/// The frame of every page.
 #[component]
-pub fn Page(pending: ReadSignal<bool>, children: Children) -> impl IntoView {
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+pub fn Page(children: Children) -> impl IntoView {
     view! {
-        <main class="mx-auto max-w-2xl p-4 sm:p-6" data-hydrated=move || hydrated.get().to_string()
-            aria-busy=move || pending.get().to_string()>
+        <main class="mx-auto max-w-2xl p-4 sm:p-6">
+            <Hydrated/>
             {children()}
         </main>
     }
+}
+
+/// An empty island on every page: `data-hydrated` turns true once the bundle has loaded and
+/// taken over the page's islands (effects run only in the browser). The browser tests wait for
+/// it, and its absence shows a page that works without any WebAssembly.
+#[island]
+fn Hydrated() -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! { <span hidden data-hydrated=move || hydrated.get().to_string()></span> }
 }
 
 /// Page language, title, clinic name, and the embedding origin for `frame.js`.
@@ -88,6 +99,16 @@ pub fn Header(locale: Locale, title: String, parent: Option<String>) -> impl Int
             <h1 class="text-2xl font-semibold">{title}</h1>
         </header>
     }
+}
+
+/// Why the server refused a form posted without JavaScript: the server function sends the
+/// browser back to the form's page with the error in the address, and the action reads it
+/// from there while the page is rendered.
+pub fn refusal<S>(action: ServerAction<S>) -> Option<AppError>
+where
+    S: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+{
+    action.value().get_untracked().and_then(Result::err)
 }
 
 #[component]

@@ -212,17 +212,16 @@ pub fn ManagePage() -> impl IntoView {
         },
         |(token, done, lang, embed)| load_manage(token, done, lang, embed),
     );
-    let (pending, set_pending) = signal(false);
     view! {
-        <crate::Page pending>
-            <Transition fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> } set_pending>
+        <crate::Page>
+            <Suspense fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     match manage.await {
                         Ok(m) => view! { <ManageView m/> }.into_any(),
                         Err(e) => view! { <Problem e locale=query_locale()/> }.into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
         </crate::Page>
     }
 }
@@ -242,11 +241,7 @@ fn ManageView(m: Manage) -> impl IntoView {
     let locale = m.locale;
     let carry = Carry { lang: Some(locale.code().into()), embed: m.parent_origin.clone() };
     let cancel = ServerAction::<CancelBooking>::new();
-    let cancelling = cancel.pending();
-    let problem = move || match cancel.value().get() {
-        Some(Err(e)) => Some(view! { <Problem e locale/> }),
-        _ => None,
-    };
+    let problem = crate::refusal(cancel).map(|e| view! { <Problem e locale/> });
     let event = m.event.clone().map(|e| {
         view! { <div hidden data-booking-event=e.kind data-reference=e.reference data-start=e.start></div> }
     });
@@ -268,9 +263,9 @@ fn ManageView(m: Manage) -> impl IntoView {
                     <label for="reason" class="mb-1 block font-medium">{locale.t(Msg::CancelReason)}</label>
                     <textarea id="reason" name="reason" rows="2" maxlength=MAX_REASON.to_string()
                         class="mb-2 w-full rounded-md border border-slate-400 px-3 py-2"></textarea>
-                    <button type="submit" data-testid="cancel" disabled=move || cancelling.get()
+                    <button type="submit" data-testid="cancel"
                         class="rounded-lg border border-red-800 px-4 py-2 font-semibold text-red-800 hover:bg-red-50">
-                        {move || if cancelling.get() { locale.t(Msg::Cancelling) } else { locale.t(Msg::Cancel) }}
+                        {locale.t(Msg::Cancel)}
                     </button>
                 </div>
             </leptos::form::ActionForm>
@@ -333,10 +328,9 @@ pub fn ReschedulePage() -> impl IntoView {
         },
         |query| load_picker(String::new(), query),
     );
-    let (pending, set_pending) = signal(false);
     view! {
-        <crate::Page pending>
-            <Transition fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> } set_pending>
+        <crate::Page>
+            <Suspense fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     match picker.await {
                         Ok(p) => {
@@ -348,7 +342,7 @@ pub fn ReschedulePage() -> impl IntoView {
                             view! {
                                 <crate::Header locale title=p.clinic_name.clone() parent=p.parent_origin.clone()/>
                                 <p class="mb-3">{locale.t(Msg::OldTime)} ": " <strong>{current}</strong></p>
-                                <PickerView p base=format!("/manage/{token}/reschedule") action=TimeAction::Confirm { token: token.clone() } pending/>
+                                <PickerView p base=format!("/manage/{token}/reschedule") action=TimeAction::Confirm { token: token.clone() }/>
                                 <a href=back class="mt-4 inline-block text-teal-800 underline">{locale.t(Msg::BackToAppointment)}</a>
                             }
                             .into_any()
@@ -356,7 +350,7 @@ pub fn ReschedulePage() -> impl IntoView {
                         Err(e) => view! { <Problem e locale=query_locale()/> }.into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
         </crate::Page>
     }
 }
@@ -372,17 +366,16 @@ pub fn RescheduleConfirmPage() -> impl IntoView {
         },
         |(token, slot, lang, embed)| load_move(token, slot, lang, embed),
     );
-    let (pending, set_pending) = signal(false);
     view! {
-        <crate::Page pending>
-            <Transition fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> } set_pending>
+        <crate::Page>
+            <Suspense fallback=move || view! { <p>{query_locale().t(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     match details.await {
                         Ok(d) => view! { <MoveForm d/> }.into_any(),
                         Err(e) => view! { <Problem e locale=query_locale()/> }.into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
         </crate::Page>
     }
 }
@@ -392,11 +385,7 @@ fn MoveForm(d: MoveDetails) -> impl IntoView {
     let locale = d.locale;
     let carry = Carry { lang: Some(locale.code().into()), embed: d.parent_origin.clone() };
     let reschedule = ServerAction::<RescheduleBooking>::new();
-    let moving = reschedule.pending();
-    let problem = move || match reschedule.value().get() {
-        Some(Err(e)) => Some(view! { <Problem e locale/> }),
-        _ => None,
-    };
+    let problem = crate::refusal(reschedule).map(|e| view! { <Problem e locale/> });
     let back = carry.href(&format!("/manage/{}/reschedule", d.token), &[]);
     view! {
         <crate::Header locale title=d.clinic_name parent=d.parent_origin.clone()/>
@@ -410,9 +399,9 @@ fn MoveForm(d: MoveDetails) -> impl IntoView {
             <input type="hidden" name="token" value=d.token/>
             <input type="hidden" name="slot" value=d.slot/>
             {carry.hidden_inputs()}
-            <button type="submit" data-testid="confirm-move" disabled=move || moving.get()
-                class="mt-4 w-full rounded-lg bg-teal-700 px-4 py-3 font-semibold text-white hover:bg-teal-800 disabled:opacity-60">
-                {move || if moving.get() { locale.t(Msg::Moving) } else { locale.t(Msg::ConfirmReschedule) }}
+            <button type="submit" data-testid="confirm-move"
+                class="mt-4 w-full rounded-lg bg-teal-700 px-4 py-3 font-semibold text-white hover:bg-teal-800">
+                {locale.t(Msg::ConfirmReschedule)}
             </button>
         </leptos::form::ActionForm>
         <a href=back class="mt-4 inline-block text-teal-800 underline">{locale.t(Msg::ChangeTime)}</a>

@@ -412,7 +412,7 @@ fn ChoiceGroup(title: &'static str, key: &'static str, choices: Vec<Choice>, bas
 
 /// The whole picker for a loaded `Picker`.
 #[component]
-pub fn PickerView(p: Picker, base: String, action: TimeAction, pending: ReadSignal<bool>) -> impl IntoView {
+pub fn PickerView(p: Picker, base: String, action: TimeAction) -> impl IntoView {
     let locale = p.locale;
     let carry = Carry { lang: Some(locale.code().to_owned()), embed: p.parent_origin.clone() };
     let sel = p.selection.clone();
@@ -556,7 +556,7 @@ pub fn PickerView(p: Picker, base: String, action: TimeAction, pending: ReadSign
         })
         .collect_view();
     let times = view! {
-        <section aria-live="polite" aria-busy=move || pending.get().to_string() class="mt-6">
+        <section class="mt-6">
             <h2 class="text-lg font-semibold" data-testid="chosen-date">{p.date_label.clone()}</h2>
             <p class="text-sm text-slate-600" data-testid="zone">
                 {locale.t(Msg::TimesIn)} " " {p.time_zone.clone()}

@@ -4,7 +4,8 @@
 use crate::i18n::{Locale, Msg};
 use leptos::prelude::*;
 
-#[component]
+/// An island: only the browser knows its zone.
+#[island]
 pub fn YourZone(clinic_zone: String, locale: Locale) -> impl IntoView {
     let zone = RwSignal::new(String::new());
     Effect::new(move |_| {

@@ -68,17 +68,16 @@ test("a patient books a slot end to end and sees the confirmation", { timeout: 9
   const errors = watchErrors(page);
   await page.goto(`${server.base}/book/demo`);
   await hydrated(page);
-  await page.evaluate(() => { window.__sameDocument = true; });
   const chosen = await timeButtons(page).first().getAttribute("value");
 
   await timeButtons(page).first().click();
   await page.waitForURL(/\/book\/demo\/details\?/);
   await page.getByTestId("held-until").waitFor();
+  await hydrated(page);
   await fillPatient(page);
   await page.getByTestId("confirm").click();
   await page.waitForURL(/done=booked/);
   await page.getByText("Your appointment is booked").waitFor();
-  assert.equal(await page.evaluate(() => window.__sameDocument), true, "the hydrated flow never reloads the page");
   const details = await page.getByTestId("appointment").innerText();
   assert.match(details, /Jürgen Müller/);
   const id = await referenceOf(page);
@@ -88,6 +87,47 @@ test("a patient books a slot end to end and sees the confirmation", { timeout: 9
   const slotStart = Buffer.from(chosen, "base64url").toString().split(":")[4];
   const stored = server.sql(`SELECT starts_at FROM appointments WHERE id = ${id}`)[0][0];
   assert.equal(stored, slotStart, "the chosen time is the booked time");
+  assert.deepEqual(errors, []);
+});
+
+test("the details form checks each field in the browser and keeps what was typed when the server refuses", { timeout: 90_000 }, async () => {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await openChangeableDay(page);
+  await timeButtons(page).first().click();
+  await page.waitForURL(/\/book\/demo\/details\?/);
+  await hydrated(page);
+  const details = page.url();
+
+  // Checked as the patient leaves the field, before anything is sent.
+  const phone = page.locator('input[name="booker[phone]"]');
+  await phone.fill("call me");
+  await phone.blur();
+  await page.locator("#booker-phone-hint").getByText("phone number").waitFor();
+  assert.equal(await phone.getAttribute("aria-invalid"), "true");
+  await phone.fill("+49 30 1234567");
+  await phone.blur();
+  await page.waitForFunction(() => document.querySelector("#booker-phone-hint").textContent === "");
+
+  // Only the server knows the attendee's name is incomplete: its refusal names the field
+  // and leaves the typed details where they were.
+  await fillPatient(page, { first: "Erika" });
+  await page.locator("details summary").click();
+  await page.locator('input[name="participant[firstname]"]').fill("Max");
+  await page.getByTestId("confirm").click();
+  await page.getByTestId("problem").waitFor();
+  assert.equal(await page.locator('input[name="participant[lastname]"]').getAttribute("aria-invalid"), "true");
+  assert.equal(page.url(), details, "still on the form");
+  assert.equal(await page.locator('input[name="booker[firstname]"]').inputValue(), "Erika");
+  assert.equal(await page.locator('input[name="participant[firstname]"]').inputValue(), "Max");
+  assert.deepEqual(server.sql("SELECT count(*) FROM patients WHERE first_name = 'Erika'"), [["0"]], "nothing was written");
+
+  // Completed, the same form books for the attendee.
+  await page.locator('input[name="participant[lastname]"]').fill("Mustermann");
+  await page.locator('input[name="participant[dob]"]').fill("2016-03-01");
+  await page.getByTestId("confirm").click();
+  await page.waitForURL(/done=booked/);
+  assert.match(await page.getByTestId("appointment").innerText(), /Max Mustermann/);
   assert.deepEqual(errors, []);
 });
 
@@ -186,7 +226,7 @@ test("with JavaScript disabled, a booking still completes", { timeout: 60_000 },
   await page.getByTestId("confirm").click();
   await page.waitForURL(/done=booked/);
   await page.getByText("Your appointment is booked").waitFor();
-  assert.equal(await page.locator('main[data-hydrated="true"]').count(), 0, "nothing was hydrated");
+  assert.equal(await page.locator('[data-hydrated="true"]').count(), 0, "nothing was hydrated");
   assert.equal(Number(server.sql("SELECT COUNT(*) FROM appointments")[0][0]), count + 1);
   assert.equal(server.sql("SELECT COUNT(*) FROM patients WHERE first_name = 'Nora'")[0][0], "1");
   await context.close();
@@ -197,7 +237,7 @@ test("a page on an allowed origin embeds the widget, books, and hears booking:cr
   const errors = watchErrors(page);
   await page.goto(`${allowedHost.origin}/`);
   const frame = page.frameLocator("iframe");
-  await frame.locator('main[data-hydrated="true"]').waitFor({ timeout: 30_000 });
+  await frame.locator('[data-hydrated="true"]').waitFor({ state: "attached", timeout: 30_000 });
   // The frame grows to its content instead of scrolling inside the page.
   await page.waitForFunction(() => parseInt(document.querySelector("iframe").style.height || "0", 10) > 480);
   await timeButtons(frame).first().click();
