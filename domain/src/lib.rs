@@ -8,6 +8,7 @@ pub mod interval;
 pub mod patient;
 pub mod schedule;
 pub mod slot_id;
+pub mod webhook;
 
 #[cfg(feature = "tz")]
 pub mod availability;
