@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is a step
 # of those two. Recipes go through scripts/ so that they also work without make.
 
-.PHONY: run test setup build size bench screenshots clean-test-dbs
+.PHONY: run test setup build size bench load screenshots clean-test-dbs
 
 run:
 	@scripts/run.sh
@@ -29,6 +29,10 @@ screenshots: build
 bench: setup
 	@scripts/postgres.sh ensure
 	@BOOKING_TEST_POSTGRES_URL=$$(scripts/postgres.sh url) scripts/with-env.sh cargo bench -p domain -p store
+
+# Requests a second and latency of the bot API against the release server on SQLite.
+load: build
+	@scripts/with-env.sh node scripts/load.mjs
 
 clean-test-dbs:
 	@scripts/postgres.sh clean

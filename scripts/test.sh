@@ -2,7 +2,8 @@
 # `make test`: every suite, and a loud failure if a service a suite needs is missing.
 #   1. unit tests and property tests (domain, app)
 #   2. integration tests on SQLite and on PostgreSQL (store, server over real HTTP)
-#   3. browser end-to-end tests in headless Chromium against the release build
+#   3. the README's bot API conversation, as written, against a fresh demo server
+#   4. browser end-to-end tests in headless Chromium against the release build
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -22,6 +23,9 @@ ls target/site/pkg/*.wasm >/dev/null
 
 step "unit, property and integration tests (SQLite and PostgreSQL)"
 scripts/with-env.sh cargo test --release --workspace --exclude frontend
+
+step "the README's bot API conversation against a fresh demo server"
+scripts/readme-bot-api.sh --serve
 
 step "browser end-to-end tests (headless Chromium)"
 scripts/with-env.sh node --test --test-concurrency=1 end2end/tests/*.test.mjs

@@ -1,6 +1,7 @@
 use leptos::prelude::LeptosOptions;
 use thiserror::Error;
 
+pub const DEFAULT_API_RATE_LIMIT: u32 = 600;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/booking.db?mode=rwc";
 
 /// Everything the server reads from its environment, read once at start-up.
@@ -11,6 +12,9 @@ pub struct Settings {
     /// `BOOKING_LINK_SECRET`: a passphrase for signing manage links. Without it, a random
     /// key is generated once and kept in the database, shared by every instance.
     pub link_secret: Option<String>,
+    /// `BOOKING_API_RATE_LIMIT`: bot API requests a minute per facility (and per server
+    /// instance), also the burst allowed at once. Default 600.
+    pub api_requests_per_minute: u32,
 }
 
 #[derive(Debug, Error)]
@@ -19,6 +23,8 @@ pub enum ConfigError {
     Leptos(String),
     #[error("BOOKING_LINK_SECRET must be at least 16 characters long")]
     WeakLinkSecret,
+    #[error("BOOKING_API_RATE_LIMIT must be a whole number of requests a minute, 1 or more")]
+    BadRateLimit,
 }
 
 impl Settings {
@@ -39,6 +45,10 @@ impl Settings {
         if link_secret.as_ref().is_some_and(|s| s.chars().count() < 16) {
             return Err(ConfigError::WeakLinkSecret);
         }
-        Ok(Self { database_url, leptos, link_secret })
+        let api_requests_per_minute = match std::env::var("BOOKING_API_RATE_LIMIT").ok().filter(|s| !s.trim().is_empty()) {
+            None => DEFAULT_API_RATE_LIMIT,
+            Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| *n >= 1).ok_or(ConfigError::BadRateLimit)?,
+        };
+        Ok(Self { database_url, leptos, link_secret, api_requests_per_minute })
     }
 }

@@ -6,6 +6,8 @@ use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use store::links::LinkKey;
+use crate::api::RateLimiter;
+use std::sync::Arc;
 use store::Store;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -14,7 +16,10 @@ use tower_http::trace::TraceLayer;
 /// The whole HTTP surface. The store and the link key reach pages and server functions
 /// through the Leptos context, never through a global, so tests can run several servers in
 /// one process.
-pub fn router(store: Store, key: LinkKey, options: LeptosOptions) -> Router {
+pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_requests_per_minute: u32) -> Router {
+    // The chat-bot vendors' examples use both prefixes.
+    let api = crate::api::Api { store: store.clone(), limiter: Arc::new(RateLimiter::new(api_requests_per_minute)) };
+    let api = crate::api::routes(api);
     let routes = generate_route_list(App);
     let context = {
         let (store, key) = (store.clone(), key.clone());
@@ -28,6 +33,8 @@ pub fn router(store: Store, key: LinkKey, options: LeptosOptions) -> Router {
         .with_state(CalendarState { store, key });
     Router::new()
         .route("/healthz", get(healthz))
+        .nest_service("/api/v1", api.clone())
+        .nest_service("/v1", api)
         .merge(calendar)
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
@@ -48,6 +55,8 @@ pub fn router(store: Store, key: LinkKey, options: LeptosOptions) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-async fn healthz() -> &'static str {
-    "ok"
+/// Liveness for load balancers: a constant JSON answer that touches nothing (also the ceiling
+/// the load figures compare the API against).
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
 }

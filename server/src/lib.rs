@@ -1,6 +1,7 @@
 //! The booking server as a library, so that integration tests run the very router that
 //! production runs, on a real socket.
 
+pub mod api;
 pub mod calendar;
 pub mod config;
 pub mod http;

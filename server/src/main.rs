@@ -2,7 +2,10 @@ use clap::{Parser, Subcommand};
 use rand::RngCore;
 use server::Settings;
 use std::process::ExitCode;
+use domain::appointment::{AppointmentStatus, BookingSource};
+use store::credentials::{CredentialKind, Facility};
 use store::links::LinkKey;
+use store::PatientRef;
 use store::{DemoSeed, SeedOutcome, Store, DEMO_API_USER, DEMO_SLUG};
 use tracing_subscriber::EnvFilter;
 
@@ -29,6 +32,73 @@ enum Command {
         /// Origins such as https://www.example-clinic.de or http://localhost:8080.
         origins: Vec<String>,
     },
+    /// API users: one per facility (a clinic or one of its locations), bot or staff.
+    #[command(subcommand)]
+    Credentials(CredentialCommand),
+    /// Staff actions on an appointment: check-in (assigns the queue number), complete, no-show.
+    Appointment {
+        #[arg(value_enum)]
+        action: StaffAction,
+        /// The clinic's slug.
+        clinic: String,
+        /// The appointment id.
+        id: i64,
+    },
+    /// Books at the desk for a known patient: a walk-in now, or a phone call at --start. Any
+    /// time the provider is free, like the staff API.
+    Book {
+        /// The clinic's slug.
+        clinic: String,
+        /// The calendar (provider) id, as `GET /api/v1/calendars` lists it.
+        calendar: i64,
+        /// The appointment type id.
+        appointment_type: i64,
+        /// The patient's id or temporary id (tmp_...).
+        patient: String,
+        /// ISO 8601 with offset, e.g. 2026-11-23T09:00:00+01:00; now when absent.
+        #[arg(long)]
+        start: Option<String>,
+    },
+    /// Gives a patient with a temporary id (tmp_...) or a patient id their permanent id.
+    RegisterPatient {
+        /// The clinic's slug.
+        clinic: String,
+        /// The patient's temporary id or id.
+        patient: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Creates a user with its first key (shown once).
+    Create {
+        /// The clinic's slug.
+        clinic: String,
+        /// The user id integrators send (3-64 of a-z, 0-9, '-', '_', '.').
+        username: String,
+        /// Restrict the user to one location of the clinic (its id).
+        #[arg(long)]
+        location: Option<i64>,
+        /// A staff credential (staff actions) instead of a bot credential.
+        #[arg(long)]
+        staff: bool,
+        /// Let the key expire after this many days (at least 90); by default keys do not expire.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+    /// Issues a new key; the user's two newest keys work, older ones stop.
+    Rotate {
+        username: String,
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StaffAction {
+    CheckIn,
+    Complete,
+    NoShow,
 }
 
 #[tokio::main]
@@ -73,6 +143,43 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 println!("clinic '{clinic}' may be embedded by: {}", saved.join(" "));
             }
         }
+        Command::Credentials(c) => credentials(&store, c).await?,
+        Command::Appointment { action, clinic, id } => {
+            let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
+            let to = match action {
+                StaffAction::CheckIn => AppointmentStatus::CheckedIn,
+                StaffAction::Complete => AppointmentStatus::Completed,
+                StaffAction::NoShow => AppointmentStatus::NoShow,
+            };
+            store.change_status(clinic.id, id, to, BookingSource::Staff, chrono::Utc::now()).await?;
+            let view = store.appointment_view(id).await?;
+            match view.queue_number.filter(|_| to == AppointmentStatus::CheckedIn) {
+                Some(queue) => println!("appointment {id} is {to}; queue number {queue}"),
+                None => println!("appointment {id} is {to}"),
+            }
+        }
+        Command::Book { clinic, calendar, appointment_type, patient, start } => {
+            let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
+            let now = chrono::Utc::now();
+            let start = match start {
+                Some(raw) => chrono::DateTime::parse_from_rfc3339(raw.trim())
+                    .map_err(|_| format!("--start {raw:?} is not an ISO 8601 date-time with offset"))?
+                    .with_timezone(&chrono::Utc),
+                None => now,
+            };
+            let desk = server::api::Api { store: store.clone(), limiter: std::sync::Arc::new(server::api::RateLimiter::new(1)) };
+            let staff = Facility { credential_id: 0, username: "cli".into(), clinic_id: clinic.id, location_id: None, kind: CredentialKind::Staff };
+            let found = store.patient(clinic.id, PatientRef::parse(&patient)).await?;
+            let time = server::api::staff::DeskTime::check(&desk, &staff, calendar, appointment_type, start).await?;
+            let booked = time.book(&desk, &staff, found.id, String::new(), now).await?;
+            println!("booked appointment {} at {} (token {})", booked.appointment_id, booked.start.to_rfc3339(), booked.token_number);
+        }
+        Command::RegisterPatient { clinic, patient } => {
+            let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
+            let found = store.patient(clinic.id, PatientRef::parse(&patient)).await?;
+            store.register_patient(clinic.id, found.id, chrono::Utc::now()).await?;
+            println!("patient {} is registered (was {})", found.id, found.temporary_id.unwrap_or_default());
+        }
         Command::Serve => serve(store, settings).await?,
     }
     Ok(())
@@ -99,6 +206,29 @@ async fn seed_demo(store: &Store) -> Result<(), BoxError> {
     Ok(())
 }
 
+async fn credentials(store: &Store, command: CredentialCommand) -> Result<(), BoxError> {
+    let now = chrono::Utc::now();
+    let expiry = |days: Option<i64>| days.map(|d| now + chrono::Duration::days(d));
+    let issued = match command {
+        CredentialCommand::Create { clinic, username, location, staff, expires_in_days } => {
+            let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
+            let kind = if staff { CredentialKind::Staff } else { CredentialKind::Bot };
+            store.create_credential(clinic.id, location, &username, kind, expiry(expires_in_days), now).await?
+        }
+        CredentialCommand::Rotate { username, expires_in_days } => store.rotate_key(&username, expiry(expires_in_days), now).await?,
+    };
+    // Only the key's digest is stored: this is the one time it can be shown.
+    println!("user {}", issued.username);
+    println!("key  {}", issued.key);
+    if let Some(at) = issued.expires_at {
+        println!("expires {}", at.to_rfc3339());
+    }
+    if issued.revoked > 0 {
+        println!("revoked {} older key(s)", issued.revoked);
+    }
+    Ok(())
+}
+
 async fn serve(store: Store, settings: Settings) -> Result<(), BoxError> {
     let addr = settings.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -107,7 +237,7 @@ async fn serve(store: Store, settings: Settings) -> Result<(), BoxError> {
         Some(passphrase) => LinkKey::from_passphrase(passphrase),
         None => LinkKey::from_bytes(store.server_secret("manage_links", chrono::Utc::now()).await?),
     };
-    let app = server::router(store.clone(), key, settings.leptos);
+    let app = server::router(store.clone(), key, settings.leptos, settings.api_requests_per_minute);
     // Printed on stdout, one line, so scripts (and the browser tests) can find the port.
     println!("listening on http://{local}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;

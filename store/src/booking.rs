@@ -53,7 +53,9 @@ pub struct Booked {
 }
 
 /// Opens the write transaction the module comment describes, for changes that touch the
-/// calendars of `provider_ids`.
+/// calendars of `provider_ids` (none for changes outside calendars). Every SQLite transaction
+/// that reads before it writes must start here: a deferred transaction that already holds a
+/// read snapshot gets `SQLITE_BUSY` at once, without waiting, when another connection writes.
 pub(crate) trait WriteTx: sqlx::Database + Sized {
     async fn begin_write(pool: &Pool<Self>, provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error>;
 }
@@ -67,6 +69,9 @@ impl WriteTx for Sqlite {
 impl WriteTx for Postgres {
     async fn begin_write(pool: &Pool<Self>, provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error> {
         let mut tx = pool.begin().await?;
+        if provider_ids.is_empty() {
+            return Ok(tx);
+        }
         // Locking in id order: two reschedules between the same providers cannot deadlock.
         sqlx::query("SELECT id FROM providers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
             .bind(provider_ids)
@@ -563,6 +568,8 @@ impl Store {
 
     /// Moves an appointment along its lifecycle (confirm, check in, complete, no-show) and
     /// emits the matching event. Cancelling has its own method: it takes a reason and a cutoff.
+    /// Checking in assigns the next queue number of the provider's day (the order of arrival);
+    /// a no-show can be recorded only once the appointment has started.
     pub async fn change_status(
         &self,
         clinic_id: i64,
@@ -583,15 +590,34 @@ impl Store {
         let (provider_id, _) = self.appointment_provider(clinic_id, appointment_id).await?;
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
-            let (status, token): (String, Option<i32>) =
-                sqlx::query_as("SELECT status, token_number FROM appointments WHERE id = $1 AND clinic_id = $2")
-                    .bind(appointment_id).bind(clinic_id)
-                    .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("appointment"))?;
-            let from = AppointmentStatus::parse(&status)?;
+            use sqlx::Row;
+            let row = sqlx::query(
+                "SELECT status, token_number, queue_number, local_date, starts_at FROM appointments WHERE id = $1 AND clinic_id = $2",
+            )
+            .bind(appointment_id).bind(clinic_id)
+            .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("appointment"))?;
+            let from = AppointmentStatus::parse(&row.try_get::<String, _>("status")?)?;
+            let token: Option<i32> = row.try_get("token_number")?;
+            let mut queue: Option<i32> = row.try_get("queue_number")?;
+            let local_date: Option<chrono::NaiveDate> = row.try_get("local_date")?;
+            let starts_at = crate::time::row_time(pool, &row, "starts_at")?;
             let next = from.transition(to).map_err(StoreError::Rule)?;
+            if next == AppointmentStatus::NoShow && now < starts_at {
+                return Err(StoreError::Rule(DomainError::invalid("status", "a no-show can be recorded only after the appointment's start")));
+            }
+            if next == AppointmentStatus::CheckedIn {
+                // The provider's calendar is locked by this transaction: no two check-ins
+                // can draw the same number.
+                let (last,): (Option<i32>,) = sqlx::query_as(
+                    "SELECT CAST(MAX(queue_number) AS INTEGER) FROM appointments WHERE provider_id = $1 AND local_date = $2",
+                )
+                .bind(provider_id).bind(local_date)
+                .fetch_one(&mut *tx).await?;
+                queue = Some(last.unwrap_or(0) + 1);
+            }
             let stamp = db_time(pool, now);
-            sqlx::query("UPDATE appointments SET status = $1, updated_at = $2 WHERE id = $3")
-                .bind(next.as_str()).bind(stamp).bind(appointment_id)
+            sqlx::query("UPDATE appointments SET status = $1, queue_number = $2, updated_at = $3 WHERE id = $4")
+                .bind(next.as_str()).bind(queue).bind(stamp).bind(appointment_id)
                 .execute(&mut *tx).await?;
             sqlx::query(
                 "INSERT INTO appointment_changes (appointment_id, kind, from_status, to_status, source, changed_at)
@@ -604,7 +630,8 @@ impl Store {
                 "clinicId": clinic_id.to_string(),
                 "status": next.as_str(),
                 "previousStatus": from.as_str(),
-                "queueNumber": token,
+                "tokenNumber": token,
+                "queueNumber": queue,
                 "source": source.as_str(),
             });
             sqlx::query(INSERT_EVENT)

@@ -6,6 +6,7 @@
 
 mod availability;
 mod booking;
+pub mod credentials;
 mod error;
 pub mod links;
 mod patients;
@@ -20,7 +21,7 @@ pub mod testing;
 pub use availability::{Availability, AvailabilityRequest, ProviderAvailability, Slot};
 pub use booking::{Booked, Hold, NewAppointment, Reschedule, SlotBooking};
 pub use error::StoreError;
-pub use patients::PatientRecord;
+pub use patients::{PatientQuery, PatientRecord, PatientRef, PatientView, MAX_CANDIDATES};
 pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderRecord, ServiceRecord};
 pub use widget::{AppointmentView, Catalogue, HoldView, Offer, ProductOption, ServiceOption};
 pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SLUG};

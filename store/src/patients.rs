@@ -2,13 +2,15 @@
 //! when the clinic registers them, they get their permanent id and a `patientCreated` event
 //! tells subscribers both ids.
 
-use crate::booking::new_event_id;
+use crate::booking::{new_event_id, WriteTx};
 use crate::time::db_time;
 use crate::{with_pool, Store, StoreError};
-use chrono::{DateTime, Utc};
-use domain::patient::{PatientField, PersonDetails};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::appointment::AppointmentStatus;
+use domain::patient::{match_key, Email, PatientField, PersonDetails, Phone};
 use domain::DomainError;
 use rand::RngCore;
+use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatientRecord {
@@ -61,7 +63,7 @@ impl Store {
     /// with the `patientCreated` event. Registering twice is refused.
     pub async fn register_patient(&self, clinic_id: i64, patient_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
             let found: Option<(Option<String>, bool)> =
                 sqlx::query_as("SELECT temporary_id, registered FROM patients WHERE id = $1 AND clinic_id = $2")
                     .bind(patient_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
@@ -96,5 +98,191 @@ impl Store {
         });
         let (booker, participant) = found.ok_or(StoreError::NotFound("product"))?;
         Ok((PatientField::parse_list(&booker)?, PatientField::parse_list(&participant)?))
+    }
+}
+
+/// A patient as the APIs show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientView {
+    pub id: i64,
+    pub temporary_id: Option<String>,
+    pub registered: bool,
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: Option<NaiveDate>,
+    /// E.164, or empty.
+    pub phone: String,
+    pub email: String,
+    pub national_id: String,
+    /// female, male, diverse, unknown, or empty when never given.
+    pub gender: String,
+}
+
+impl PatientView {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+/// What a caller knows of a patient; every given part must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientQuery {
+    /// Full name, either order ("Jürgen Müller" or "Müller Jürgen"); compared by
+    /// `domain::patient::match_key`, so case and accents do not matter.
+    pub name: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+    pub national_id: Option<String>,
+}
+
+/// Most candidates a lookup returns; a caller who gets this many should ask for more detail.
+pub const MAX_CANDIDATES: i64 = 20;
+
+const PATIENT_COLUMNS: &str =
+    "id, temporary_id, registered, first_name, last_name, birth_date, phone, email, national_id, gender";
+
+fn patient_from_row<R: Row>(row: &R) -> Result<PatientView, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> NaiveDate: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(PatientView {
+        id: row.try_get("id")?,
+        temporary_id: row.try_get("temporary_id")?,
+        registered: row.try_get("registered")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        birth_date: row.try_get("birth_date")?,
+        phone: row.try_get("phone")?,
+        email: row.try_get("email")?,
+        national_id: row.try_get("national_id")?,
+        gender: row.try_get("gender")?,
+    })
+}
+
+impl Store {
+    /// The clinic's patients matching every part of `q` that is given. Phone, email, birth
+    /// date and national id narrow the search in the database; names are compared here, with
+    /// the domain's match key, because accents cannot be folded portably in SQL.
+    pub async fn find_patients(&self, clinic_id: i64, q: &PatientQuery) -> Result<Vec<PatientView>, StoreError> {
+        let rows: Vec<PatientView> = with_pool!(self, pool => {
+            let rows = sqlx::query(&format!(
+                "SELECT {PATIENT_COLUMNS} FROM patients
+                  WHERE clinic_id = $1
+                    AND ($2 IS NULL OR phone = $2)
+                    AND ($3 IS NULL OR lower(email) = lower($3))
+                    AND ($4 IS NULL OR birth_date = $4)
+                    AND ($5 IS NULL OR national_id = $5)
+                  ORDER BY id"
+            ))
+            .bind(clinic_id)
+            .bind(q.phone.as_ref().map(|p| p.as_str().to_owned()))
+            .bind(q.email.as_ref().map(|e| e.as_str().to_owned()))
+            .bind(q.birth_date)
+            .bind(q.national_id.clone())
+            .fetch_all(pool).await?;
+            rows.iter().map(patient_from_row).collect::<Result<Vec<_>, _>>()?
+        });
+        let wanted = q.name.as_deref().map(match_key);
+        Ok(rows
+            .into_iter()
+            .filter(|p| match &wanted {
+                None => true,
+                Some(w) => {
+                    let (first, last) = (match_key(&p.first_name), match_key(&p.last_name));
+                    *w == format!("{first} {last}") || *w == format!("{last} {first}")
+                }
+            })
+            .take(MAX_CANDIDATES as usize)
+            .collect())
+    }
+
+    /// Records the gender a caller gave for a patient (see `PatientView::gender`).
+    pub async fn set_patient_gender(&self, clinic_id: i64, patient_id: i64, gender: &str) -> Result<(), StoreError> {
+        let done = with_pool!(self, pool => {
+            sqlx::query("UPDATE patients SET gender = $1 WHERE id = $2 AND clinic_id = $3")
+                .bind(gender).bind(patient_id).bind(clinic_id).execute(pool).await?.rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound("patient"));
+        }
+        Ok(())
+    }
+
+    /// Removes a patient created for a booking that then failed (the time was taken), so that
+    /// a retry does not find a patient who never had an appointment. A patient with any
+    /// appointment, or already registered, stays.
+    pub async fn forget_unbooked_patient(&self, clinic_id: i64, patient_id: i64) -> Result<bool, StoreError> {
+        let removed = with_pool!(self, pool => {
+            sqlx::query(
+                "DELETE FROM patients WHERE id = $1 AND clinic_id = $2 AND NOT registered
+                    AND NOT EXISTS (SELECT 1 FROM appointments WHERE booker_id = $1 OR participant_id = $1)",
+            )
+            .bind(patient_id).bind(clinic_id).execute(pool).await?.rows_affected()
+        });
+        Ok(removed > 0)
+    }
+
+    /// One patient of the clinic, by id or by temporary id.
+    pub async fn patient(&self, clinic_id: i64, id: PatientRef<'_>) -> Result<PatientView, StoreError> {
+        with_pool!(self, pool => {
+            let row = match id {
+                PatientRef::Id(id) => sqlx::query(&format!("SELECT {PATIENT_COLUMNS} FROM patients WHERE clinic_id = $1 AND id = $2"))
+                    .bind(clinic_id).bind(id).fetch_optional(pool).await?,
+                PatientRef::Temporary(t) => sqlx::query(&format!("SELECT {PATIENT_COLUMNS} FROM patients WHERE clinic_id = $1 AND temporary_id = $2"))
+                    .bind(clinic_id).bind(t).fetch_optional(pool).await?,
+            };
+            patient_from_row(&row.ok_or(StoreError::NotFound("patient"))?)
+        })
+    }
+
+    /// Ids of the appointments a patient books or attends, soonest first, optionally within
+    /// `[from, to)` and of one status.
+    pub async fn appointments_of_patient(
+        &self,
+        clinic_id: i64,
+        patient_id: i64,
+        status: Option<AppointmentStatus>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let ids: Vec<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id FROM appointments
+                  WHERE clinic_id = $1 AND (booker_id = $2 OR participant_id = $2)
+                    AND ($3 IS NULL OR status = $3)
+                    AND ($4 IS NULL OR starts_at >= $4)
+                    AND ($5 IS NULL OR starts_at < $5)
+                  ORDER BY starts_at, id LIMIT $6",
+            )
+            .bind(clinic_id).bind(patient_id).bind(status.map(|s| s.as_str()))
+            .bind(from.map(|t| db_time(pool, t))).bind(to.map(|t| db_time(pool, t))).bind(limit)
+            .fetch_all(pool).await?
+        });
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+}
+
+/// How a caller names a patient: the permanent id, or the temporary id of one not yet
+/// registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatientRef<'a> {
+    Id(i64),
+    Temporary(&'a str),
+}
+
+impl<'a> PatientRef<'a> {
+    /// A reference written by a person (a path segment, a command-line argument): digits are
+    /// an id, anything else a temporary id.
+    pub fn parse(raw: &'a str) -> Self {
+        match raw.parse::<i64>() {
+            Ok(id) => PatientRef::Id(id),
+            Err(_) => PatientRef::Temporary(raw),
+        }
     }
 }

@@ -63,6 +63,14 @@ impl Store {
         Ok(ClinicRecord { id, slug: ClinicSlug::parse(&slug)?, name, default_locale })
     }
 
+    pub async fn clinic_by_id(&self, id: i64) -> Result<ClinicRecord, StoreError> {
+        let row: Option<(i64, String, String, String)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, slug, name, default_locale FROM clinics WHERE id = $1").bind(id).fetch_optional(pool).await?
+        });
+        let (id, slug, name, default_locale) = row.ok_or(StoreError::NotFound("clinic"))?;
+        Ok(ClinicRecord { id, slug: ClinicSlug::parse(&slug)?, name, default_locale })
+    }
+
     /// The clinic's first location, its first service and product, and the providers who work
     /// there. Richer selection (service, product, provider) arrives with the booking flow.
     pub async fn booking_context(&self, slug: &ClinicSlug) -> Result<BookingContext, StoreError> {

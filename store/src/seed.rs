@@ -1,6 +1,7 @@
 //! The demo clinic that `server seed-demo` creates, so that a newcomer sees real bookable
 //! times right after `make run`.
 
+use crate::booking::WriteTx;
 use crate::time::db_time;
 use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
@@ -83,7 +84,7 @@ impl Store {
     pub async fn seed_demo(&self, seed: &DemoSeed) -> Result<SeedOutcome, StoreError> {
         let berlin = parse_zone(LOCATIONS[0].zone)?;
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
             let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM clinics WHERE slug = $1")
                 .bind(DEMO_SLUG)
                 .fetch_optional(&mut *tx)
@@ -211,8 +212,15 @@ impl Store {
                 }
             }
 
-            sqlx::query("INSERT INTO api_credentials (clinic_id, username, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(clinic_id).bind(DEMO_API_USER).bind(api_key_digest(&seed.api_key)).bind(now)
+            let (credential_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO api_credentials (clinic_id, username, kind, created_at) VALUES ($1, $2, 'bot', $3) RETURNING id",
+            )
+            .bind(clinic_id).bind(DEMO_API_USER).bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let prefix: String = seed.api_key.chars().take(7).collect();
+            sqlx::query("INSERT INTO api_keys (credential_id, key_prefix, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(credential_id).bind(prefix).bind(api_key_digest(&seed.api_key)).bind(now)
                 .execute(&mut *tx)
                 .await?;
 

@@ -74,6 +74,8 @@ pub struct AppointmentView {
     pub end: DateTime<Utc>,
     pub status: AppointmentStatus,
     pub token_number: Option<i32>,
+    /// Order of arrival, from check-in on.
+    pub queue_number: Option<i32>,
     pub booker_id: Option<i64>,
     /// First and last name of the person who attends.
     pub attendee: Option<(String, String)>,
@@ -84,7 +86,11 @@ pub struct AppointmentView {
 
 impl Store {
     pub async fn catalogue(&self, slug: &ClinicSlug) -> Result<Catalogue, StoreError> {
-        let clinic = self.clinic_by_slug(slug).await?;
+        self.catalogue_of(self.clinic_by_slug(slug).await?).await
+    }
+
+    /// The catalogue of a clinic already read (the bot API knows its caller's clinic by id).
+    pub async fn catalogue_of(&self, clinic: ClinicRecord) -> Result<Catalogue, StoreError> {
         let (locations, services, products, offers) = with_pool!(self, pool => {
             let locations: Vec<(i64, String, String, String)> = sqlx::query_as(
                 "SELECT id, name, address, time_zone FROM locations WHERE clinic_id = $1 ORDER BY id",
@@ -172,7 +178,7 @@ impl Store {
         with_pool!(self, pool => {
             let row = sqlx::query(
                 "SELECT a.id, a.location_id, a.service_id, a.product_id, a.provider_id, a.starts_at, a.ends_at,
-                        a.time_zone, a.status, a.token_number, a.booker_id, a.cancellation_reason,
+                        a.time_zone, a.status, a.token_number, a.queue_number, a.booker_id, a.cancellation_reason,
                         c.id AS clinic_id, c.slug, c.name AS clinic_name, c.default_locale, c.cancellation_cutoff_minutes,
                         l.name AS location_name, l.address, s.name AS service_name, pr.name AS product_name,
                         p.display_name, pa.first_name, pa.last_name
@@ -211,6 +217,7 @@ impl Store {
                 end: row_time(pool, &row, "ends_at")?,
                 status: AppointmentStatus::parse(&row.try_get::<String, _>("status")?)?,
                 token_number: row.try_get("token_number")?,
+                queue_number: row.try_get("queue_number")?,
                 booker_id: row.try_get("booker_id")?,
                 attendee: first.zip(last),
                 cancellation_reason: row.try_get("cancellation_reason")?,

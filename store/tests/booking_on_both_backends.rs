@@ -276,7 +276,11 @@ async fn check_in_complete_and_no_show_follow_the_lifecycle_and_emit_events(db: 
     assert_eq!(status(a.appointment_id, AppointmentStatus::CheckedIn).await.unwrap(), AppointmentStatus::CheckedIn);
     assert_eq!(status(a.appointment_id, AppointmentStatus::Completed).await.unwrap(), AppointmentStatus::Completed);
     assert!(matches!(status(a.appointment_id, AppointmentStatus::NoShow).await, Err(StoreError::Rule(_))), "completed is final");
-    assert_eq!(status(b.appointment_id, AppointmentStatus::NoShow).await.unwrap(), AppointmentStatus::NoShow);
+    let early = status(b.appointment_id, AppointmentStatus::NoShow).await;
+    assert!(matches!(early, Err(StoreError::Rule(_))), "not a no-show before the start: {early:?}");
+    let after_start = b.start + Duration::minutes(5);
+    let no_show = demo.store.change_status(c, b.appointment_id, AppointmentStatus::NoShow, BookingSource::Staff, after_start).await;
+    assert_eq!(no_show.unwrap(), AppointmentStatus::NoShow);
     assert!(matches!(status(b.appointment_id, AppointmentStatus::Cancelled).await, Err(StoreError::Rule(_))));
     for (event, n) in [("Queued", 1), ("appointmentCompleted", 1), ("appointmentNoShow", 1)] {
         assert_eq!(demo.count(&format!("SELECT COUNT(*) FROM outbox WHERE event_type = '{event}'")).await, n, "{event}");

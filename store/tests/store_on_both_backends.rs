@@ -22,10 +22,13 @@ async fn seeding_twice_keeps_one_demo_clinic(db: TestDb) {
 
 async fn the_demo_api_key_is_stored_only_as_its_digest(db: TestDb) {
     db.store.seed_demo(&demo_seed()).await.unwrap();
-    let plain = "SELECT COUNT(*) FROM api_credentials WHERE key_sha256 = 'bk_test_key'";
+    let plain = "SELECT COUNT(*) FROM api_keys WHERE key_sha256 = 'bk_test_key'";
     assert_eq!(scalar_i64(&db.store, plain).await, 0);
     let digest = store::api_key_digest("bk_test_key");
-    let hashed = format!("SELECT COUNT(*) FROM api_credentials WHERE username = 'demo' AND key_sha256 = '{digest}'");
+    let hashed = format!(
+        "SELECT COUNT(*) FROM api_keys k JOIN api_credentials c ON c.id = k.credential_id
+          WHERE c.username = 'demo' AND k.key_sha256 = '{digest}'"
+    );
     assert_eq!(scalar_i64(&db.store, &hashed).await, 1);
 }
 

@@ -1,0 +1,114 @@
+//! HTTP Basic authentication with a facility's user and key, then the facility's rate limit.
+//! The facility found here scopes everything the handlers read or write.
+
+use super::error::ApiError;
+use super::Api;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+use store::credentials::CredentialKind;
+
+/// The user and key of an `Authorization: Basic` header.
+fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), ApiError> {
+    let missing = || ApiError::unauthorized("send the facility's user id and API key with HTTP Basic authentication");
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(missing)?.to_str().map_err(|_| missing())?;
+    let (scheme, encoded) = value.split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(missing());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| missing())?;
+    let text = String::from_utf8(decoded).map_err(|_| missing())?;
+    let (user, key) = text.split_once(':').ok_or_else(missing)?;
+    Ok((user.to_owned(), key.to_owned()))
+}
+
+/// Lets a bot credential through, with its facility in the request's extensions.
+pub async fn bot_only(State(api): State<Api>, req: Request, next: Next) -> Result<Response, ApiError> {
+    admit(api, req, next, CredentialKind::Bot).await
+}
+
+/// Lets a staff credential through, with its facility in the request's extensions.
+pub async fn staff_only(State(api): State<Api>, req: Request, next: Next) -> Result<Response, ApiError> {
+    admit(api, req, next, CredentialKind::Staff).await
+}
+
+async fn admit(api: Api, mut req: Request, next: Next, kind: CredentialKind) -> Result<Response, ApiError> {
+    let (user, key) = basic_credentials(req.headers())?;
+    let facility = api
+        .store
+        .authenticate(&user, &key, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown user id or API key"))?;
+    if facility.kind != kind {
+        return Err(ApiError::unauthorized(match kind {
+            CredentialKind::Bot => "this is a staff credential; the bot API needs a bot credential",
+            CredentialKind::Staff => "this is a bot credential; staff actions need a staff credential",
+        }));
+    }
+    api.limiter.check(facility.credential_id, Instant::now()).map_err(ApiError::rate_limited)?;
+    req.extensions_mut().insert(facility);
+    Ok(next.run(req).await)
+}
+
+/// A token bucket per credential: `per_minute` requests a minute on average, up to
+/// `per_minute` at once. Counted per server instance.
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        RateLimiter { per_minute: per_minute.max(1), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes one token, or says in how many seconds one will be there.
+    pub fn check(&self, key: i64, now: Instant) -> Result<(), u64> {
+        let capacity = f64::from(self.per_minute);
+        let per_second = capacity / 60.0;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (tokens, last) = buckets.entry(key).or_insert((capacity, now));
+        *tokens = (*tokens + now.saturating_duration_since(*last).as_secs_f64() * per_second).min(capacity);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / per_second).ceil() as u64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_facility_gets_its_burst_then_waits_for_the_next_token() {
+        let limiter = RateLimiter::new(3);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(limiter.check(1, t0).is_ok());
+        }
+        assert_eq!(limiter.check(1, t0), Err(20), "one token every 20 s at 3 a minute");
+        assert!(limiter.check(2, t0).is_ok(), "other facilities are not affected");
+        assert!(limiter.check(1, t0 + Duration::from_secs(20)).is_ok());
+    }
+
+    #[test]
+    fn basic_credentials_are_read_and_anything_else_is_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "Basic ZGVtbzpia19rZXk6d2l0aDpjb2xvbnM=".parse().unwrap());
+        assert_eq!(basic_credentials(&headers).unwrap(), ("demo".into(), "bk_key:with:colons".into()));
+        for bad in ["Bearer abc", "Basic !!!", "Basic ZGVtbw==", "Basic"] {
+            headers.insert(header::AUTHORIZATION, bad.parse().unwrap());
+            assert!(basic_credentials(&headers).is_err(), "{bad}");
+        }
+    }
+}

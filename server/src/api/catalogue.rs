@@ -1,0 +1,270 @@
+//! Reads: calendars (providers with what they offer), patient lookup, availability.
+
+use super::error::ApiError;
+use super::extract::{ApiQuery, IdInput};
+use super::{covers, schema, Api};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use domain::patient::{parse_iso_date, Email, Phone};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use store::credentials::Facility;
+use store::{AvailabilityRequest, Catalogue, PatientQuery, PatientView};
+
+/// Longest availability range one request may ask for.
+pub const MAX_AVAILABILITY_DAYS: i64 = 62;
+
+pub fn iso(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+pub async fn catalogue_of(api: &Api, facility: &Facility) -> Result<Catalogue, ApiError> {
+    let clinic = api.store.clinic_by_id(facility.clinic_id).await?;
+    Ok(api.store.catalogue_of(clinic).await?)
+}
+
+/// A calendar is a provider, at the location where they offer something (the first such
+/// location for a provider working at several; a location-scoped facility sees only its own).
+pub struct Calendar {
+    pub location_id: i64,
+}
+
+/// Calendar `provider_id` as this facility sees it.
+pub fn calendar(catalogue: &Catalogue, facility: &Facility, provider_id: i64) -> Result<Calendar, ApiError> {
+    catalogue
+        .offers
+        .iter()
+        .find(|o| o.provider_id == provider_id && covers(facility, o.location_id))
+        .map(|o| Calendar { location_id: o.location_id })
+        .ok_or_else(|| ApiError::not_found("calendar"))
+}
+
+#[utoipa::path(get, path = "/api/v1/calendars", tag = "catalogue",
+    summary = "The facility's calendars (providers) with location and appointment types",
+    responses(
+        (status = 200, body = schema::CalendarList)))]
+pub async fn calendars(State(api): State<Api>, Extension(facility): Extension<Facility>) -> Result<Json<schema::CalendarList>, ApiError> {
+    let catalogue = catalogue_of(&api, &facility).await?;
+    let mut by_provider: BTreeMap<i64, Vec<&store::Offer>> = BTreeMap::new();
+    for offer in catalogue.offers.iter().filter(|o| covers(&facility, o.location_id)) {
+        by_provider.entry(offer.provider_id).or_default().push(offer);
+    }
+    let calendars = by_provider
+        .values()
+        .map(|offers| {
+            let first = offers[0];
+            let location = catalogue.locations.iter().find(|l| l.id == first.location_id);
+            let appointment_types = catalogue
+                .products
+                .iter()
+                .filter(|p| offers.iter().any(|o| o.service_id == p.service_id && o.location_id == first.location_id))
+                .map(|p| schema::AppointmentType {
+                    id: p.id.to_string(),
+                    name: p.name.clone(),
+                    description: p.description.clone(),
+                    service: schema::ServiceRef {
+                        id: p.service_id.to_string(),
+                        name: catalogue.services.iter().find(|s| s.id == p.service_id).map(|s| s.name.clone()),
+                    },
+                    duration_minutes: p.duration_minutes,
+                    price_cents: p.price_cents,
+                })
+                .collect();
+            schema::Calendar {
+                id: first.provider_id.to_string(),
+                name: first.display_name.clone(),
+                specialty: first.specialty.clone(),
+                location: location.map(|l| schema::Location {
+                    id: l.id.to_string(),
+                    name: l.name.clone(),
+                    address: l.address.clone(),
+                    time_zone: Some(l.tz.name().to_owned()),
+                }),
+                appointment_types,
+            }
+        })
+        .collect();
+    Ok(Json(schema::CalendarList { calendars }))
+}
+
+pub fn patient_out(p: &PatientView) -> schema::Patient {
+    let given = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+    schema::Patient {
+        patient_id: p.registered.then(|| p.id.to_string()),
+        temporary_patient_id: p.temporary_id.clone(),
+        name: p.full_name(),
+        first_name: p.first_name.clone(),
+        last_name: p.last_name.clone(),
+        email: given(&p.email),
+        phone: given(&p.phone),
+        dob: p.birth_date.map(|d| d.to_string()),
+        national_id: given(&p.national_id),
+        gender: given(&p.gender),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PatientLookup {
+    name: Option<String>,
+    dob: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    #[serde(rename = "nationalId")]
+    national_id: Option<String>,
+}
+
+pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, ApiError> {
+    parse_iso_date(raw.trim()).ok_or_else(|| ApiError::invalid(field, "must be a date YYYY-MM-DD"))
+}
+
+#[utoipa::path(get, path = "/api/v1/patient", tag = "patients", params(PatientLookup),
+    summary = "Finds the one patient matching name, dob, phone, email or national id",
+    responses(
+        (status = 409, description = "several patients match (details.candidates)", body = schema::ErrorBody),
+        (status = 200, body = schema::Patient)))]
+pub async fn patient(
+    State(api): State<Api>,
+    Extension(facility): Extension<Facility>,
+    ApiQuery(q): ApiQuery<PatientLookup>,
+) -> Result<Json<schema::Patient>, ApiError> {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let query = PatientQuery {
+        name: given(&q.name),
+        birth_date: given(&q.dob).map(|d| parse_date("dob", &d)).transpose()?,
+        phone: given(&q.phone).map(|p| Phone::parse(&p, None).map_err(|e| ApiError::invalid("phone", e.to_string()))).transpose()?,
+        email: given(&q.email).map(|e| Email::parse(&e).map_err(|e| ApiError::invalid("email", e.to_string()))).transpose()?,
+        national_id: given(&q.national_id),
+    };
+    if query.name.is_none() && query.phone.is_none() && query.email.is_none() && query.national_id.is_none() {
+        return Err(ApiError::missing("give at least one of name, phone, email or nationalId (with dob to tell namesakes apart)"));
+    }
+    let found = api.store.find_patients(facility.clinic_id, &query).await?;
+    match found.as_slice() {
+        [] => Err(ApiError::new(StatusCode::NOT_FOUND, "patient_not_found", "no patient matches")),
+        [one] => Ok(Json(patient_out(one))),
+        many => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "ambiguous_patient",
+            "several patients match; add dob, phone or email to tell them apart",
+        )
+        .with_details(json!({
+            "candidates": many.iter().map(|p| json!({
+                "patientId": p.registered.then(|| p.id.to_string()),
+                "temporaryPatientId": p.temporary_id,
+            })).collect::<Vec<_>>(),
+        }))),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityQuery {
+    calendar_id: Option<IdInput>,
+    appointment_type_id: Option<IdInput>,
+    month: Option<String>,
+    date: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    #[serde(default)]
+    new_patient: Option<bool>,
+}
+
+/// The dates a query asks for: `month=YYYY-MM`, `date=YYYY-MM-DD`, or `from=`/`to=`
+/// (inclusive); exactly one form.
+fn date_range(q: &AvailabilityQuery) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    match (&q.month, &q.date, &q.from, &q.to) {
+        (Some(month), None, None, None) => {
+            let first = parse_iso_date(&format!("{}-01", month.trim()))
+                .filter(|_| month.trim().len() == 7)
+                .ok_or_else(|| ApiError::invalid("month", "must be a month YYYY-MM"))?;
+            let next = if first.month() == 12 {
+                NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+            }
+            .ok_or_else(|| ApiError::invalid("month", "is out of range"))?;
+            Ok((first, next - Duration::days(1)))
+        }
+        (None, Some(date), None, None) => {
+            let d = parse_date("date", date)?;
+            Ok((d, d))
+        }
+        (None, None, Some(from), Some(to)) => {
+            let (from, to) = (parse_date("from", from)?, parse_date("to", to)?);
+            if to < from {
+                return Err(ApiError::invalid("to", "must not be before from"));
+            }
+            if (to - from).num_days() >= MAX_AVAILABILITY_DAYS {
+                return Err(ApiError::invalid("to", format!("a range may span at most {MAX_AVAILABILITY_DAYS} days")));
+            }
+            Ok((from, to))
+        }
+        _ => Err(ApiError::missing("give exactly one of month=YYYY-MM, date=YYYY-MM-DD, or from= and to=")),
+    }
+}
+
+/// Free slots of one calendar and appointment type, grouped by local date.
+#[utoipa::path(get, path = "/api/v1/availability", tag = "availability", params(AvailabilityQuery),
+    summary = "Free slots of a calendar and appointment type, grouped by the location's date",
+    responses(
+        (status = 200, body = schema::AvailabilityAnswer)))]
+pub async fn availability(
+    State(api): State<Api>,
+    Extension(facility): Extension<Facility>,
+    ApiQuery(q): ApiQuery<AvailabilityQuery>,
+) -> Result<Json<schema::AvailabilityAnswer>, ApiError> {
+    let provider_id = q.calendar_id.as_ref().ok_or_else(|| ApiError::invalid("calendar_id", "is required"))?.parse("calendar_id")?;
+    let product_id = q
+        .appointment_type_id
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid("appointment_type_id", "is required"))?
+        .parse("appointment_type_id")?;
+    let (from, to) = date_range(&q)?;
+    let catalogue = catalogue_of(&api, &facility).await?;
+    let cal = calendar(&catalogue, &facility, provider_id)?;
+    let product = catalogue
+        .products
+        .iter()
+        .find(|p| p.id == product_id)
+        .ok_or_else(|| ApiError::not_found("appointment type"))?;
+    if !catalogue.offers.iter().any(|o| o.provider_id == provider_id && o.location_id == cal.location_id && o.service_id == product.service_id) {
+        return Err(ApiError::invalid("appointment_type_id", "this calendar does not offer this appointment type"));
+    }
+    let found = api
+        .store
+        .availability(&AvailabilityRequest {
+            clinic_id: facility.clinic_id,
+            location_id: cal.location_id,
+            product_id,
+            provider_id: Some(provider_id),
+            from,
+            to,
+            new_patient: q.new_patient.unwrap_or(false),
+            now: Utc::now(),
+        })
+        .await?;
+    let tz = found.tz;
+    let mut days: BTreeMap<NaiveDate, Vec<schema::FreeSlot>> = BTreeMap::new();
+    for slot in found.providers.iter().flat_map(|p| &p.slots) {
+        days.entry(slot.interval.start.with_timezone(&tz).date_naive()).or_default().push(schema::FreeSlot {
+            slot_id: slot.id.encode(),
+            start: iso(slot.interval.start, tz),
+            end: iso(slot.interval.end, tz),
+        });
+    }
+    Ok(Json(schema::AvailabilityAnswer {
+        calendar_id: provider_id.to_string(),
+        appointment_type_id: product_id.to_string(),
+        time_zone: tz.name().to_owned(),
+        from: from.to_string(),
+        to: to.to_string(),
+        days: days.into_iter().map(|(date, slots)| schema::Day { date: date.to_string(), slots }).collect(),
+    }))
+}

@@ -1,0 +1,81 @@
+//! Request extractors that answer bad input in the API's error shape: malformed JSON is 400,
+//! wrong types and unknown fields 422, oversize bodies 413, a malformed query string 400.
+
+use super::error::ApiError;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+/// A JSON body, with the raw bytes kept for the idempotency fingerprint.
+pub struct ApiJson<T> {
+    pub value: T,
+    pub raw: axum::body::Bytes,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        if !json_type {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json"));
+        }
+        let raw = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body may be at most {} bytes", super::MAX_BODY))
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
+            }
+        })?;
+        let value = axum::Json::<T>::from_bytes(&raw).map_err(|e| match e {
+            JsonRejection::JsonSyntaxError(e) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text()),
+            JsonRejection::JsonDataError(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.body_text()),
+            other => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", other.body_text()),
+        })?;
+        Ok(ApiJson { value: value.0, raw })
+    }
+}
+
+/// A query string; unknown parameters are refused, so a misspelt filter is not silently
+/// ignored.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+    }
+}
+
+/// An id in a path: anything that is not one of ours is simply not found.
+pub fn path_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| ApiError::not_found(what))
+}
+
+/// An id in a query or body, given as a string of digits (as the API returns ids) or a number.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum IdInput {
+    Number(i64),
+    Text(String),
+}
+
+impl IdInput {
+    pub fn parse(&self, field: &str) -> Result<i64, ApiError> {
+        let id = match self {
+            IdInput::Number(n) => Some(*n),
+            IdInput::Text(t) => t.trim().parse::<i64>().ok(),
+        };
+        id.filter(|id| *id > 0).ok_or_else(|| ApiError::invalid(field, "must be an id such as \"12\""))
+    }
+}

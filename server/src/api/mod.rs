@@ -1,0 +1,69 @@
+//! The bot REST API (`/api/v1` and `/v1`): the chat-bot provider contract. Every request is
+//! authenticated as one facility, and everything it reads or writes is scoped to it: another
+//! facility's ids answer 404, never data.
+
+mod appointments;
+mod auth;
+mod catalogue;
+pub mod error;
+mod extract;
+pub mod openapi;
+pub mod schema;
+pub mod staff;
+
+pub use auth::RateLimiter;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+use std::sync::Arc;
+use store::credentials::Facility;
+use store::Store;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY: usize = 16 * 1024;
+
+#[derive(Clone)]
+pub struct Api {
+    pub store: Store,
+    pub limiter: Arc<RateLimiter>,
+}
+
+/// The routes, to be nested under `/api/v1` and `/v1`.
+pub fn routes(api: Api) -> Router {
+    let bot = Router::new()
+        .route("/calendars", get(catalogue::calendars))
+        .route("/patient", get(catalogue::patient))
+        .route("/availability", get(catalogue::availability))
+        .route("/appointments", post(appointments::create).get(appointments::list))
+        .route("/appointments/{id}", get(appointments::one))
+        .route("/appointments/{id}/reschedule", put(appointments::reschedule))
+        .route("/appointments/{id}/cancel", put(appointments::cancel))
+        .route("/credentials/rotate", post(appointments::rotate_key))
+        .route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::bot_only));
+    let staff = Router::new()
+        .route("/appointments", post(staff::create))
+        .route("/appointments/{id}/check-in", post(staff::check_in))
+        .route("/appointments/{id}/complete", post(staff::complete))
+        .route("/appointments/{id}/no-show", post(staff::no_show))
+        .route("/patients/{id}/register", post(staff::register))
+        .route("/credentials/rotate", post(appointments::rotate_key))
+        .route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::staff_only));
+    Router::new()
+        // The documentation is public: it holds nothing of any facility.
+        .route("/openapi.json", get(openapi::document))
+        .route("/docs", get(openapi::page))
+        .merge(bot)
+        .nest("/staff", staff)
+        .fallback(|| async { error::ApiError::not_found("endpoint") })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take this method")
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(api)
+}
+
+/// Whether a facility may see something at `location_id`.
+fn covers(facility: &Facility, location_id: i64) -> bool {
+    facility.location_id.is_none_or(|l| l == location_id)
+}

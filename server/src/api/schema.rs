@@ -1,0 +1,168 @@
+//! The bot API's response bodies as types: the handlers serialise exactly these, and the
+//! OpenAPI document is derived from the same types, so the two cannot drift apart.
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    /// IANA zone name, e.g. `Europe/Berlin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceRef {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// An appointment type: a service at one length and price.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppointmentType {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub service: ServiceRef,
+    pub duration_minutes: i32,
+    pub price_cents: i64,
+}
+
+/// A provider's calendar at a location.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Calendar {
+    pub id: String,
+    pub name: String,
+    pub specialty: String,
+    pub location: Option<Location>,
+    pub appointment_types: Vec<AppointmentType>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CalendarList {
+    pub calendars: Vec<Calendar>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Patient {
+    /// The permanent id; `null` until the clinic registers the patient.
+    pub patient_id: Option<String>,
+    /// Present until the clinic registers the patient.
+    pub temporary_patient_id: Option<String>,
+    pub name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    /// E.164, e.g. `+49305550100`.
+    pub phone: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub dob: Option<String>,
+    pub national_id: Option<String>,
+    pub gender: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FreeSlot {
+    /// Opaque; book it with `POST /appointments`.
+    pub slot_id: String,
+    /// ISO 8601 with the location's offset.
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Day {
+    /// `YYYY-MM-DD`, the location's local date.
+    pub date: String,
+    pub slots: Vec<FreeSlot>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityAnswer {
+    pub calendar_id: String,
+    pub appointment_type_id: String,
+    pub time_zone: String,
+    pub from: String,
+    pub to: String,
+    /// Only days with free slots, in order.
+    pub days: Vec<Day>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Appointment {
+    pub appointment_id: String,
+    /// pending, booked, checked_in, completed, cancelled, no_show.
+    pub status: String,
+    /// Drawn at booking, per provider and local day.
+    pub token_number: Option<i32>,
+    /// The order of arrival, from check-in on.
+    pub queue_number: Option<i32>,
+    pub start: String,
+    pub end: String,
+    pub time_zone: String,
+    pub calendar_id: String,
+    pub calendar_name: String,
+    pub appointment_type_id: Option<String>,
+    pub appointment_type_name: String,
+    pub location: Location,
+    pub patient_id: Option<String>,
+    pub temporary_patient_id: Option<String>,
+    pub patient: Option<Patient>,
+    pub cancellation_reason: Option<String>,
+    /// On `POST /appointments`: true when an `Idempotency-Key` matched an earlier booking
+    /// and nothing new was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replayed: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AppointmentList {
+    pub appointments: Vec<Appointment>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Registered {
+    pub patient_id: String,
+    pub temporary_patient_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedKey {
+    pub user_id: String,
+    /// Shown once: only its digest is stored.
+    pub api_key: String,
+    pub expires_at: Option<String>,
+    /// How many older keys stopped working (a user keeps at most two).
+    pub revoked_keys: usize,
+    pub note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, e.g. `slot_taken`, `invalid_field`, `too_late`.
+    pub code: String,
+    pub message: String,
+    /// `field` for invalid_field, `alternatives` for slot_taken, `candidates` for
+    /// ambiguous_patient.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+/// Every error of the API.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}

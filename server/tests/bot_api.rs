@@ -1,0 +1,629 @@
+//! The bot REST API over real HTTP on both backends: authentication, facility scoping, every
+//! endpoint's answers and refusals, idempotency, cutoffs and races.
+
+use chrono::{Duration, Utc};
+use leptos::prelude::LeptosOptions;
+use serde_json::{json, Value};
+use store::credentials::CredentialKind;
+use store::links::LinkKey;
+use store::testing::{execute, scalar_i64, TestDb};
+use store::{on_both_backends, DemoSeed, Store};
+
+const DEMO_KEY: &str = "bk_test_demo_key";
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    store: Store,
+    clinic_id: i64,
+    user: String,
+    key: String,
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error: {}", self.body))
+    }
+}
+
+async fn spawn(db: TestDb, per_minute: u32) -> Api {
+    let seeded = db.store.seed_demo(&DemoSeed { now: Utc::now(), api_key: DEMO_KEY.into() }).await.unwrap();
+    let store::SeedOutcome::Created { clinic_id } = seeded else { panic!("fresh database") };
+    let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
+    let app = server::router(db.store.clone(), LinkKey::from_passphrase("bot api test passphrase"), options, per_minute);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Api {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        store: db.store,
+        clinic_id,
+        user: "demo".into(),
+        key: DEMO_KEY.into(),
+    }
+}
+
+impl Api {
+    /// The same server, as another credential.
+    fn as_user(&self, user: &str, key: &str) -> Api {
+        Api { base: self.base.clone(), http: self.http.clone(), store: self.store.clone(), clinic_id: self.clinic_id, user: user.into(), key: key.into() }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let res = req.basic_auth(&self.user, Some(&self.key)).send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}"));
+        Answer { status, body, headers }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(self.http.get(format!("{}/api/v1{path}", self.base))).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(self.http.post(format!("{}/api/v1{path}", self.base)).json(&body)).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> Answer {
+        self.send(self.http.put(format!("{}/api/v1{path}", self.base)).json(&body)).await
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        scalar_i64(&self.store, sql).await
+    }
+
+    /// A Berlin physiotherapist's calendar and its 30-minute type (the same length for new
+    /// and known patients).
+    async fn berlin_calendar(&self) -> (String, String) {
+        let cals = self.get("/calendars").await;
+        let cal = cals.body["calendars"].as_array().unwrap().iter().find(|c| c["name"] == "Sophie Wagner").unwrap();
+        (cal["id"].as_str().unwrap().to_owned(), cal["appointmentTypes"][0]["id"].as_str().unwrap().to_owned())
+    }
+
+    /// Free slots of a calendar, from three days ahead (outside the change cutoff).
+    async fn free_slots(&self, calendar: &str, kind: &str) -> Vec<Value> {
+        let from = (Utc::now() + Duration::days(3)).date_naive();
+        let to = from + Duration::days(14);
+        let a = self.get(&format!("/availability?calendar_id={calendar}&appointment_type_id={kind}&from={from}&to={to}")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.body["days"].as_array().unwrap().iter().flat_map(|d| d["slots"].as_array().unwrap().clone()).collect()
+    }
+
+    async fn book_new_patient(&self, slot: &str, first: &str) -> Answer {
+        self.post(
+            "/appointments",
+            json!({ "slotId": slot, "patient": {
+                "firstName": first, "lastName": "Müller", "dob": "1985-07-25", "phone": "+49 30 1234567", "email": "j.m@example.org",
+            }}),
+        )
+        .await
+    }
+}
+
+async fn requests_without_valid_credentials_are_refused_with_a_challenge(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let anonymous = api.http.get(format!("{}/api/v1/calendars", api.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic realm="));
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+    for (user, key) in [("demo", "bk_wrong"), ("nobody", DEMO_KEY), ("demo", "")] {
+        let a = api.as_user(user, key).get("/calendars").await;
+        assert_eq!((a.status, a.code()), (401, "unauthorized"), "{user}:{key}");
+    }
+    let staff = api.store.create_credential(api.clinic_id, None, "front-desk", CredentialKind::Staff, None, Utc::now()).await.unwrap();
+    let a = api.as_user("front-desk", &staff.key).get("/calendars").await;
+    assert_eq!(a.status, 401, "a staff credential is not a bot credential");
+    let unknown = api.get("/no-such-endpoint").await;
+    assert_eq!((unknown.status, unknown.code()), (404, "not_found"));
+    let wrong_method = api.send(api.http.delete(format!("{}/api/v1/calendars", api.base))).await;
+    assert_eq!((wrong_method.status, wrong_method.code()), (405, "method_not_allowed"));
+}
+
+async fn calendars_list_providers_with_location_and_appointment_types_under_both_prefixes(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let a = api.get("/calendars").await;
+    assert_eq!(a.status, 200);
+    let cals = a.body["calendars"].as_array().unwrap();
+    assert_eq!(cals.len(), 6, "{}", a.body);
+    let weber = cals.iter().find(|c| c["name"] == "Dr. Anna Weber").unwrap();
+    assert_eq!(weber["specialty"], "General practice");
+    assert_eq!(weber["location"]["timeZone"], "Europe/Berlin");
+    assert_eq!(weber["appointmentTypes"][0]["name"], "Consultation");
+    assert_eq!(weber["appointmentTypes"][0]["durationMinutes"], 30);
+    let physio = cals.iter().find(|c| c["name"] == "Jonas Keller").unwrap();
+    assert_eq!(physio["appointmentTypes"].as_array().unwrap().len(), 2, "both physiotherapy lengths");
+
+    let short = api.send(api.http.get(format!("{}/v1/calendars", api.base))).await;
+    assert_eq!(short.body, a.body, "/v1 is the same API");
+}
+
+async fn availability_groups_free_slots_by_local_date_and_refuses_bad_ranges(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let month = (Utc::now() + Duration::days(3)).format("%Y-%m");
+    let a = api.get(&format!("/availability?calendar_id={cal}&appointment_type_id={kind}&month={month}")).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["timeZone"], "Europe/Berlin");
+    let day = &a.body["days"][0];
+    let slot = &day["slots"][0];
+    let start = slot["start"].as_str().unwrap();
+    assert!(start.starts_with(day["date"].as_str().unwrap()), "{start} lies on its day");
+    assert!(start.ends_with("+01:00") || start.ends_with("+02:00"), "{start} carries the location's offset");
+    let date = day["date"].as_str().unwrap();
+    let one_day = api.get(&format!("/availability?calendar_id={cal}&appointment_type_id={kind}&date={date}")).await;
+    assert_eq!(one_day.body["days"].as_array().unwrap().len(), 1);
+    assert_eq!(one_day.body["days"][0]["slots"], day["slots"]);
+
+    let q = |rest: &str| format!("/availability?calendar_id={cal}&appointment_type_id={kind}{rest}");
+    for (rest, status, code) in [
+        ("&month=2026-13", 422, "invalid_field"),
+        ("&date=2026-02-30", 422, "invalid_field"),
+        ("&from=2026-12-10&to=2026-12-01", 422, "invalid_field"),
+        ("&from=2026-01-01&to=2026-06-01", 422, "invalid_field"),
+        ("", 400, "missing_parameter"),
+        ("&month=2026-12&date=2026-12-01", 400, "missing_parameter"),
+        ("&month=2026-12&colour=blue", 400, "invalid_query"),
+    ] {
+        let a = api.get(&q(rest)).await;
+        assert_eq!((a.status, a.code()), (status, code), "{rest}: {}", a.body);
+    }
+    let a = api.get(&format!("/availability?appointment_type_id={kind}&month=2026-12")).await;
+    assert_eq!((a.status, a.code()), (422, "invalid_field"));
+    let a = api.get(&format!("/availability?calendar_id=999999&appointment_type_id={kind}&month=2026-12")).await;
+    assert_eq!((a.status, a.code()), (404, "not_found"));
+}
+
+async fn patient_lookup_finds_one_says_when_several_match_and_validates_input(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let booked = api.book_new_patient(slots[0]["slotId"].as_str().unwrap(), "Jürgen").await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+
+    let found = api.get("/patient?name=JURGEN%20mueller&dob=1985-07-25&phone=%2B49301234567").await;
+    assert_eq!(found.status, 404, "'mueller' is not 'Müller': names fold accents, not spellings");
+    let found = api.get("/patient?name=jurgen%20MULLER&dob=1985-07-25&phone=%2B49%2030%201234567").await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(found.body["name"], "Jürgen Müller");
+    assert_eq!(found.body["phone"], "+49301234567");
+    assert_eq!(found.body["dob"], "1985-07-25");
+    assert!(found.body["patientId"].is_null() && found.body["temporaryPatientId"].as_str().unwrap().starts_with("tmp_"));
+
+    // A namesake with another birth date: the name alone is ambiguous, the dob tells them apart.
+    let other = api
+        .post("/appointments", json!({ "slotId": slots[1]["slotId"], "patient": {
+            "name": "Jürgen Müller", "dob": "1990-01-02", "phone": "+49 30 7654321", "email": "other@example.org" } }))
+        .await;
+    assert_eq!(other.status, 201, "{}", other.body);
+    let both = api.get("/patient?name=J%C3%BCrgen%20M%C3%BCller").await;
+    assert_eq!((both.status, both.code()), (409, "ambiguous_patient"));
+    assert_eq!(both.body["error"]["details"]["candidates"].as_array().unwrap().len(), 2);
+    let one = api.get("/patient?name=J%C3%BCrgen%20M%C3%BCller&dob=1990-01-02").await;
+    assert_eq!(one.body["phone"], "+49307654321");
+
+    for (query, status, code) in [
+        ("?name=Nobody%20Here", 404, "patient_not_found"),
+        ("?name=J%C3%BCrgen%20M%C3%BCller&dob=25.07.1985", 422, "invalid_field"),
+        ("?phone=not-a-phone", 422, "invalid_field"),
+        ("?dob=1985-07-25", 400, "missing_parameter"),
+        ("?name=x&shoeSize=42", 400, "invalid_query"),
+    ] {
+        let a = api.get(&format!("/patient{query}")).await;
+        assert_eq!((a.status, a.code()), (status, code), "{query}: {}", a.body);
+    }
+}
+
+async fn booking_returns_the_appointment_and_honours_idempotency_keys(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let body = json!({ "slotId": slots[0]["slotId"], "reason": "back pain", "patient": {
+        "firstName": "Erika", "lastName": "Mustermann", "dob": "1964-08-12", "phone": "+49 30 5550100", "email": "erika@example.org", "gender": "female" } });
+    let send = |b: Value, key: &'static str| api.send(api.http.post(format!("{}/api/v1/appointments", api.base)).header("Idempotency-Key", key).json(&b));
+    let first = send(body.clone(), "key-1").await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let b = &first.body;
+    assert_eq!(b["status"], "booked");
+    assert_eq!(b["start"], slots[0]["start"]);
+    assert_eq!(b["end"], slots[0]["end"]);
+    assert_eq!(b["calendarId"], json!(cal));
+    assert!(b["tokenNumber"].as_i64().unwrap() >= 1);
+    assert!(b["temporaryPatientId"].as_str().unwrap().starts_with("tmp_"));
+    assert_eq!(b["patient"]["email"], "erika@example.org");
+    assert_eq!(b["patient"]["gender"], "female");
+    assert_eq!(b["replayed"], false);
+
+    let again = send(body.clone(), "key-1").await;
+    assert_eq!(again.status, 200, "a retry returns the first booking: {}", again.body);
+    assert_eq!(again.body["appointmentId"], b["appointmentId"]);
+    assert_eq!(again.body["replayed"], true);
+    assert_eq!(api.count("SELECT COUNT(*) FROM patients WHERE first_name = 'Erika'").await, 1, "no duplicate patient");
+
+    let mut changed = body.clone();
+    changed["reason"] = json!("knee pain");
+    let reused = send(changed, "key-1").await;
+    assert_eq!((reused.status, reused.code()), (422, "idempotency_key_reused"));
+    assert_eq!(api.count("SELECT COUNT(*) FROM appointments WHERE source = 'bot_api'").await, 1);
+
+    // Booking an existing patient by id, at a time named by calendar, type and start.
+    let temporary = b["temporaryPatientId"].as_str().unwrap();
+    let by_start = api
+        .post("/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "start": slots[1]["start"], "temporaryPatientId": temporary }))
+        .await;
+    assert_eq!(by_start.status, 201, "{}", by_start.body);
+    assert_eq!(by_start.body["temporaryPatientId"], json!(temporary));
+    let events = format!("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentCreated' AND clinic_id = {}", api.clinic_id);
+    assert_eq!(api.count(&events).await, 2, "one event per booking, none for the replay");
+}
+
+async fn a_new_patient_books_the_longer_first_visit_slots(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let cals = api.get("/calendars").await;
+    let weber = cals.body["calendars"].as_array().unwrap().iter().find(|c| c["name"] == "Dr. Anna Weber").unwrap().clone();
+    let (cal, kind) = (weber["id"].as_str().unwrap(), weber["appointmentTypes"][0]["id"].as_str().unwrap());
+    let known = api.free_slots(cal, kind).await;
+    let known_slot = known[0]["slotId"].as_str().unwrap();
+    let refused = api.book_new_patient(known_slot, "Nina").await;
+    assert_eq!((refused.status, refused.code()), (409, "slot_taken"), "a 30-minute slot is too short for a first visit");
+    let offered = &refused.body["error"]["details"]["alternatives"][0];
+    let minutes = |s: &Value| {
+        let at = |k: &str| chrono::DateTime::parse_from_rfc3339(s[k].as_str().unwrap()).unwrap();
+        (at("end") - at("start")).num_minutes()
+    };
+    assert_eq!(minutes(offered), 45, "the alternatives fit a new patient: {offered}");
+    let from = (Utc::now() + Duration::days(3)).date_naive();
+    let to = from + Duration::days(14);
+    let first_visit = api.get(&format!("/availability?calendar_id={cal}&appointment_type_id={kind}&from={from}&to={to}&new_patient=true")).await;
+    let slot = &first_visit.body["days"][0]["slots"][0];
+    assert_eq!(minutes(slot), 45);
+    let booked = api.book_new_patient(slot["slotId"].as_str().unwrap(), "Nina").await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    assert_eq!(minutes(&booked.body), 45);
+}
+
+async fn bad_booking_requests_get_a_clear_4xx_and_change_nothing(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let slot = slots[0]["slotId"].as_str().unwrap();
+    let before = api.count("SELECT COUNT(*) FROM appointments").await;
+    let patients = api.count("SELECT COUNT(*) FROM patients").await;
+    let person = json!({ "firstName": "Max", "lastName": "Muster", "dob": "1980-01-01", "phone": "+49 30 1", "email": "m@example.org" });
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (json!({ "slotId": slot, "patient": person, "colour": "blue" }), 422, "invalid_body"),
+        (json!({ "slotId": 42, "patient": person }), 422, "invalid_body"),
+        (json!({ "slotId": "garbage", "patient": person }), 422, "invalid_field"),
+        (json!({ "patient": person }), 400, "missing_parameter"),
+        (json!({ "slotId": slot }), 400, "missing_parameter"),
+        (json!({ "slotId": slot, "patientId": "999999" }), 422, "invalid_field"),
+        (json!({ "slotId": slot, "patient": { "firstName": "Max", "lastName": "Muster" } }), 422, "invalid_field"),
+        (json!({ "slotId": slot, "patient": { "firstName": "Max", "lastName": "Muster", "dob": "1980-01-01", "phone": "12", "email": "m@example.org" } }), 422, "invalid_field"),
+        (json!({ "slotId": slot, "patient": { "name": "Max Muster", "dob": "2999-01-01", "phone": "+49 30 1234567", "email": "m@example.org" } }), 422, "invalid_field"),
+        (json!({ "slotId": slot, "patient": { "name": "Max Muster", "dob": "1980-01-01", "phone": "+49 30 1234567", "email": "m@example.org", "gender": "x" } }), 422, "invalid_field"),
+        (json!({ "slotId": slot, "patient": person, "reason": "x".repeat(501) }), 422, "invalid_field"),
+        (json!({ "calendarId": cal, "appointmentTypeId": kind, "start": "tomorrow", "patient": person }), 422, "invalid_field"),
+    ];
+    for (body, status, code) in cases {
+        let a = api.post("/appointments", body.clone()).await;
+        assert_eq!((a.status, a.code()), (status, code), "{body}: {}", a.body);
+    }
+    let raw = |body: &'static str, content_type: &'static str| {
+        api.send(api.http.post(format!("{}/api/v1/appointments", api.base)).header("content-type", content_type).body(body))
+    };
+    let a = raw("{\"slotId\": ", "application/json").await;
+    assert_eq!((a.status, a.code()), (400, "malformed_json"));
+    let a = raw("slotId=1", "application/x-www-form-urlencoded").await;
+    assert_eq!((a.status, a.code()), (415, "unsupported_media_type"));
+    let huge = json!({ "slotId": slot, "reason": "x".repeat(20_000) });
+    let a = api.post("/appointments", huge).await;
+    assert_eq!((a.status, a.code()), (413, "body_too_large"));
+    let a = api.send(api.http.post(format!("{}/api/v1/appointments", api.base)).header("Idempotency-Key", "k".repeat(300)).json(&json!({}))).await;
+    assert_eq!((a.status, a.code()), (422, "invalid_field"));
+    assert_eq!(api.count("SELECT COUNT(*) FROM appointments").await, before, "nothing was booked");
+    assert_eq!(api.count("SELECT COUNT(*) FROM patients").await, patients, "no patient was created");
+}
+
+async fn a_taken_slot_is_409_with_alternatives_and_a_race_books_once(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let slot = slots[0]["slotId"].as_str().unwrap();
+    let (a, b) = tokio::join!(api.book_new_patient(slot, "Anna"), api.book_new_patient(slot, "Berta"));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.body, b.body);
+    let loser = if a.status == 409 { a } else { b };
+    assert_eq!(loser.code(), "slot_taken");
+    let alternatives = loser.body["error"]["details"]["alternatives"].as_array().unwrap();
+    assert!(!alternatives.is_empty() && alternatives.len() <= 5);
+    assert!(alternatives.iter().all(|s| s["slotId"] != json!(slot)));
+    assert_eq!(api.count("SELECT COUNT(*) FROM appointments WHERE status = 'booked' AND source = 'bot_api'").await, 1);
+    let created = api.count("SELECT COUNT(*) FROM patients WHERE first_name IN ('Anna', 'Berta') AND last_name = 'Müller'").await;
+    assert_eq!(created, 1, "the losing request leaves no patient behind");
+}
+
+async fn appointments_are_listed_read_rescheduled_and_cancelled_within_the_cutoff(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let booked = api.book_new_patient(slots[0]["slotId"].as_str().unwrap(), "Jürgen").await;
+    let id = booked.body["appointmentId"].as_str().unwrap().to_owned();
+    let temporary = booked.body["temporaryPatientId"].as_str().unwrap().to_owned();
+
+    let list = api.get(&format!("/appointments?temporaryPatientId={temporary}")).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.body["appointments"][0]["appointmentId"], json!(id));
+    let none = api.get(&format!("/appointments?temporaryPatientId={temporary}&status=cancelled")).await;
+    assert_eq!(none.body["appointments"].as_array().unwrap().len(), 0);
+    for (query, status, code) in [
+        ("", 400, "missing_parameter"),
+        ("?patientId=abc", 422, "invalid_field"),
+        ("?patientId=999999", 404, "not_found"),
+        ("?temporaryPatientId=tmp_x&status=lost", 422, "invalid_field"),
+        ("?temporaryPatientId=tmp_x&from=yesterday", 422, "invalid_field"),
+    ] {
+        let a = api.get(&format!("/appointments{query}")).await;
+        assert_eq!((a.status, a.code()), (status, code), "{query}: {}", a.body);
+    }
+
+    let one = api.get(&format!("/appointments/{id}")).await;
+    assert_eq!(one.body["patient"]["name"], "Jürgen Müller");
+    assert_eq!((api.get("/appointments/999999").await.status, api.get("/appointments/abc").await.status), (404, 404));
+
+    let moved = api.put(&format!("/appointments/{id}/reschedule"), json!({ "slotId": slots[3]["slotId"] })).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(moved.body["start"], slots[3]["start"]);
+    let bad = api.put(&format!("/appointments/{id}/reschedule"), json!({ "slotId": slots[4]["slotId"], "when": "now" })).await;
+    assert_eq!((bad.status, bad.code()), (422, "invalid_body"));
+
+    let long = api.put(&format!("/appointments/{id}/cancel"), json!({ "reason": "x".repeat(501) })).await;
+    assert_eq!((long.status, long.code()), (422, "invalid_field"));
+    let cancelled = api.put(&format!("/appointments/{id}/cancel"), json!({ "reason": "feeling better" })).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(cancelled.body["cancellationReason"], "feeling better");
+    let twice = api.put(&format!("/appointments/{id}/cancel"), json!({})).await;
+    assert_eq!((twice.status, twice.code()), (409, "invalid_status"));
+    let events = format!("SELECT COUNT(*) FROM outbox WHERE payload LIKE '%\"appointmentId\":\"{id}\"%'");
+    assert_eq!(api.count(&events).await, 3, "created, rescheduled, cancelled");
+
+    // Inside the clinic's cutoff (24 hours by default), bots can no longer change it.
+    let soon = api.book_new_patient(slots[5]["slotId"].as_str().unwrap(), "Karl").await;
+    let soon_id = soon.body["appointmentId"].as_str().unwrap();
+    execute(&api.store, "UPDATE clinics SET cancellation_cutoff_minutes = 100000").await;
+    let late = api.put(&format!("/appointments/{soon_id}/cancel"), json!({})).await;
+    assert_eq!((late.status, late.code()), (422, "too_late"), "{}", late.body);
+    let late = api.put(&format!("/appointments/{soon_id}/reschedule"), json!({ "slotId": slots[6]["slotId"] })).await;
+    assert_eq!((late.status, late.code()), (422, "too_late"), "{}", late.body);
+}
+
+async fn a_location_credential_sees_only_its_location(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let berlin = api.book_new_patient(slots[0]["slotId"].as_str().unwrap(), "Jürgen").await;
+    let id = berlin.body["appointmentId"].as_str().unwrap();
+    let temporary = berlin.body["temporaryPatientId"].as_str().unwrap();
+
+    let singapore_id = scalar_i64(&api.store, "SELECT id FROM locations WHERE name = 'Singapore Orchard'").await;
+    let issued = api.store.create_credential(api.clinic_id, Some(singapore_id), "orchard-bot", CredentialKind::Bot, None, Utc::now()).await.unwrap();
+    let orchard = api.as_user("orchard-bot", &issued.key);
+    let cals = orchard.get("/calendars").await;
+    let names: Vec<&str> = cals.body["calendars"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Dr. Mei Lin Tan", "Dr. Arjun Rao"]);
+
+    let not_found = [
+        orchard.get(&format!("/appointments/{id}")).await,
+        orchard.put(&format!("/appointments/{id}/cancel"), json!({})).await,
+        orchard.put(&format!("/appointments/{id}/reschedule"), json!({ "slotId": slots[1]["slotId"] })).await,
+        orchard.get(&format!("/availability?calendar_id={cal}&appointment_type_id={kind}&month=2026-12")).await,
+        orchard.post("/appointments", json!({ "slotId": slots[1]["slotId"], "temporaryPatientId": temporary })).await,
+    ];
+    for a in &not_found {
+        assert_eq!((a.status, a.code()), (404, "not_found"), "{}", a.body);
+    }
+    let list = orchard.get(&format!("/appointments?temporaryPatientId={temporary}")).await;
+    assert_eq!(list.body["appointments"].as_array().unwrap().len(), 0, "Berlin's appointments stay out of sight");
+    assert_eq!(api.count(&format!("SELECT COUNT(*) FROM appointments WHERE id = {id} AND status = 'booked'")).await, 1);
+}
+
+async fn another_clinics_ids_answer_404(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let booked = api.book_new_patient(slots[0]["slotId"].as_str().unwrap(), "Jürgen").await;
+    let id = booked.body["appointmentId"].as_str().unwrap();
+    let temporary = booked.body["temporaryPatientId"].as_str().unwrap();
+    let created = match api.store.backend() {
+        store::Backend::Sqlite => "0",
+        store::Backend::Postgres => "now()",
+    };
+    execute(&api.store, &format!("INSERT INTO clinics (slug, name, created_at) VALUES ('other', 'Other Clinic', {created})")).await;
+    let other_id = scalar_i64(&api.store, "SELECT id FROM clinics WHERE slug = 'other'").await;
+    let issued = api.store.create_credential(other_id, None, "other-bot", CredentialKind::Bot, None, Utc::now()).await.unwrap();
+    let other = api.as_user("other-bot", &issued.key);
+    assert_eq!(other.get("/calendars").await.body["calendars"], json!([]));
+    for a in [
+        other.get(&format!("/appointments/{id}")).await,
+        other.get(&format!("/appointments?temporaryPatientId={temporary}")).await,
+        other.put(&format!("/appointments/{id}/cancel"), json!({})).await,
+        other.get(&format!("/availability?calendar_id={cal}&appointment_type_id={kind}&month=2026-12")).await,
+        other.get("/patient?name=J%C3%BCrgen%20M%C3%BCller").await,
+    ] {
+        assert_eq!(a.status, 404, "{}", a.body);
+    }
+    let a = other.post("/appointments", json!({ "slotId": slots[1]["slotId"], "temporaryPatientId": temporary })).await;
+    assert!(a.status == 404 || a.status == 422, "{}", a.body);
+
+    let desk = api.store.create_credential(other_id, None, "other-desk", CredentialKind::Staff, None, Utc::now()).await.unwrap();
+    let other_desk = api.as_user("other-desk", &desk.key);
+    for action in ["check-in", "complete", "no-show"] {
+        let a = other_desk.post(&format!("/staff/appointments/{id}/{action}"), json!({})).await;
+        assert_eq!((a.status, a.code()), (404, "not_found"), "{action}: {}", a.body);
+    }
+    let a = other_desk.post(&format!("/staff/patients/{temporary}/register"), json!({})).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    let a = other_desk.post("/staff/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "walkIn": true, "temporaryPatientId": temporary })).await;
+    assert_eq!(a.status, 404, "another clinic's calendar: {}", a.body);
+    assert_eq!(api.count(&format!("SELECT COUNT(*) FROM appointments WHERE id = {id} AND status = 'booked'")).await, 1);
+    assert_eq!(api.count("SELECT COUNT(*) FROM appointments WHERE clinic_id = (SELECT id FROM clinics WHERE slug = 'other')").await, 0);
+}
+
+async fn a_rotated_key_works_beside_the_old_one_until_the_next_rotation(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let rotated = api.post("/credentials/rotate", json!({})).await;
+    assert_eq!(rotated.status, 201, "{}", rotated.body);
+    let new_key = rotated.body["apiKey"].as_str().unwrap().to_owned();
+    assert!(new_key.starts_with("bk_"));
+    assert_eq!(api.get("/calendars").await.status, 200, "the old key still works");
+    let fresh = api.as_user("demo", &new_key);
+    assert_eq!(fresh.get("/calendars").await.status, 200);
+    let short = fresh.post("/credentials/rotate", json!({ "expiresAt": (Utc::now() + Duration::days(30)).to_rfc3339() })).await;
+    assert_eq!((short.status, short.code()), (422, "invalid_field"), "keys live at least 90 days");
+    let third = fresh.post("/credentials/rotate", json!({ "expiresAt": (Utc::now() + Duration::days(120)).to_rfc3339() })).await;
+    assert_eq!(third.status, 201);
+    assert_eq!(third.body["revokedKeys"], 1);
+    assert_eq!(api.get("/calendars").await.status, 401, "the oldest key is revoked");
+    assert_eq!(fresh.get("/calendars").await.status, 200);
+}
+
+async fn each_facility_is_rate_limited_with_retry_after(db: TestDb) {
+    let api = spawn(db, 3).await;
+    for _ in 0..3 {
+        assert_eq!(api.get("/calendars").await.status, 200);
+    }
+    let limited = api.get("/calendars").await;
+    assert_eq!((limited.status, limited.code()), (429, "rate_limited"));
+    let wait: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    let issued = api.store.create_credential(api.clinic_id, None, "second-bot", CredentialKind::Bot, None, Utc::now()).await.unwrap();
+    assert_eq!(api.as_user("second-bot", &issued.key).get("/calendars").await.status, 200, "another facility has its own budget");
+}
+
+async fn staff_book_walk_ins_check_them_in_in_order_and_register_patients(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let issued = api.store.create_credential(api.clinic_id, None, "front-desk", CredentialKind::Staff, None, Utc::now()).await.unwrap();
+    let desk = api.as_user("front-desk", &issued.key);
+    let person = json!({ "name": "Walter Walk", "dob": "1950-03-03", "phone": "+49 30 999999", "email": "walter@example.org" });
+
+    let bot_tries = api.post("/staff/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "walkIn": true, "patient": person })).await;
+    assert_eq!(bot_tries.status, 401, "a bot key is not a staff credential");
+
+    let walk_in = desk.post("/staff/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "walkIn": true, "patient": person })).await;
+    assert_eq!(walk_in.status, 201, "{}", walk_in.body);
+    let first = walk_in.body["appointmentId"].as_str().unwrap().to_owned();
+    let later = (Utc::now() + Duration::minutes(40)).to_rfc3339();
+    let temporary = walk_in.body["temporaryPatientId"].as_str().unwrap().to_owned();
+    let phone = desk.post("/staff/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "start": later, "temporaryPatientId": temporary })).await;
+    assert_eq!(phone.status, 201, "{}", phone.body);
+    let second = phone.body["appointmentId"].as_str().unwrap().to_owned();
+    let overlap = desk.post("/staff/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "start": later, "temporaryPatientId": temporary })).await;
+    assert_eq!((overlap.status, overlap.code()), (409, "slot_taken"));
+
+    for (body, code) in [
+        (json!({ "calendarId": cal, "appointmentTypeId": kind, "temporaryPatientId": temporary }), "invalid_field"),
+        (json!({ "calendarId": cal, "appointmentTypeId": kind, "start": "2020-01-01T09:00:00+01:00", "temporaryPatientId": temporary }), "invalid_field"),
+        (json!({ "calendarId": cal, "appointmentTypeId": kind, "walkIn": true, "temporaryPatientId": temporary, "room": 4 }), "invalid_body"),
+    ] {
+        let a = desk.post("/staff/appointments", body.clone()).await;
+        assert_eq!((a.status, a.code()), (422, code), "{body}: {}", a.body);
+    }
+
+    // Arrival order, not booking order, sets the queue: the later appointment arrives first.
+    let in_second = desk.post(&format!("/staff/appointments/{second}/check-in"), json!({})).await;
+    assert_eq!(in_second.status, 200, "{}", in_second.body);
+    assert_eq!((in_second.body["status"].as_str(), in_second.body["queueNumber"].as_i64()), (Some("checked_in"), Some(1)));
+    let in_first = desk.post(&format!("/staff/appointments/{first}/check-in"), json!({})).await;
+    assert_eq!(in_first.body["queueNumber"], 2);
+    let again = desk.post(&format!("/staff/appointments/{first}/check-in"), json!({})).await;
+    assert_eq!((again.status, again.code()), (409, "invalid_status"));
+    let done = desk.post(&format!("/staff/appointments/{first}/complete"), json!({})).await;
+    assert_eq!(done.body["status"], "completed");
+    let no_show = desk.post(&format!("/staff/appointments/{first}/no-show"), json!({})).await;
+    assert_eq!((no_show.status, no_show.code()), (409, "invalid_status"), "completed is final");
+    assert_eq!(desk.post("/staff/appointments/999999/complete", json!({})).await.status, 404);
+
+    let registered = desk.post(&format!("/staff/patients/{temporary}/register"), json!({})).await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    assert_eq!(registered.body["temporaryPatientId"], json!(temporary));
+    let patient_id = registered.body["patientId"].as_str().unwrap();
+    let twice = desk.post(&format!("/staff/patients/{patient_id}/register"), json!({})).await;
+    assert_eq!((twice.status, twice.code()), (409, "already_registered"));
+    let seen_by_bot = api.get(&format!("/appointments?patientId={patient_id}")).await;
+    assert_eq!(seen_by_bot.body["appointments"].as_array().unwrap().len(), 2, "the bot now sees the permanent id");
+
+    for (event, n) in [("Queued", 2), ("appointmentCompleted", 1), ("patientCreated", 1)] {
+        let count = api.count(&format!("SELECT COUNT(*) FROM outbox WHERE event_type = '{event}' AND clinic_id = {}", api.clinic_id)).await;
+        assert_eq!(count, n, "{event}");
+    }
+    let queued = api.count(&format!("SELECT COUNT(*) FROM outbox WHERE event_type = 'Queued' AND payload LIKE '%\"appointmentId\":\"{first}\"%' AND payload LIKE '%\"queueNumber\":2%'")).await;
+    assert_eq!(queued, 1, "the Queued event carries the queue number");
+}
+
+async fn the_openapi_document_and_docs_page_describe_every_endpoint_without_credentials(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let doc: Value = api.http.get(format!("{}/api/v1/openapi.json", api.base)).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    for path in [
+        "/api/v1/calendars", "/api/v1/patient", "/api/v1/availability", "/api/v1/appointments", "/api/v1/appointments/{id}",
+        "/api/v1/appointments/{id}/reschedule", "/api/v1/appointments/{id}/cancel", "/api/v1/credentials/rotate",
+        "/api/v1/staff/appointments", "/api/v1/staff/appointments/{id}/check-in", "/api/v1/staff/patients/{id}/register",
+    ] {
+        assert!(paths.contains(&path), "{path} is documented");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["basic"]["scheme"], "basic");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for status in ["400", "401", "404", "422", "429"] {
+                let schema = &op["responses"][status]["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path} documents {status}");
+            }
+        }
+    }
+
+    // What the API answers is what the document says it answers.
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let booked = api.book_new_patient(slots[0]["slotId"].as_str().unwrap(), "Doku").await;
+    let documented = doc["components"]["schemas"]["Appointment"]["properties"].as_object().unwrap();
+    for field in booked.body.as_object().unwrap().keys() {
+        assert!(documented.contains_key(field), "{field} is documented");
+    }
+    let params: Vec<&str> = doc["paths"]["/api/v1/availability"]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(params.contains(&"calendar_id") && params.contains(&"month"), "{params:?}");
+
+    let page = api.http.get(format!("{}/v1/docs", api.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<code>POST /api/v1/appointments</code>") && html.contains("Idempotency-Key"), "{html}");
+}
+
+on_both_backends!(
+    the_openapi_document_and_docs_page_describe_every_endpoint_without_credentials,
+    staff_book_walk_ins_check_them_in_in_order_and_register_patients,
+    requests_without_valid_credentials_are_refused_with_a_challenge,
+    calendars_list_providers_with_location_and_appointment_types_under_both_prefixes,
+    availability_groups_free_slots_by_local_date_and_refuses_bad_ranges,
+    patient_lookup_finds_one_says_when_several_match_and_validates_input,
+    booking_returns_the_appointment_and_honours_idempotency_keys,
+    a_new_patient_books_the_longer_first_visit_slots,
+    bad_booking_requests_get_a_clear_4xx_and_change_nothing,
+    a_taken_slot_is_409_with_alternatives_and_a_race_books_once,
+    appointments_are_listed_read_rescheduled_and_cancelled_within_the_cutoff,
+    a_location_credential_sees_only_its_location,
+    another_clinics_ids_answer_404,
+    a_rotated_key_works_beside_the_old_one_until_the_next_rotation,
+    each_facility_is_rate_limited_with_retry_after,
+);

@@ -1,0 +1,246 @@
+//! API credentials: one user per facility (a whole clinic, or one location of it), bot or
+//! staff, each with at most two active keys so that a key can be replaced without downtime.
+//! A key is 128 random bits with a recognisable prefix; only its SHA-256 is stored, and the
+//! comparison runs in constant time.
+
+use crate::booking::WriteTx;
+use crate::time::{db_time, row_time};
+use crate::{with_pool, Store, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use domain::DomainError;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+/// Every key starts with this, so that a leaked key is easy to recognise in logs and scanners.
+pub const KEY_PREFIX: &str = "bk_";
+/// A facility's active keys: the current one and the one being replaced.
+pub const MAX_ACTIVE_KEYS: usize = 2;
+/// Keys never expire unless asked to; a key that does must live at least this long, so that
+/// a bot does not lose access over a long weekend.
+pub const MIN_KEY_LIFETIME: Duration = Duration::days(90);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    Bot,
+    Staff,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Bot => "bot",
+            CredentialKind::Staff => "staff",
+        }
+    }
+}
+
+/// Who is calling, once a key is accepted: everything they see is scoped to this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facility {
+    pub credential_id: i64,
+    pub username: String,
+    pub clinic_id: i64,
+    /// `Some` when the credential covers one location only.
+    pub location_id: Option<i64>,
+    pub kind: CredentialKind,
+}
+
+/// A key as it is handed out: shown once, never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedKey {
+    pub username: String,
+    pub key: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Keys that stopped working because this one was issued (the oldest beyond two).
+    pub revoked: usize,
+}
+
+/// Stores a key as its digest and its public start (credential, prefix, digest, created, expires).
+const INSERT_KEY: &str =
+    "INSERT INTO api_keys (credential_id, key_prefix, key_sha256, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+
+/// The part of a key kept in clear so people can tell keys apart: the prefix and 4 characters.
+fn public_start(key: &str) -> &str {
+    &key[..KEY_PREFIX.len() + 4]
+}
+
+pub fn key_digest(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A fresh key: the prefix and 128 random bits in hex.
+pub fn new_key() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{KEY_PREFIX}{}", hex::encode(bytes))
+}
+
+/// Equality whose time does not depend on where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// Usernames are what integrators type into a config file: short, plain, unambiguous.
+pub fn check_username(raw: &str) -> Result<(), DomainError> {
+    let ok = (3..=64).contains(&raw.len())
+        && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::invalid("username", "use 3 to 64 characters: a-z, 0-9, '-', '_' or '.'"))
+    }
+}
+
+impl Store {
+    /// The facility whose active key `key` is, for user `username`; `None` for a wrong user,
+    /// a wrong, revoked or expired key alike (callers must not tell them apart).
+    pub async fn authenticate(&self, username: &str, key: &str, now: DateTime<Utc>) -> Result<Option<Facility>, StoreError> {
+        let presented = key_digest(key);
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT c.id, c.username, c.clinic_id, c.location_id, c.kind, k.key_sha256, k.expires_at
+                   FROM api_credentials c JOIN api_keys k ON k.credential_id = c.id
+                  WHERE c.username = $1 AND k.revoked_at IS NULL",
+            )
+            .bind(username)
+            .fetch_all(pool).await?;
+            let mut found = None;
+            // Every active key is compared, matched or not, so the time taken says nothing
+            // about which one matched.
+            for row in &rows {
+                let digest: String = row.try_get("key_sha256")?;
+                let expires: Option<DateTime<Utc>> = match row.try_get_raw("expires_at").map(|v| sqlx::ValueRef::is_null(&v))? {
+                    true => None,
+                    false => Some(row_time(pool, row, "expires_at")?),
+                };
+                let live = expires.is_none_or(|e| e > now);
+                if constant_time_eq(digest.as_bytes(), presented.as_bytes()) && live {
+                    let kind: String = row.try_get("kind")?;
+                    found = Some(Facility {
+                        credential_id: row.try_get("id")?,
+                        username: row.try_get("username")?,
+                        clinic_id: row.try_get("clinic_id")?,
+                        location_id: row.try_get("location_id")?,
+                        kind: if kind == "staff" { CredentialKind::Staff } else { CredentialKind::Bot },
+                    });
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// Creates a user for a clinic (or one of its locations) with its first key.
+    pub async fn create_credential(
+        &self,
+        clinic_id: i64,
+        location_id: Option<i64>,
+        username: &str,
+        kind: CredentialKind,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedKey, StoreError> {
+        check_username(username).map_err(StoreError::Rule)?;
+        check_expiry(expires_at, now)?;
+        let key = new_key();
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            if let Some(location) = location_id {
+                let owned: Option<(i64,)> = sqlx::query_as("SELECT id FROM locations WHERE id = $1 AND clinic_id = $2")
+                    .bind(location).bind(clinic_id).fetch_optional(&mut *tx).await?;
+                owned.ok_or(StoreError::NotFound("location"))?;
+            }
+            let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM api_credentials WHERE username = $1")
+                .bind(username).fetch_optional(&mut *tx).await?;
+            if taken.is_some() {
+                return Err(StoreError::Rule(DomainError::invalid("username", "is already in use")));
+            }
+            let stamp = db_time(pool, now);
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO api_credentials (clinic_id, location_id, username, kind, created_at)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(clinic_id).bind(location_id).bind(username).bind(kind.as_str()).bind(stamp)
+            .fetch_one(&mut *tx).await?;
+            sqlx::query(INSERT_KEY)
+            .bind(id).bind(public_start(&key)).bind(key_digest(&key)).bind(stamp)
+            .bind(expires_at.map(|e| db_time(pool, e)))
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(IssuedKey { username: username.to_owned(), key, expires_at, revoked: 0 })
+        })
+    }
+
+    /// Issues a new key for `username`. The user keeps at most two active keys: issuing one
+    /// more revokes the oldest, so a rotation is "issue, deploy the new key, issue again".
+    pub async fn rotate_key(&self, username: &str, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<IssuedKey, StoreError> {
+        check_expiry(expires_at, now)?;
+        let key = new_key();
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM api_credentials WHERE username = $1")
+                .bind(username).fetch_optional(&mut *tx).await?;
+            let (credential_id,) = found.ok_or(StoreError::NotFound("credential"))?;
+            let stamp = db_time(pool, now);
+            // Expired keys are not active: revoke them first so they do not count.
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL AND expires_at <= $1")
+                .bind(stamp).bind(credential_id).execute(&mut *tx).await?;
+            let active: Vec<(i64,)> = sqlx::query_as(
+                "SELECT id FROM api_keys WHERE credential_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+            )
+            .bind(credential_id).fetch_all(&mut *tx).await?;
+            let mut revoked = 0;
+            for (old,) in active.iter().skip(MAX_ACTIVE_KEYS - 1) {
+                sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2").bind(stamp).bind(old).execute(&mut *tx).await?;
+                revoked += 1;
+            }
+            sqlx::query(INSERT_KEY)
+            .bind(credential_id).bind(public_start(&key)).bind(key_digest(&key)).bind(stamp)
+            .bind(expires_at.map(|e| db_time(pool, e)))
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(IssuedKey { username: username.to_owned(), key, expires_at, revoked })
+        })
+    }
+}
+
+fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    match expires_at {
+        Some(at) if at < now + MIN_KEY_LIFETIME => {
+            Err(StoreError::Rule(DomainError::invalid("expiresAt", "must be at least 90 days ahead, or absent for a key that does not expire")))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_carry_the_prefix_and_128_random_bits() {
+        let (a, b) = (new_key(), new_key());
+        assert!(a.starts_with(KEY_PREFIX));
+        assert_eq!(a.len(), KEY_PREFIX.len() + 32);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn constant_time_comparison_still_compares() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn usernames_are_short_and_plain() {
+        assert!(check_username("clinic-berlin.bot_1").is_ok());
+        for bad in ["ab", "Upper", "with space", "colon:user", &"x".repeat(65)] {
+            assert!(check_username(bad).is_err(), "{bad}");
+        }
+    }
+}
