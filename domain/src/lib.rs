@@ -3,8 +3,10 @@
 
 pub mod appointment;
 pub mod clinic;
+pub mod delivery;
 pub mod error;
 pub mod interval;
+pub mod outbound;
 pub mod patient;
 pub mod schedule;
 pub mod slot_id;
