@@ -97,6 +97,12 @@ pub fn with_jitter(delay: Duration, unit: f64) -> Duration {
     Duration::milliseconds(millis.floor() as i64)
 }
 
+/// True when a subscription whose attempts have all failed since `failing_since` is to be
+/// disabled at `now`.
+pub fn failing_too_long(failing_since: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> bool {
+    now - failing_since >= DISABLE_AFTER_FAILING
+}
+
 /// What one attempt's answer means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptOutcome {
@@ -151,6 +157,13 @@ mod tests {
         for failed in [None, Some(301), Some(302), Some(307), Some(400), Some(404), Some(429), Some(500), Some(503)] {
             assert_eq!(attempt_outcome(failed), AttemptOutcome::Failed, "{failed:?}");
         }
+    }
+
+    #[test]
+    fn a_subscription_is_disabled_after_five_days_of_failures() {
+        let since = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert!(!failing_too_long(since, since + Duration::days(5) - Duration::seconds(1)));
+        assert!(failing_too_long(since, since + Duration::days(5)));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod patients;
 mod records;
 mod seed;
 mod time;
+pub mod webhooks;
 mod widget;
 
 #[cfg(feature = "testing")]

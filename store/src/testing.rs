@@ -127,3 +127,14 @@ pub async fn execute(store: &Store, sql: &str) {
         sqlx::query(sql).execute(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     });
 }
+
+/// Adds an empty clinic beside the demo one, for tests of what one clinic must not see of
+/// another's. Returns its id.
+pub async fn another_clinic(store: &Store, slug: &str) -> i64 {
+    let created = match store.backend() {
+        Backend::Sqlite => "0",
+        Backend::Postgres => "now()",
+    };
+    execute(store, &format!("INSERT INTO clinics (slug, name, created_at) VALUES ('{slug}', 'Clinic {slug}', {created})")).await;
+    scalar_i64(store, &format!("SELECT id FROM clinics WHERE slug = '{slug}'")).await
+}

@@ -50,3 +50,17 @@ where
     let stored: DB::Stored = row.try_get(column)?;
     DB::decode_time(stored)
 }
+
+/// Reads a nullable instant column.
+pub(crate) fn row_time_opt<DB: TimeCodec>(
+    _pool: &Pool<DB>,
+    row: &DB::Row,
+    column: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
+{
+    use sqlx::Row;
+    let stored: Option<DB::Stored> = row.try_get(column)?;
+    stored.map(DB::decode_time).transpose()
+}

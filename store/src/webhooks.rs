@@ -1,0 +1,446 @@
+//! Webhook subscriptions and their delivery queue.
+//!
+//! The booking engine writes one outbox row per change, in the change's transaction. Here the
+//! rows are fanned out into one delivery per matching subscription, deliveries are claimed
+//! with a lease so that several server instances never run the same attempt at once, and
+//! each attempt's result moves its delivery on: delivered, retried later, or given up.
+//!
+//! Claims: on PostgreSQL `FOR UPDATE SKIP LOCKED` lets instances take disjoint batches; on
+//! SQLite the claiming statement is itself one write transaction, and SQLite has one writer.
+//! A claim pushes `next_attempt_at` to the end of the lease, so an attempt whose worker died
+//! becomes due again by itself, and bumps `attempts`, so the dead worker's late result (if
+//! it was only slow) no longer applies.
+
+use crate::booking::WriteTx;
+use crate::time::{db_time, row_time, row_time_opt};
+use crate::{with_pool, Backend, Store, StoreError};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use domain::delivery::{self, AttemptOutcome, EventType};
+use domain::DomainError;
+use serde_json::{json, Map, Value};
+use sqlx::Row;
+
+/// A subscription as its owner sees it (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub url: String,
+    pub events: Vec<EventType>,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
+}
+
+/// A subscription to create; the caller has checked the URL against the outbound rules and
+/// the secret's form.
+pub struct NewSubscription<'a> {
+    pub clinic_id: i64,
+    pub url: &'a str,
+    pub events: &'a [EventType],
+    pub description: &'a str,
+    pub secret: &'a str,
+}
+
+/// One attempt to make: where, with what key, which event, which bytes.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub delivery_id: i64,
+    /// Which attempt of this delivery this is (1 for the first); also the claim's token.
+    pub attempt: i64,
+    pub subscription_id: i64,
+    pub url: String,
+    pub secret: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub event_created_at: DateTime<Utc>,
+    pub body: String,
+}
+
+/// What happened when a worker tried.
+#[derive(Debug, Clone)]
+pub struct AttemptResult {
+    /// `None` when no HTTP answer came.
+    pub status: Option<u16>,
+    pub latency_ms: i64,
+    /// Why no answer came, or a short note (e.g. "redirect not followed").
+    pub error: Option<String>,
+}
+
+/// One line of a subscription's delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptLog {
+    pub delivery_id: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub attempt: i64,
+    pub attempted_at: DateTime<Utc>,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    /// pending, delivered or failed: where the delivery stands now.
+    pub state: String,
+}
+
+/// The stored form of an event list: comma-wrapped, so `LIKE '%,name,%'` matches one type.
+fn events_column(events: &[EventType]) -> String {
+    let mut column = String::from(",");
+    for event in events {
+        column.push_str(event.as_str());
+        column.push(',');
+    }
+    column
+}
+
+fn parse_events_column(column: &str) -> Result<Vec<EventType>, StoreError> {
+    column
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|name| EventType::parse(name).ok_or_else(|| StoreError::Corrupt(format!("unknown webhook event {name:?}"))))
+        .collect()
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, clinic_id, url, events, description, created_at, failing_since, disabled_at, disabled_reason";
+
+/// Rows claimed per fan-out transaction and per delivery claim.
+const FAN_OUT_BATCH: i64 = 200;
+
+impl Store {
+    /// Creates a subscription, refusing the clinic's 26th.
+    pub async fn create_subscription(&self, new: &NewSubscription<'_>, now: DateTime<Utc>) -> Result<Subscription, StoreError> {
+        with_pool!(self, pool => {
+            // On PostgreSQL the clinic's row lock serialises concurrent creations, so two
+            // requests cannot both see 24 and make 26.
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            if self.backend() == Backend::Postgres {
+                sqlx::query("SELECT id FROM clinics WHERE id = $1 FOR UPDATE").bind(new.clinic_id).execute(&mut *tx).await?;
+            }
+            let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_subscriptions WHERE clinic_id = $1")
+                .bind(new.clinic_id).fetch_one(&mut *tx).await?;
+            if count >= delivery::MAX_SUBSCRIPTIONS_PER_CLINIC as i64 {
+                return Err(StoreError::Rule(DomainError::invalid(
+                    "webhooks",
+                    format!("a clinic can hold at most {} subscriptions; delete one first", delivery::MAX_SUBSCRIPTIONS_PER_CLINIC),
+                )));
+            }
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO webhook_subscriptions (clinic_id, url, events, description, secret, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(new.clinic_id).bind(new.url).bind(events_column(new.events)).bind(new.description).bind(new.secret)
+            .bind(db_time(pool, now))
+            .fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Subscription {
+                id,
+                clinic_id: new.clinic_id,
+                url: new.url.to_owned(),
+                events: new.events.to_vec(),
+                description: new.description.to_owned(),
+                created_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+                failing_since: None,
+                disabled_at: None,
+                disabled_reason: None,
+            })
+        })
+    }
+
+    /// The clinic's subscriptions, oldest first.
+    pub async fn subscriptions(&self, clinic_id: i64) -> Result<Vec<Subscription>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(&format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE clinic_id = $1 ORDER BY id"))
+                .bind(clinic_id).fetch_all(pool).await?;
+            rows.iter().map(|row| {
+                Ok(Subscription {
+                    id: row.try_get("id")?,
+                    clinic_id: row.try_get("clinic_id")?,
+                    url: row.try_get("url")?,
+                    events: parse_events_column(row.try_get("events")?)?,
+                    description: row.try_get("description")?,
+                    created_at: row_time(pool, row, "created_at")?,
+                    failing_since: row_time_opt(pool, row, "failing_since")?,
+                    disabled_at: row_time_opt(pool, row, "disabled_at")?,
+                    disabled_reason: row.try_get("disabled_reason")?,
+                })
+            }).collect()
+        })
+    }
+
+    pub async fn subscription(&self, clinic_id: i64, id: i64) -> Result<Subscription, StoreError> {
+        self.subscriptions(clinic_id).await?.into_iter().find(|s| s.id == id).ok_or(StoreError::NotFound("webhook"))
+    }
+
+    /// Deletes a subscription with its queue and log; another clinic's id is `NotFound`.
+    pub async fn delete_subscription(&self, clinic_id: i64, id: i64) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            sqlx::query(
+                "DELETE FROM webhook_attempts WHERE delivery_id IN
+                   (SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+                     WHERE s.id = $1 AND s.clinic_id = $2)",
+            )
+            .bind(id).bind(clinic_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM webhook_deliveries WHERE subscription_id IN (SELECT id FROM webhook_subscriptions WHERE id = $1 AND clinic_id = $2)")
+                .bind(id).bind(clinic_id).execute(&mut *tx).await?;
+            let gone = sqlx::query("DELETE FROM webhook_subscriptions WHERE id = $1 AND clinic_id = $2")
+                .bind(id).bind(clinic_id).execute(&mut *tx).await?;
+            if gone.rows_affected() == 0 {
+                return Err(StoreError::NotFound("webhook"));
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Turns up to one batch of new outbox rows into deliveries, one per enabled subscription
+    /// of the event's clinic that asked for its type and existed when the change was made,
+    /// due at once. Returns the rows handled.
+    pub async fn fan_out_events(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let rows = sqlx::query(&format!(
+                "SELECT id, event_id, clinic_id, event_type, payload, created_at FROM outbox
+                  WHERE dispatched_at IS NULL ORDER BY id LIMIT $1{lock}"
+            ))
+            .bind(FAN_OUT_BATCH).fetch_all(&mut *tx).await?;
+            let stamp = db_time(pool, now);
+            for row in &rows {
+                let outbox_id: i64 = row.try_get("id")?;
+                let clinic_id: i64 = row.try_get("clinic_id")?;
+                let event_type: String = row.try_get("event_type")?;
+                let inserted = sqlx::query(
+                    "INSERT INTO webhook_deliveries (subscription_id, outbox_id, next_attempt_at, created_at)
+                     SELECT id, $1, $2, $2 FROM webhook_subscriptions
+                      WHERE clinic_id = $3 AND disabled_at IS NULL AND events LIKE '%,' || $4 || ',%' AND created_at <= $5",
+                )
+                .bind(outbox_id).bind(stamp).bind(clinic_id).bind(&event_type).bind(db_time(pool, row_time(pool, row, "created_at")?))
+                .execute(&mut *tx).await?;
+                // The body is written once, the first time anyone is owed it, and never changes.
+                let body: Option<String> = if inserted.rows_affected() > 0 {
+                    let payload: String = row.try_get("payload")?;
+                    let mut data: Map<String, Value> = serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?;
+                    let patient_sql = if data.contains_key("appointmentId") {
+                        "SELECT p.id, p.temporary_id, p.registered, p.first_name, p.last_name, p.phone, p.email
+                           FROM appointments a JOIN patients p ON p.id = COALESCE(a.participant_id, a.booker_id)
+                          WHERE a.id = $1"
+                    } else {
+                        "SELECT id, temporary_id, registered, first_name, last_name, phone, email FROM patients WHERE id = $1"
+                    };
+                    let key = data.get("appointmentId").or_else(|| data.get("patientId")).and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok());
+                    if let Some(key) = key {
+                        if let Some(p) = sqlx::query(patient_sql).bind(key).fetch_optional(&mut *tx).await? {
+                            let registered: bool = p.try_get("registered")?;
+                            let id: i64 = p.try_get("id")?;
+                            let first: String = p.try_get("first_name")?;
+                            let last: String = p.try_get("last_name")?;
+                            data.insert("patient".into(), json!({
+                                "patientId": registered.then(|| id.to_string()),
+                                "temporaryPatientId": p.try_get::<Option<String>, _>("temporary_id")?,
+                                "name": format!("{first} {last}"),
+                                "firstname": first,
+                                "lastname": last,
+                                "phone": p.try_get::<String, _>("phone")?,
+                                "email": p.try_get::<String, _>("email")?,
+                            }));
+                        }
+                    }
+                    let event_id: String = row.try_get("event_id")?;
+                    Some(json!({
+                        "id": event_id,
+                        "type": event_type,
+                        "createdAt": iso(row_time(pool, row, "created_at")?),
+                        "clinicId": clinic_id.to_string(),
+                        "data": data,
+                    }).to_string())
+                } else {
+                    None
+                };
+                sqlx::query("UPDATE outbox SET dispatched_at = $1, body = $2 WHERE id = $3")
+                    .bind(stamp).bind(body).bind(outbox_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(rows.len())
+        })
+    }
+
+    /// Claims up to `limit` due deliveries of enabled subscriptions for one attempt each,
+    /// leased until `now + lease`.
+    pub async fn claim_deliveries(&self, now: DateTime<Utc>, limit: i64, lease: Duration) -> Result<Vec<DueDelivery>, StoreError> {
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let claimed: Vec<(i64, i64)> = sqlx::query_as(&format!(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1
+                  WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+                                WHERE d.state = 'pending' AND d.next_attempt_at <= $2 AND s.disabled_at IS NULL
+                                ORDER BY d.next_attempt_at, d.id LIMIT $3{lock})
+                  RETURNING id, attempts"
+            ))
+            .bind(db_time(pool, now + lease)).bind(db_time(pool, now)).bind(limit)
+            .fetch_all(&mut *tx).await?;
+            if claimed.is_empty() {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+            // Ids come from the database as integers: safe to list in the statement.
+            let ids: Vec<String> = claimed.iter().map(|(id, _)| id.to_string()).collect();
+            let rows = sqlx::query(&format!(
+                "SELECT d.id, d.subscription_id, s.url, s.secret, o.event_id, o.event_type, o.created_at, o.body
+                   FROM webhook_deliveries d
+                   JOIN webhook_subscriptions s ON s.id = d.subscription_id
+                   JOIN outbox o ON o.id = d.outbox_id
+                  WHERE d.id IN ({})",
+                ids.join(",")
+            ))
+            .fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows.iter().map(|row| {
+                let delivery_id: i64 = row.try_get("id")?;
+                let attempt = claimed.iter().find(|(id, _)| *id == delivery_id).map(|(_, a)| *a).unwrap_or(1);
+                let body: Option<String> = row.try_get("body")?;
+                Ok(DueDelivery {
+                    delivery_id,
+                    attempt,
+                    subscription_id: row.try_get("subscription_id")?,
+                    url: row.try_get("url")?,
+                    secret: row.try_get("secret")?,
+                    event_id: row.try_get("event_id")?,
+                    event_type: row.try_get("event_type")?,
+                    event_created_at: row_time(pool, row, "created_at")?,
+                    body: body.ok_or_else(|| StoreError::Corrupt(format!("delivery {delivery_id} has no event body")))?,
+                })
+            }).collect()
+        })
+    }
+
+    /// Logs an attempt and moves its delivery on. `jitter` in [0, 1] spreads the retry time.
+    /// A result for a claim that has since been claimed again is logged but changes nothing.
+    pub async fn record_attempt(
+        &self,
+        due: &DueDelivery,
+        result: &AttemptResult,
+        now: DateTime<Utc>,
+        jitter: f64,
+    ) -> Result<AttemptOutcome, StoreError> {
+        let outcome = delivery::attempt_outcome(result.status);
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let stamp = db_time(pool, now);
+            sqlx::query(
+                "INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error)
+                 SELECT id, $2, $3, $4, $5, $6 FROM webhook_deliveries WHERE id = $1",
+            )
+            .bind(due.delivery_id).bind(due.attempt).bind(stamp).bind(result.status.map(i64::from)).bind(result.latency_ms)
+            .bind(result.error.as_deref())
+            .execute(&mut *tx).await?;
+            const CURRENT: &str = "id = $1 AND attempts = $2 AND state = 'pending'";
+            let applied = match outcome {
+                AttemptOutcome::Delivered => {
+                    let done = sqlx::query(&format!("UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $3 WHERE {CURRENT}"))
+                        .bind(due.delivery_id).bind(due.attempt).bind(stamp).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1")
+                        .bind(due.subscription_id).execute(&mut *tx).await?;
+                    done.rows_affected()
+                }
+                AttemptOutcome::Failed | AttemptOutcome::Gone => {
+                    let failed = u32::try_from(due.attempt).unwrap_or(u32::MAX);
+                    let retry = match outcome {
+                        AttemptOutcome::Failed => delivery::retry_delay(failed).map(|d| now + delivery::with_jitter(d, jitter)),
+                        _ => None,
+                    };
+                    let moved = match retry {
+                        Some(at) => sqlx::query(&format!("UPDATE webhook_deliveries SET next_attempt_at = $3 WHERE {CURRENT}"))
+                            .bind(due.delivery_id).bind(due.attempt).bind(db_time(pool, at)).execute(&mut *tx).await?,
+                        None => sqlx::query(&format!("UPDATE webhook_deliveries SET state = 'failed' WHERE {CURRENT}"))
+                            .bind(due.delivery_id).bind(due.attempt).execute(&mut *tx).await?,
+                    };
+                    sqlx::query("UPDATE webhook_subscriptions SET failing_since = COALESCE(failing_since, $2) WHERE id = $1")
+                        .bind(due.subscription_id).bind(stamp).execute(&mut *tx).await?;
+                    let reason = if outcome == AttemptOutcome::Gone {
+                        Some("the receiver answered 410 Gone".to_owned())
+                    } else {
+                        let row = sqlx::query("SELECT failing_since FROM webhook_subscriptions WHERE id = $1")
+                            .bind(due.subscription_id).fetch_optional(&mut *tx).await?;
+                        let since = match &row { Some(r) => row_time_opt(pool, r, "failing_since")?, None => None };
+                        since.filter(|s| delivery::failing_too_long(*s, now)).map(|_| "every attempt failed for 5 days".to_owned())
+                    };
+                    if let Some(reason) = reason {
+                        sqlx::query("UPDATE webhook_subscriptions SET disabled_at = $2, disabled_reason = $3 WHERE id = $1 AND disabled_at IS NULL")
+                            .bind(due.subscription_id).bind(stamp).bind(&reason).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE webhook_deliveries SET state = 'failed' WHERE subscription_id = $1 AND state = 'pending'")
+                            .bind(due.subscription_id).execute(&mut *tx).await?;
+                        tracing::warn!(subscription = due.subscription_id, reason, "webhook subscription disabled");
+                    }
+                    moved.rows_affected()
+                }
+            };
+            tx.commit().await?;
+            if applied == 0 {
+                tracing::warn!(delivery = due.delivery_id, attempt = due.attempt, "late result of a delivery claimed again; logged only");
+            }
+            Ok(outcome)
+        })
+    }
+
+    /// The most recent attempts of a subscription's deliveries, newest first.
+    pub async fn delivery_log(&self, clinic_id: i64, subscription_id: i64, limit: i64) -> Result<Vec<AttemptLog>, StoreError> {
+        self.subscription(clinic_id, subscription_id).await?;
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT a.delivery_id, o.event_id, o.event_type, a.attempt, a.attempted_at, a.status_code, a.latency_ms, a.error, d.state
+                   FROM webhook_attempts a
+                   JOIN webhook_deliveries d ON d.id = a.delivery_id
+                   JOIN outbox o ON o.id = d.outbox_id
+                  WHERE d.subscription_id = $1
+                  ORDER BY a.id DESC LIMIT $2",
+            )
+            .bind(subscription_id).bind(limit).fetch_all(pool).await?;
+            rows.iter().map(|row| Ok(AttemptLog {
+                delivery_id: row.try_get("delivery_id")?,
+                event_id: row.try_get("event_id")?,
+                event_type: row.try_get("event_type")?,
+                attempt: row.try_get("attempt")?,
+                attempted_at: row_time(pool, row, "attempted_at")?,
+                status_code: row.try_get("status_code")?,
+                latency_ms: row.try_get("latency_ms")?,
+                error: row.try_get("error")?,
+                state: row.try_get("state")?,
+            })).collect()
+        })
+    }
+
+    /// Makes a delivery due now for one more attempt with the same event id and body.
+    /// Refused for a disabled subscription; another clinic's ids are `NotFound`.
+    pub async fn redeliver(&self, clinic_id: i64, subscription_id: i64, delivery_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let subscription = self.subscription(clinic_id, subscription_id).await?;
+        if subscription.disabled_at.is_some() {
+            return Err(StoreError::Rule(DomainError::invalid("webhook", "is disabled; create a new subscription")));
+        }
+        with_pool!(self, pool => {
+            let done = sqlx::query(
+                "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $1 WHERE id = $2 AND subscription_id = $3",
+            )
+            .bind(db_time(pool, now)).bind(delivery_id).bind(subscription_id)
+            .execute(pool).await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("delivery"));
+            }
+            Ok(())
+        })
+    }
+}
