@@ -1,7 +1,10 @@
+use crate::api::ApiOptions;
+use domain::outbound::AllowHosts;
 use leptos::prelude::LeptosOptions;
 use thiserror::Error;
 
 pub const DEFAULT_API_RATE_LIMIT: u32 = 600;
+pub const DEFAULT_WEBHOOK_LEASE_SECONDS: u32 = 30;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/booking.db?mode=rwc";
 
 /// Everything the server reads from its environment, read once at start-up.
@@ -15,6 +18,13 @@ pub struct Settings {
     /// `BOOKING_API_RATE_LIMIT`: bot API requests a minute per facility (and per server
     /// instance), also the burst allowed at once. Default 600.
     pub api_requests_per_minute: u32,
+    /// `BOOKING_WEBHOOK_ALLOW_HOSTS`: comma-separated hosts (names or addresses) that webhook
+    /// URLs may point at although they are internal, and over plain http. Empty by default.
+    pub webhook_allow_hosts: AllowHosts,
+    /// `BOOKING_WEBHOOK_LEASE_SECONDS`: how long a claimed delivery attempt stays with one
+    /// worker before another may take it over (the worker died). Default 30; at least 11,
+    /// so that it outlasts the 10-second attempt timeout.
+    pub webhook_lease_seconds: u32,
 }
 
 #[derive(Debug, Error)]
@@ -25,6 +35,8 @@ pub enum ConfigError {
     WeakLinkSecret,
     #[error("BOOKING_API_RATE_LIMIT must be a whole number of requests a minute, 1 or more")]
     BadRateLimit,
+    #[error("BOOKING_WEBHOOK_LEASE_SECONDS must be a whole number of seconds, 11 or more")]
+    BadLease,
 }
 
 impl Settings {
@@ -49,6 +61,15 @@ impl Settings {
             None => DEFAULT_API_RATE_LIMIT,
             Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| *n >= 1).ok_or(ConfigError::BadRateLimit)?,
         };
-        Ok(Self { database_url, leptos, link_secret, api_requests_per_minute })
+        let webhook_allow_hosts = AllowHosts::parse(&std::env::var("BOOKING_WEBHOOK_ALLOW_HOSTS").unwrap_or_default());
+        let webhook_lease_seconds = match std::env::var("BOOKING_WEBHOOK_LEASE_SECONDS").ok().filter(|s| !s.trim().is_empty()) {
+            None => DEFAULT_WEBHOOK_LEASE_SECONDS,
+            Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| *n >= 11).ok_or(ConfigError::BadLease)?,
+        };
+        Ok(Self { database_url, leptos, link_secret, api_requests_per_minute, webhook_allow_hosts, webhook_lease_seconds })
+    }
+
+    pub fn api_options(&self) -> ApiOptions {
+        ApiOptions { requests_per_minute: self.api_requests_per_minute, webhook_allow_hosts: self.webhook_allow_hosts.clone() }
     }
 }

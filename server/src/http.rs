@@ -5,9 +5,8 @@ use axum::routing::get;
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use crate::api::ApiOptions;
 use store::links::LinkKey;
-use crate::api::RateLimiter;
-use std::sync::Arc;
 use store::Store;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -16,10 +15,9 @@ use tower_http::trace::TraceLayer;
 /// The whole HTTP surface. The store and the link key reach pages and server functions
 /// through the Leptos context, never through a global, so tests can run several servers in
 /// one process.
-pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_requests_per_minute: u32) -> Router {
+pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &ApiOptions) -> Router {
     // The chat-bot vendors' examples use both prefixes.
-    let api = crate::api::Api { store: store.clone(), limiter: Arc::new(RateLimiter::new(api_requests_per_minute)) };
-    let api = crate::api::routes(api);
+    let api = crate::api::routes(crate::api::Api::new(store.clone(), api_options));
     let routes = generate_route_list(App);
     let context = {
         let (store, key) = (store.clone(), key.clone());

@@ -5,6 +5,7 @@ pub mod api;
 pub mod calendar;
 pub mod config;
 pub mod http;
+pub mod webhooks;
 
 pub use config::Settings;
 pub use http::router;

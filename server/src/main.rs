@@ -1,6 +1,8 @@
 use clap::{Parser, Subcommand};
 use rand::RngCore;
+use server::webhooks::DeliveryOptions;
 use server::Settings;
+use std::time::Duration;
 use std::process::ExitCode;
 use domain::appointment::{AppointmentStatus, BookingSource};
 use store::credentials::{CredentialKind, Facility};
@@ -167,7 +169,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
                     .with_timezone(&chrono::Utc),
                 None => now,
             };
-            let desk = server::api::Api { store: store.clone(), limiter: std::sync::Arc::new(server::api::RateLimiter::new(1)) };
+            let desk = server::api::Api::new(store.clone(), &settings.api_options());
             let staff = Facility { credential_id: 0, username: "cli".into(), clinic_id: clinic.id, location_id: None, kind: CredentialKind::Staff };
             let found = store.patient(clinic.id, PatientRef::parse(&patient)).await?;
             let time = server::api::staff::DeskTime::check(&desk, &staff, calendar, appointment_type, start).await?;
@@ -237,10 +239,15 @@ async fn serve(store: Store, settings: Settings) -> Result<(), BoxError> {
         Some(passphrase) => LinkKey::from_passphrase(passphrase),
         None => LinkKey::from_bytes(store.server_secret("manage_links", chrono::Utc::now()).await?),
     };
-    let app = server::router(store.clone(), key, settings.leptos, settings.api_requests_per_minute);
+    let app = server::router(store.clone(), key, settings.leptos.clone(), &settings.api_options());
+    let delivery = DeliveryOptions::new(settings.webhook_allow_hosts.clone(), Duration::from_secs(settings.webhook_lease_seconds.into()));
+    let (stop_worker, worker) = server::webhooks::spawn(store.clone(), delivery);
     // Printed on stdout, one line, so scripts (and the browser tests) can find the port.
     println!("listening on http://{local}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    // Attempts in flight finish (each within its timeout); nothing new is claimed.
+    let _ = stop_worker.send(true);
+    let _ = worker.await;
     store.close().await;
     Ok(())
 }

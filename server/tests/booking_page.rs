@@ -20,7 +20,7 @@ struct TestServer {
 async fn spawn_app(db: TestDb) -> TestServer {
     db.store.seed_demo(&DemoSeed { now: Utc::now(), api_key: "bk_test".into() }).await.unwrap();
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
-    let app = server::router(db.store.clone(), LinkKey::from_passphrase(KEY), options, server::config::DEFAULT_API_RATE_LIMIT);
+    let app = server::router(db.store.clone(), LinkKey::from_passphrase(KEY), options, &server::api::ApiOptions::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -2,111 +2,17 @@
 //! endpoint's answers and refusals, idempotency, cutoffs and races.
 
 use chrono::{Duration, Utc};
-use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
 use store::credentials::CredentialKind;
-use store::links::LinkKey;
-use store::testing::{execute, scalar_i64, TestDb};
-use store::{on_both_backends, DemoSeed, Store};
+use store::testing::{another_clinic, execute, scalar_i64, TestDb};
+use store::on_both_backends;
 
-const DEMO_KEY: &str = "bk_test_demo_key";
+mod support;
 
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    store: Store,
-    clinic_id: i64,
-    user: String,
-    key: String,
-}
-
-struct Answer {
-    status: u16,
-    body: Value,
-    headers: reqwest::header::HeaderMap,
-}
-
-impl Answer {
-    fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error: {}", self.body))
-    }
-}
+use support::{spawn_with, Api, DEMO_KEY};
 
 async fn spawn(db: TestDb, per_minute: u32) -> Api {
-    let seeded = db.store.seed_demo(&DemoSeed { now: Utc::now(), api_key: DEMO_KEY.into() }).await.unwrap();
-    let store::SeedOutcome::Created { clinic_id } = seeded else { panic!("fresh database") };
-    let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
-    let app = server::router(db.store.clone(), LinkKey::from_passphrase("bot api test passphrase"), options, per_minute);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Api {
-        base: format!("http://{addr}"),
-        http: reqwest::Client::new(),
-        store: db.store,
-        clinic_id,
-        user: "demo".into(),
-        key: DEMO_KEY.into(),
-    }
-}
-
-impl Api {
-    /// The same server, as another credential.
-    fn as_user(&self, user: &str, key: &str) -> Api {
-        Api { base: self.base.clone(), http: self.http.clone(), store: self.store.clone(), clinic_id: self.clinic_id, user: user.into(), key: key.into() }
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
-        let res = req.basic_auth(&self.user, Some(&self.key)).send().await.unwrap();
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}"));
-        Answer { status, body, headers }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.send(self.http.get(format!("{}/api/v1{path}", self.base))).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Answer {
-        self.send(self.http.post(format!("{}/api/v1{path}", self.base)).json(&body)).await
-    }
-
-    async fn put(&self, path: &str, body: Value) -> Answer {
-        self.send(self.http.put(format!("{}/api/v1{path}", self.base)).json(&body)).await
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        scalar_i64(&self.store, sql).await
-    }
-
-    /// A Berlin physiotherapist's calendar and its 30-minute type (the same length for new
-    /// and known patients).
-    async fn berlin_calendar(&self) -> (String, String) {
-        let cals = self.get("/calendars").await;
-        let cal = cals.body["calendars"].as_array().unwrap().iter().find(|c| c["name"] == "Sophie Wagner").unwrap();
-        (cal["id"].as_str().unwrap().to_owned(), cal["appointmentTypes"][0]["id"].as_str().unwrap().to_owned())
-    }
-
-    /// Free slots of a calendar, from three days ahead (outside the change cutoff).
-    async fn free_slots(&self, calendar: &str, kind: &str) -> Vec<Value> {
-        let from = (Utc::now() + Duration::days(3)).date_naive();
-        let to = from + Duration::days(14);
-        let a = self.get(&format!("/availability?calendar_id={calendar}&appointment_type_id={kind}&from={from}&to={to}")).await;
-        assert_eq!(a.status, 200, "{}", a.body);
-        a.body["days"].as_array().unwrap().iter().flat_map(|d| d["slots"].as_array().unwrap().clone()).collect()
-    }
-
-    async fn book_new_patient(&self, slot: &str, first: &str) -> Answer {
-        self.post(
-            "/appointments",
-            json!({ "slotId": slot, "patient": {
-                "firstName": first, "lastName": "Müller", "dob": "1985-07-25", "phone": "+49 30 1234567", "email": "j.m@example.org",
-            }}),
-        )
-        .await
-    }
+    spawn_with(db, server::api::ApiOptions { requests_per_minute: per_minute, ..Default::default() }).await
 }
 
 async fn requests_without_valid_credentials_are_refused_with_a_challenge(db: TestDb) {
@@ -444,12 +350,7 @@ async fn another_clinics_ids_answer_404(db: TestDb) {
     let booked = api.book_new_patient(slots[0]["slotId"].as_str().unwrap(), "Jürgen").await;
     let id = booked.body["appointmentId"].as_str().unwrap();
     let temporary = booked.body["temporaryPatientId"].as_str().unwrap();
-    let created = match api.store.backend() {
-        store::Backend::Sqlite => "0",
-        store::Backend::Postgres => "now()",
-    };
-    execute(&api.store, &format!("INSERT INTO clinics (slug, name, created_at) VALUES ('other', 'Other Clinic', {created})")).await;
-    let other_id = scalar_i64(&api.store, "SELECT id FROM clinics WHERE slug = 'other'").await;
+    let other_id = another_clinic(&api.store, "other").await;
     let issued = api.store.create_credential(other_id, None, "other-bot", CredentialKind::Bot, None, Utc::now()).await.unwrap();
     let other = api.as_user("other-bot", &issued.key);
     assert_eq!(other.get("/calendars").await.body["calendars"], json!([]));

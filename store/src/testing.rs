@@ -138,3 +138,10 @@ pub async fn another_clinic(store: &Store, slug: &str) -> i64 {
     execute(store, &format!("INSERT INTO clinics (slug, name, created_at) VALUES ('{slug}', 'Clinic {slug}', {created})")).await;
     scalar_i64(store, &format!("SELECT id FROM clinics WHERE slug = '{slug}'")).await
 }
+
+/// Every appointment id in the database, for checks across processes.
+pub async fn appointment_ids(store: &Store) -> Vec<i64> {
+    crate::with_pool!(store, pool => {
+        sqlx::query_scalar("SELECT id FROM appointments ORDER BY id").fetch_all(pool).await.expect("read appointment ids")
+    })
+}

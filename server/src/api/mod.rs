@@ -10,12 +10,14 @@ mod extract;
 pub mod openapi;
 pub mod schema;
 pub mod staff;
+mod webhooks;
 
 pub use auth::RateLimiter;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
+use domain::outbound::AllowHosts;
 use std::sync::Arc;
 use store::credentials::Facility;
 use store::Store;
@@ -27,6 +29,32 @@ pub const MAX_BODY: usize = 16 * 1024;
 pub struct Api {
     pub store: Store,
     pub limiter: Arc<RateLimiter>,
+    /// Hosts whose webhook URLs may use plain http and internal addresses.
+    pub webhook_allow_hosts: AllowHosts,
+}
+
+/// How the API is set up, from the server's settings.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// Requests a minute per facility (and per server instance), also the burst allowed.
+    pub requests_per_minute: u32,
+    pub webhook_allow_hosts: AllowHosts,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions { requests_per_minute: crate::config::DEFAULT_API_RATE_LIMIT, webhook_allow_hosts: AllowHosts::default() }
+    }
+}
+
+impl Api {
+    pub fn new(store: Store, options: &ApiOptions) -> Api {
+        Api {
+            store,
+            limiter: Arc::new(RateLimiter::new(options.requests_per_minute)),
+            webhook_allow_hosts: options.webhook_allow_hosts.clone(),
+        }
+    }
 }
 
 /// The routes, to be nested under `/api/v1` and `/v1`.
@@ -40,6 +68,10 @@ pub fn routes(api: Api) -> Router {
         .route("/appointments/{id}/reschedule", put(appointments::reschedule))
         .route("/appointments/{id}/cancel", put(appointments::cancel))
         .route("/credentials/rotate", post(appointments::rotate_key))
+        .route("/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/webhooks/{id}", delete(webhooks::delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/deliveries/{delivery_id}/redeliver", post(webhooks::redeliver))
         .route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::bot_only));
     let staff = Router::new()
         .route("/appointments", post(staff::create))

@@ -2,7 +2,7 @@
 //! response types, and a plain HTML page that reads it (no scripts, no external assets: it
 //! must work on a clinic's intranet).
 
-use super::{appointments, catalogue, schema, staff};
+use super::{appointments, catalogue, schema, staff, webhooks};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use utoipa::openapi::path::{Parameter, ParameterIn, PathItem};
@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         appointments::create, appointments::list, appointments::one, appointments::reschedule, appointments::cancel,
         appointments::rotate_key,
         staff::create, staff::check_in, staff::complete, staff::no_show, staff::register,
+        webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries, webhooks::redeliver,
     ),
     components(schemas(schema::ErrorBody)),
     modifiers(&BasicAuth, &CommonErrors),
@@ -52,7 +53,7 @@ impl Modify for CommonErrors {
             ("429", "rate limited; see Retry-After"),
         ];
         for item in openapi.paths.paths.values_mut() {
-            for op in [&mut item.get, &mut item.post, &mut item.put].into_iter().flatten() {
+            for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.delete].into_iter().flatten() {
                 for (status, description) in errors {
                     let response = ResponseBuilder::new()
                         .description(description)
@@ -101,6 +102,7 @@ fn operation_html(method: &str, path: &str, item: &PathItem) -> String {
         "GET" => item.get.as_ref(),
         "POST" => item.post.as_ref(),
         "PUT" => item.put.as_ref(),
+        "DELETE" => item.delete.as_ref(),
         _ => None,
     };
     let Some(op) = operation else { return String::new() };
@@ -142,7 +144,7 @@ pub async fn page() -> Html<String> {
     let doc = ApiDoc::openapi();
     let mut body = String::new();
     for (path, item) in &doc.paths.paths {
-        for method in ["GET", "POST", "PUT"] {
+        for method in ["GET", "POST", "PUT", "DELETE"] {
             body.push_str(&operation_html(method, path, item));
         }
     }

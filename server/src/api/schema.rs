@@ -166,3 +166,60 @@ pub struct ErrorDetail {
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: String,
+    pub clinic_id: String,
+    pub url: String,
+    /// appointmentCreated, appointmentRescheduled, appointmentCanceled, appointmentCompleted,
+    /// appointmentNoShow, patientCreated, Queued.
+    pub events: Vec<String>,
+    pub description: String,
+    pub created_at: String,
+    /// False once disabled (the receiver answered 410, or failed for 5 days).
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    /// Since when every attempt has failed; absent while deliveries succeed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<String>,
+    /// Only in the answer to the creation: `whsec_` and base64. Keep it to verify signatures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    pub webhooks: Vec<Webhook>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    pub delivery_id: String,
+    /// The event's id: the same on every attempt; receivers de-duplicate by it.
+    pub event_id: String,
+    pub event_type: String,
+    pub attempt: i64,
+    pub attempted_at: String,
+    /// Absent when no HTTP answer came (timeout, refused connection, refused address).
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    /// Where the delivery stands now: pending (will be retried), delivered or failed.
+    pub state: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryLog {
+    pub deliveries: Vec<DeliveryAttempt>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Redelivery {
+    pub delivery_id: String,
+    pub state: String,
+}

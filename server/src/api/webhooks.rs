@@ -1,0 +1,181 @@
+//! Webhook subscriptions of the caller's clinic and their delivery log. The chat-bot
+//! vendor's contract: subscriptions at clinic level, many events each, at most 25 a clinic,
+//! `X-Webhook-Signature: sha256=<hex>`; the Standard Webhooks headers come with every delivery.
+
+use super::error::ApiError;
+use super::extract::{path_id, ApiJson, ApiQuery, IdInput};
+use super::{schema, Api};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::{SecondsFormat, Utc};
+use domain::delivery::parse_events;
+use domain::outbound::check_url;
+use domain::webhook::{parse_secret, SECRET_PREFIX};
+use rand::RngCore;
+use serde::Deserialize;
+use store::credentials::Facility;
+use store::webhooks::{AttemptLog, NewSubscription, Subscription};
+use store::StoreError;
+use utoipa::{IntoParams, ToSchema};
+
+/// Longest description kept.
+const MAX_DESCRIPTION: usize = 200;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewWebhook {
+    /// The caller's clinic (another clinic's id answers 404).
+    #[schema(value_type = String)]
+    clinic_id: IdInput,
+    /// https, or http for hosts the operator lists in BOOKING_WEBHOOK_ALLOW_HOSTS.
+    url: String,
+    events: Vec<String>,
+    description: Option<String>,
+    /// `whsec_` + base64 of at least 24 random bytes; generated when absent.
+    secret: Option<String>,
+}
+
+fn iso(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn view(s: Subscription, secret: Option<String>) -> schema::Webhook {
+    schema::Webhook {
+        id: s.id.to_string(),
+        clinic_id: s.clinic_id.to_string(),
+        url: s.url,
+        events: s.events.iter().map(|e| e.as_str().to_owned()).collect(),
+        description: s.description,
+        created_at: iso(s.created_at),
+        enabled: s.disabled_at.is_none(),
+        disabled_reason: s.disabled_reason,
+        failing_since: s.failing_since.map(iso),
+        secret,
+    }
+}
+
+fn new_secret() -> String {
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    format!("{SECRET_PREFIX}{}", STANDARD.encode(key))
+}
+
+/// Subscribes a URL to events of the caller's clinic. The answer carries the signing secret,
+/// the only time it is shown.
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = NewWebhook,
+    summary = "Subscribes a URL to appointment and patient events",
+    responses((status = 201, body = schema::Webhook)))]
+pub async fn create(
+    State(api): State<Api>,
+    Extension(facility): Extension<Facility>,
+    body: ApiJson<NewWebhook>,
+) -> Result<(StatusCode, Json<schema::Webhook>), ApiError> {
+    let new = body.value;
+    if new.clinic_id.parse("clinicId")? != facility.clinic_id {
+        return Err(ApiError::not_found("clinic"));
+    }
+    let url = check_url(&new.url, &api.webhook_allow_hosts)?;
+    let events = parse_events(&new.events)?;
+    let description = new.description.unwrap_or_default().trim().to_owned();
+    if description.chars().count() > MAX_DESCRIPTION {
+        return Err(ApiError::invalid("description", format!("may be at most {MAX_DESCRIPTION} characters")));
+    }
+    let secret = match new.secret {
+        Some(given) => {
+            parse_secret(&given)?;
+            given
+        }
+        None => new_secret(),
+    };
+    let subscription = NewSubscription {
+        clinic_id: facility.clinic_id,
+        url: url.as_str(),
+        events: &events,
+        description: &description,
+        secret: &secret,
+    };
+    let created = api.store.create_subscription(&subscription, Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(view(created, Some(secret)))))
+}
+
+/// The caller's clinic's subscriptions, without their secrets.
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
+    summary = "Lists the clinic's webhook subscriptions",
+    responses((status = 200, body = schema::WebhookList)))]
+pub async fn list(State(api): State<Api>, Extension(facility): Extension<Facility>) -> Result<Json<schema::WebhookList>, ApiError> {
+    let all = api.store.subscriptions(facility.clinic_id).await?;
+    Ok(Json(schema::WebhookList { webhooks: all.into_iter().map(|s| view(s, None)).collect() }))
+}
+
+/// Deletes a subscription; deliveries still queued for it are dropped.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    summary = "Deletes a webhook subscription",
+    responses((status = 204, description = "deleted")))]
+pub async fn delete(State(api): State<Api>, Extension(facility): Extension<Facility>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    api.store.delete_subscription(facility.clinic_id, path_id(&id, "webhook")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    /// How many attempts, newest first: 1 to 100, default 50.
+    limit: Option<i64>,
+}
+
+fn attempt(a: AttemptLog) -> schema::DeliveryAttempt {
+    schema::DeliveryAttempt {
+        delivery_id: a.delivery_id.to_string(),
+        event_id: a.event_id,
+        event_type: a.event_type,
+        attempt: a.attempt,
+        attempted_at: iso(a.attempted_at),
+        status_code: a.status_code,
+        latency_ms: a.latency_ms,
+        error: a.error,
+        state: a.state,
+    }
+}
+
+/// Recent delivery attempts of a subscription, newest first.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), LogQuery),
+    summary = "Recent delivery attempts with status code and latency",
+    responses((status = 200, body = schema::DeliveryLog)))]
+pub async fn deliveries(
+    State(api): State<Api>,
+    Extension(facility): Extension<Facility>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<LogQuery>,
+) -> Result<Json<schema::DeliveryLog>, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 100"));
+    }
+    let log = api.store.delivery_log(facility.clinic_id, path_id(&id, "webhook")?, limit).await?;
+    Ok(Json(schema::DeliveryLog { deliveries: log.into_iter().map(attempt).collect() }))
+}
+
+/// Sends an event again, with the same event id, as soon as a worker is free.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag = "webhooks",
+    params(("id" = String, Path), ("deliveryId" = String, Path)),
+    summary = "Queues one more attempt of a delivery",
+    responses(
+        (status = 409, description = "the subscription is disabled", body = schema::ErrorBody),
+        (status = 202, body = schema::Redelivery)))]
+pub async fn redeliver(
+    State(api): State<Api>,
+    Extension(facility): Extension<Facility>,
+    Path((id, delivery)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<schema::Redelivery>), ApiError> {
+    let subscription = path_id(&id, "webhook")?;
+    let delivery = path_id(&delivery, "delivery")?;
+    api.store.redeliver(facility.clinic_id, subscription, delivery, Utc::now()).await.map_err(|e| match e {
+        StoreError::Rule(rule) => ApiError::new(StatusCode::CONFLICT, "webhook_disabled", rule.to_string()),
+        other => other.into(),
+    })?;
+    Ok((StatusCode::ACCEPTED, Json(schema::Redelivery { delivery_id: delivery.to_string(), state: "pending".into() })))
+}

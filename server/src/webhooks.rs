@@ -1,0 +1,213 @@
+//! The webhook delivery worker: fans new outbox events out to subscriptions, claims due
+//! deliveries with a lease, sends them signed, and records each attempt's result. Every
+//! server instance runs one; the store's leases keep instances from sending the same
+//! attempt at once, and a crashed instance's attempts fall due again when their lease ends.
+//!
+//! Outbound safety: redirects are never followed, proxies from the environment are ignored,
+//! and every name is resolved by [`GuardedResolver`], which refuses internal addresses and
+//! hands the connector exactly the addresses it checked (no second lookup to rebind).
+
+use chrono::Utc;
+use domain::delivery::ATTEMPT_TIMEOUT;
+use domain::outbound::{check_url, refused_address, AllowHosts};
+use domain::webhook::{body_signature, parse_secret, standard_signature};
+use rand::Rng;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::webhooks::{AttemptResult, DueDelivery};
+use store::Store;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+/// Sent as `User-Agent`, so receivers can tell deliveries in their logs.
+const USER_AGENT: &str = concat!("clinic-booking-webhooks/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    pub allow_hosts: AllowHosts,
+    /// Whole-attempt limit, connection included.
+    pub timeout: Duration,
+    /// How long a claimed attempt belongs to this worker; longer than `timeout`.
+    pub lease: Duration,
+    /// Pause between looks at the queue when there was nothing to do.
+    pub idle_poll: Duration,
+    /// Attempts in flight at once.
+    pub concurrency: usize,
+}
+
+impl DeliveryOptions {
+    pub fn new(allow_hosts: AllowHosts, lease: Duration) -> DeliveryOptions {
+        DeliveryOptions { allow_hosts, timeout: ATTEMPT_TIMEOUT, lease, idle_poll: Duration::from_millis(100), concurrency: 32 }
+    }
+}
+
+/// Refused by the outbound rules; shown in the delivery log.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Resolves a webhook host and refuses it when any of its addresses is internal, unless the
+/// operator trusts the host. The connector uses the returned addresses as they are.
+#[derive(Debug, Clone)]
+pub struct GuardedResolver {
+    allow: AllowHosts,
+}
+
+impl GuardedResolver {
+    pub fn new(allow: AllowHosts) -> GuardedResolver {
+        GuardedResolver { allow }
+    }
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        let trusted = self.allow.allows(&host);
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if addrs.is_empty() {
+                return Err(Box::new(Refused(format!("{host} has no address"))) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            if !trusted {
+                if let Some((addr, why)) = addrs.iter().find_map(|a| refused_address(a.ip()).map(|why| (a, why))) {
+                    return Err(Box::new(Refused(format!("{host} resolves to {}, a {why} address", addr.ip()))) as _);
+                }
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The HTTP client deliveries go out with.
+pub fn client(options: &DeliveryOptions) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(options.timeout)
+        .connect_timeout(options.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .user_agent(USER_AGENT)
+        .dns_resolver(Arc::new(GuardedResolver::new(options.allow_hosts.clone())))
+        .build()
+        .expect("the webhook HTTP client's settings are valid")
+}
+
+/// Why an attempt got no answer, in a few words for the delivery log.
+fn describe(e: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = source {
+        if let Some(refused) = err.downcast_ref::<Refused>() {
+            return format!("refused: {refused}");
+        }
+        source = err.source();
+    }
+    if e.is_timeout() {
+        format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "the connection failed".to_owned()
+    }
+}
+
+/// Makes one attempt. The same event id and body go out on every attempt; the timestamp and
+/// the signatures over it are fresh.
+pub async fn attempt(client: &reqwest::Client, allow: &AllowHosts, due: &DueDelivery) -> AttemptResult {
+    let started = Instant::now();
+    let refused = |error: String| AttemptResult { status: None, latency_ms: 0, error: Some(error) };
+    // The URL passed these checks when it was subscribed; the operator's list may have
+    // changed since, and literal addresses never reach the resolver.
+    let url = match check_url(&due.url, allow) {
+        Ok(url) => url,
+        Err(e) => return refused(format!("refused: {e}")),
+    };
+    let key = match parse_secret(&due.secret) {
+        Ok(key) => key,
+        Err(e) => return refused(format!("the subscription's secret is unusable: {e}")),
+    };
+    let timestamp = Utc::now().timestamp();
+    let body = due.body.as_bytes();
+    let request = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("X-Webhook-Signature", body_signature(&key, body))
+        .header("webhook-id", &due.event_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", standard_signature(&key, &due.event_id, timestamp, body))
+        .body(due.body.clone());
+    let answer = request.send().await;
+    let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    match answer {
+        Ok(response) => {
+            let status = response.status();
+            let error = status.is_redirection().then(|| "redirect not followed".to_owned());
+            AttemptResult { status: Some(status.as_u16()), latency_ms, error }
+        }
+        Err(e) => AttemptResult { status: None, latency_ms, error: Some(describe(&e)) },
+    }
+}
+
+/// Runs the worker until `stop` turns true, then lets attempts in flight finish.
+pub async fn run(store: Store, options: DeliveryOptions, mut stop: watch::Receiver<bool>) {
+    let client = client(&options);
+    let slots = Arc::new(Semaphore::new(options.concurrency));
+    let lease = chrono::Duration::from_std(options.lease).unwrap_or(chrono::Duration::seconds(30));
+    let mut in_flight = JoinSet::new();
+    let mut failures = 0u32;
+    while !*stop.borrow() {
+        while in_flight.try_join_next().is_some() {}
+        let round = async {
+            let fanned = store.fan_out_events(Utc::now()).await?;
+            let free = slots.available_permits();
+            let claimed = if free > 0 { store.claim_deliveries(Utc::now(), free as i64, lease).await? } else { Vec::new() };
+            Ok::<_, store::StoreError>((fanned, claimed))
+        };
+        let busy = match round.await {
+            Ok((fanned, claimed)) => {
+                failures = 0;
+                let busy = fanned > 0 || !claimed.is_empty();
+                for due in claimed {
+                    let permit = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+                    let (store, client, allow) = (store.clone(), client.clone(), options.allow_hosts.clone());
+                    in_flight.spawn(async move {
+                        let result = attempt(&client, &allow, &due).await;
+                        let jitter = rand::rng().random::<f64>();
+                        if let Err(e) = store.record_attempt(&due, &result, Utc::now(), jitter).await {
+                            // The lease runs out and the attempt is made again: at least once.
+                            tracing::error!(error = %e, delivery = due.delivery_id, "could not record a webhook attempt");
+                        }
+                        drop(permit);
+                    });
+                }
+                busy
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                tracing::error!(error = %e, "webhook queue unavailable; retrying");
+                false
+            }
+        };
+        if !busy {
+            // Backs off while the database is failing, up to about 5 seconds.
+            let pause = options.idle_poll * 2u32.saturating_pow(failures.min(6));
+            if let Ok(Err(_)) = tokio::time::timeout(pause.min(Duration::from_secs(5)), stop.changed()).await {
+                break; // the owner is gone: nobody can stop us any more, so stop now
+            }
+        }
+    }
+    while in_flight.join_next().await.is_some() {}
+}
+
+/// Starts the worker on the runtime; send `true` on the returned sender to stop it.
+pub fn spawn(store: Store, options: DeliveryOptions) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = watch::channel(false);
+    (stop, tokio::spawn(run(store, options, stopped)))
+}

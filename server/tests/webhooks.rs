@@ -1,0 +1,346 @@
+//! Webhooks end to end over real HTTP on both backends: subscriptions through the API, changes
+//! made through the bot and staff APIs, the delivery worker, and a real local receiver that
+//! verifies both signature schemes and can fail, stall, redirect or say 410 Gone.
+
+mod support;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use chrono::Utc;
+use domain::outbound::AllowHosts;
+use domain::webhook::{body_signature, parse_secret, verify_standard};
+use serde_json::{json, Value};
+use server::api::ApiOptions;
+use server::webhooks::DeliveryOptions;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::credentials::CredentialKind;
+use store::on_both_backends;
+use store::testing::{another_clinic, TestDb};
+use support::{spawn_with, Api};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One request as the receiver saw it, after checking both signatures.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    id: String,
+    body: Value,
+}
+
+#[derive(Default)]
+struct Inbox {
+    received: Vec<Received>,
+    /// Requests per (path, event id), to fail or stall only the first.
+    seen: HashMap<(String, String), u32>,
+    forged: u32,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    base: String,
+    inbox: Arc<Mutex<Inbox>>,
+}
+
+/// What a receiver does: verify both schemes as the documentation tells integrators to,
+/// then answer as its path says.
+async fn receive(State(inbox): State<Arc<Mutex<Inbox>>>, Path(path): Path<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let key = parse_secret(SECRET).unwrap();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let id = header("webhook-id");
+    let timestamp: i64 = header("webhook-timestamp").parse().unwrap_or(0);
+    let vendor_ok = header("x-webhook-signature") == body_signature(&key, &body);
+    let standard_ok = verify_standard(&key, &id, timestamp, &body, &header("webhook-signature"), Utc::now().timestamp(), 300);
+    let n = {
+        let mut inbox = inbox.lock().unwrap();
+        if !(vendor_ok && standard_ok) {
+            inbox.forged += 1;
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+        let count = inbox.seen.entry((path.clone(), id.clone())).or_default();
+        *count += 1;
+        let n = *count;
+        let body = serde_json::from_slice(&body).expect("deliveries are JSON");
+        inbox.received.push(Received { path: path.clone(), id, body });
+        n
+    };
+    match (path.as_str(), n) {
+        ("flaky", 1) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        ("slow", 1) => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            StatusCode::OK.into_response()
+        }
+        ("redirect", _) => (StatusCode::FOUND, [("location", "/hook/ok")]).into_response(),
+        ("gone", _) => StatusCode::GONE.into_response(),
+        _ => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+async fn receiver() -> Receiver {
+    let inbox = Arc::new(Mutex::new(Inbox::default()));
+    let app = Router::new().route("/hook/{path}", post(receive)).with_state(inbox.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { base: format!("http://{addr}/hook"), inbox }
+}
+
+impl Receiver {
+    fn received(&self, path: &str) -> Vec<Received> {
+        self.inbox.lock().unwrap().received.iter().filter(|r| r.path == path).cloned().collect()
+    }
+
+    /// Waits until `done` holds for what `path` received, or fails after `secs`.
+    async fn wait_for(&self, path: &str, secs: u64, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let got = self.received(path);
+            if done(&got) {
+                assert_eq!(self.inbox.lock().unwrap().forged, 0, "every delivery verified");
+                return got;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{path}: gave up waiting; got {got:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The demo server with plain http allowed to 127.0.0.1, and a delivery worker with a short
+/// timeout and lease so that the retry cases finish within seconds.
+async fn spawn(db: TestDb) -> Api {
+    let allow = AllowHosts::parse("127.0.0.1");
+    let api = spawn_with(db, ApiOptions { webhook_allow_hosts: allow.clone(), ..Default::default() }).await;
+    let options = DeliveryOptions {
+        timeout: Duration::from_secs(1),
+        lease: Duration::from_secs(3),
+        idle_poll: Duration::from_millis(20),
+        ..DeliveryOptions::new(allow, Duration::from_secs(3))
+    };
+    let (stop, _) = server::webhooks::spawn(api.store.clone(), options);
+    std::mem::forget(stop); // runs as long as the test
+    api
+}
+
+async fn subscribe(api: &Api, url: &str, events: &[&str]) -> String {
+    let created = api.post("/webhooks", json!({ "clinicId": api.clinic_id.to_string(), "url": url, "events": events, "secret": SECRET })).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn every_event_type_arrives_signed_with_the_patient_and_verifies(db: TestDb) {
+    let api = spawn(db).await;
+    let hooks = receiver().await;
+    let all = ["appointmentCreated", "appointmentRescheduled", "appointmentCanceled", "appointmentCompleted", "appointmentNoShow", "patientCreated", "Queued"];
+    subscribe(&api, &format!("{}/ok", hooks.base), &all).await;
+
+    // A bot books, moves and cancels.
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let booked = api.book_new_patient(slots[0]["slotId"].as_str().unwrap(), "Hanna").await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    let id = booked.body["appointmentId"].as_str().unwrap().to_owned();
+    let moved = api.put(&format!("/appointments/{id}/reschedule"), json!({ "slotId": slots[3]["slotId"] })).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(api.put(&format!("/appointments/{id}/cancel"), json!({ "reason": "feeling better" })).await.status, 200);
+
+    // The front desk takes two walk-ins: one is seen, one never shows up.
+    let issued = api.store.create_credential(api.clinic_id, None, "desk", CredentialKind::Staff, None, Utc::now()).await.unwrap();
+    let desk = api.as_user("desk", &issued.key);
+    let person = json!({ "name": "Wanda Walk", "dob": "1960-01-01", "phone": "+49 30 5550000", "email": "wanda@example.org" });
+    let walk_in = desk.post("/staff/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "walkIn": true, "patient": person })).await;
+    assert_eq!(walk_in.status, 201, "{}", walk_in.body);
+    let seen = walk_in.body["appointmentId"].as_str().unwrap().to_owned();
+    let temporary = walk_in.body["temporaryPatientId"].as_str().unwrap().to_owned();
+    assert_eq!(desk.post(&format!("/staff/appointments/{seen}/check-in"), json!({})).await.status, 200);
+    assert_eq!(desk.post(&format!("/staff/appointments/{seen}/complete"), json!({})).await.status, 200);
+    let cals = api.get("/calendars").await;
+    let other_cal = cals.body["calendars"].as_array().unwrap().iter().find(|c| c["name"] == "Dr. Anna Weber").unwrap();
+    let absent = desk
+        .post("/staff/appointments", json!({ "calendarId": other_cal["id"], "appointmentTypeId": other_cal["appointmentTypes"][0]["id"], "walkIn": true, "temporaryPatientId": temporary }))
+        .await;
+    assert_eq!(absent.status, 201, "{}", absent.body);
+    let absent_id = absent.body["appointmentId"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await; // no-show only after the start
+    let no_show = desk.post(&format!("/staff/appointments/{absent_id}/no-show"), json!({})).await;
+    assert_eq!(no_show.status, 200, "{}", no_show.body);
+    assert_eq!(desk.post(&format!("/staff/patients/{temporary}/register"), json!({})).await.status, 200);
+
+    let got = hooks.wait_for("ok", 20, |r| all.iter().all(|t| r.iter().any(|x| x.body["type"] == *t))).await;
+    for r in &got {
+        assert_eq!(r.body["id"], r.id.as_str(), "webhook-id is the event id");
+        assert_eq!(r.body["clinicId"], api.clinic_id.to_string());
+        assert!(r.body["createdAt"].as_str().is_some_and(|t| t.ends_with('Z')), "{}", r.body);
+        assert!(r.body["data"]["patient"]["name"].is_string(), "every event names its patient: {}", r.body);
+    }
+    let of = |t: &str| got.iter().find(|r| r.body["type"] == t).unwrap().body["data"].clone();
+    let created = of("appointmentCreated");
+    assert_eq!(created["patient"]["name"], "Hanna Müller");
+    assert_eq!(created["patient"]["phone"], "+49301234567");
+    assert_eq!(created["patient"]["email"], "j.m@example.org");
+    assert_eq!(of("appointmentRescheduled")["appointmentId"], id.as_str());
+    assert_eq!(of("appointmentCanceled")["appointmentId"], id.as_str());
+    assert_eq!(of("Queued")["queueNumber"], 1);
+    assert_eq!(of("appointmentCompleted")["appointmentId"], seen.as_str());
+    assert_eq!(of("appointmentNoShow")["appointmentId"], absent_id);
+    let registered = of("patientCreated");
+    assert_eq!(registered["temporaryPatientId"], temporary.as_str());
+    assert!(registered["patientId"].as_str().is_some_and(|p| p.parse::<i64>().is_ok()), "{registered}");
+}
+
+async fn failed_and_timed_out_attempts_are_retried_with_the_same_event_id(db: TestDb) {
+    let api = spawn(db).await;
+    let hooks = receiver().await;
+    let flaky = subscribe(&api, &format!("{}/flaky", hooks.base), &["appointmentCreated"]).await;
+    subscribe(&api, &format!("{}/slow", hooks.base), &["appointmentCreated"]).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    assert_eq!(api.book_new_patient(slots[0]["slotId"].as_str().unwrap(), "Rita").await.status, 201);
+
+    // 500, then the first retry (about 5 s later) is accepted.
+    let got = hooks.wait_for("flaky", 20, |r| r.len() >= 2).await;
+    assert_eq!(got[0].id, got[1].id, "the same event id on every attempt");
+    assert_eq!(got[0].body, got[1].body, "the same body");
+    let log = api.get(&format!("/webhooks/{flaky}/deliveries")).await;
+    assert_eq!(log.status, 200, "{}", log.body);
+    let attempts = log.body["deliveries"].as_array().unwrap();
+    let codes: Vec<Value> = attempts.iter().map(|a| a["statusCode"].clone()).collect();
+    assert_eq!(codes, [json!(204), json!(500)], "newest first");
+    assert!(attempts.iter().all(|a| a["state"] == "delivered" && a["latencyMs"].as_i64().is_some()));
+
+    // The receiver that stalls past the timeout gets it again.
+    let slow = hooks.wait_for("slow", 20, |r| r.len() >= 2).await;
+    assert_eq!(slow[0].id, slow[1].id);
+
+    // Redelivery on request: once more, same id.
+    let delivery = attempts[0]["deliveryId"].as_str().unwrap();
+    let again = api.post(&format!("/webhooks/{flaky}/deliveries/{delivery}/redeliver"), json!({})).await;
+    assert_eq!((again.status, again.body["state"].as_str()), (202, Some("pending")), "{}", again.body);
+    let got = hooks.wait_for("flaky", 10, |r| r.len() >= 3).await;
+    assert_eq!(got[2].id, got[0].id);
+}
+
+async fn redirects_are_not_followed_and_410_disables_the_subscription(db: TestDb) {
+    let api = spawn(db).await;
+    let hooks = receiver().await;
+    let redirect = subscribe(&api, &format!("{}/redirect", hooks.base), &["appointmentCreated"]).await;
+    let gone = subscribe(&api, &format!("{}/gone", hooks.base), &["appointmentCreated"]).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    assert_eq!(api.book_new_patient(slots[0]["slotId"].as_str().unwrap(), "Gina").await.status, 201);
+    hooks.wait_for("redirect", 10, |r| !r.is_empty()).await;
+    hooks.wait_for("gone", 10, |r| !r.is_empty()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let listed = api.get("/webhooks").await;
+        let gone_one = listed.body["webhooks"].as_array().unwrap().iter().find(|w| w["id"] == gone.as_str()).unwrap().clone();
+        if gone_one["enabled"] == false || tokio::time::Instant::now() > deadline {
+            break listed;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let hooks_now = listed.body["webhooks"].as_array().unwrap();
+    let gone_one = hooks_now.iter().find(|w| w["id"] == gone.as_str()).unwrap();
+    assert_eq!((gone_one["enabled"].as_bool(), gone_one["disabledReason"].as_str()), (Some(false), Some("the receiver answered 410 Gone")));
+    assert!(hooks_now.iter().all(|w| w.get("secret").is_none()), "secrets are shown only once");
+
+    let log = api.get(&format!("/webhooks/{redirect}/deliveries")).await;
+    let first = &log.body["deliveries"][0];
+    assert_eq!((first["statusCode"].as_i64(), first["error"].as_str(), first["state"].as_str()), (Some(302), Some("redirect not followed"), Some("pending")));
+    assert!(hooks.received("ok").is_empty(), "the redirect target was never called");
+
+    let delivery = api.get(&format!("/webhooks/{gone}/deliveries")).await.body["deliveries"][0]["deliveryId"].as_str().unwrap().to_owned();
+    let refused = api.post(&format!("/webhooks/{gone}/deliveries/{delivery}/redeliver"), json!({})).await;
+    assert_eq!((refused.status, refused.code()), (409, "webhook_disabled"));
+}
+
+async fn subscriptions_are_validated_limited_to_25_and_private_to_their_clinic(db: TestDb) {
+    let api = spawn(db).await;
+    let clinic = api.clinic_id.to_string();
+    let good = json!({ "clinicId": clinic, "url": "https://hooks.example.org/a", "events": ["Queued"] });
+    let created = api.post("/webhooks", good.clone()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body["secret"].as_str().unwrap();
+    assert!(parse_secret(secret).is_ok_and(|k| k.len() == 32), "a generated secret holds 32 random bytes: {secret}");
+    assert_eq!(created.body["events"], json!(["Queued"]));
+    assert_eq!(created.body["enabled"], true);
+
+    let with = |field: &str, value: Value| {
+        let mut body = good.clone();
+        body[field] = value;
+        body
+    };
+    for (body, status, code) in [
+        (with("url", json!("http://hooks.example.org/a")), 422, "invalid_field"),
+        // 127.0.0.1 is this test server's trusted host; every other loopback address is not.
+        (with("url", json!("https://127.0.0.2/")), 422, "invalid_field"),
+        (with("url", json!("https://localhost/")), 422, "invalid_field"),
+        (with("url", json!("https://10.0.0.8/")), 422, "invalid_field"),
+        (with("url", json!("https://172.20.1.1/")), 422, "invalid_field"),
+        (with("url", json!("https://192.168.0.10/")), 422, "invalid_field"),
+        (with("url", json!("https://169.254.169.254/latest/meta-data/")), 422, "invalid_field"),
+        (with("url", json!("https://100.64.1.1/")), 422, "invalid_field"),
+        (with("url", json!("https://224.0.0.251/")), 422, "invalid_field"),
+        (with("url", json!("https://[::1]/")), 422, "invalid_field"),
+        (with("url", json!("https://[fd00::1]/")), 422, "invalid_field"),
+        (with("url", json!("https://[fe80::1]/")), 422, "invalid_field"),
+        (with("url", json!("https://[::ffff:127.0.0.1]/")), 422, "invalid_field"),
+        (with("url", json!("https://[::ffff:169.254.169.254]/")), 422, "invalid_field"),
+        (with("url", json!("https://0x7f000002/")), 422, "invalid_field"),
+        (with("url", json!("https://user:pass@hooks.example.org/")), 422, "invalid_field"),
+        (with("url", json!("hooks.example.org")), 422, "invalid_field"),
+        (with("events", json!([])), 422, "invalid_field"),
+        (with("events", json!(["appointmentCancelled"])), 422, "invalid_field"),
+        (with("events", json!("Queued")), 422, "invalid_body"),
+        (with("secret", json!("not-a-secret")), 422, "invalid_field"),
+        (with("secret", json!("whsec_c2hvcnQ=")), 422, "invalid_field"),
+        (with("description", json!("x".repeat(201))), 422, "invalid_field"),
+        (with("clinicId", json!("abc")), 422, "invalid_field"),
+        (with("clinicId", json!("999999")), 404, "not_found"),
+        (with("colour", json!("blue")), 422, "invalid_body"),
+    ] {
+        let a = api.post("/webhooks", body.clone()).await;
+        assert_eq!((a.status, a.code()), (status, code), "{body}: {}", a.body);
+    }
+    let malformed = api.send(api.http.post(format!("{}/api/v1/webhooks", api.base)).header("content-type", "application/json").body("{")).await;
+    assert_eq!((malformed.status, malformed.code()), (400, "malformed_json"));
+    assert_eq!(api.get("/webhooks").await.body["webhooks"].as_array().unwrap().len(), 1, "refusals created nothing");
+
+    for n in 1..25 {
+        let a = api.post("/webhooks", with("url", json!(format!("https://hooks.example.org/{n}")))).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+    }
+    let over = api.post("/webhooks", with("url", json!("https://hooks.example.org/26"))).await;
+    assert_eq!((over.status, over.code()), (422, "invalid_field"), "the 26th: {}", over.body);
+
+    // Another clinic sees none of them and cannot touch them.
+    let other = another_clinic(&api.store, "other").await;
+    let issued = api.store.create_credential(other, None, "other-bot", CredentialKind::Bot, None, Utc::now()).await.unwrap();
+    let them = api.as_user("other-bot", &issued.key);
+    assert_eq!(them.get("/webhooks").await.body["webhooks"], json!([]));
+    let id = created.body["id"].as_str().unwrap();
+    assert_eq!(them.send(them.http.delete(format!("{}/api/v1/webhooks/{id}", them.base))).await.status, 404);
+    assert_eq!(them.get(&format!("/webhooks/{id}/deliveries")).await.status, 404);
+    assert_eq!(them.post(&format!("/webhooks/{id}/deliveries/1/redeliver"), json!({})).await.status, 404);
+    let theirs = them.post("/webhooks", json!({ "clinicId": clinic, "url": "https://evil.example.org/", "events": ["Queued"] })).await;
+    assert_eq!(theirs.status, 404, "subscribing to another clinic's events");
+
+    for (path, status) in [("/webhooks/abc/deliveries", 404), (&format!("/webhooks/{id}/deliveries?limit=0") as &str, 422), (&format!("/webhooks/{id}/deliveries?limit=101"), 422), (&format!("/webhooks/{id}/deliveries?since=1"), 400)] {
+        assert_eq!(api.get(path).await.status, status, "{path}");
+    }
+    assert_eq!(api.post(&format!("/webhooks/{id}/deliveries/77/redeliver"), json!({})).await.status, 404);
+    let deleted = api.send(api.http.delete(format!("{}/api/v1/webhooks/{id}", api.base))).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(api.get("/webhooks").await.body["webhooks"].as_array().unwrap().len(), 24);
+}
+
+on_both_backends!(
+    every_event_type_arrives_signed_with_the_patient_and_verifies,
+    failed_and_timed_out_attempts_are_retried_with_the_same_event_id,
+    redirects_are_not_followed_and_410_disables_the_subscription,
+    subscriptions_are_validated_limited_to_25_and_private_to_their_clinic,
+);
