@@ -24,11 +24,12 @@ screenshots: build
 	@scripts/setup.sh --test
 	@scripts/with-env.sh node end2end/screenshots.mjs
 
-# Criterion benchmarks: the slot engine, booking throughput (SQLite and PostgreSQL) and
-# store-backed availability. Results under target/criterion.
+# Benchmarks: the slot engine, booking throughput (SQLite and PostgreSQL) and store-backed
+# availability (criterion, results under target/criterion); webhook delivery latency and
+# throughput against the release server binary.
 bench: setup
 	@scripts/postgres.sh ensure
-	@BOOKING_TEST_POSTGRES_URL=$$(scripts/postgres.sh url) scripts/with-env.sh cargo bench -p domain -p store
+	@BOOKING_TEST_POSTGRES_URL=$$(scripts/postgres.sh url) scripts/with-env.sh cargo bench -p domain -p store -p server
 
 # Requests a second and latency of the bot API against the release server on SQLite.
 load: build
