@@ -211,3 +211,58 @@ pub fn spawn(store: Store, options: DeliveryOptions) -> (watch::Sender<bool>, to
     let (stop, stopped) = watch::channel(false);
     (stop, tokio::spawn(run(store, options, stopped)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    async fn resolve(allow: &str, host: &str) -> Result<Vec<SocketAddr>, String> {
+        let resolver = GuardedResolver::new(AllowHosts::parse(allow));
+        match resolver.resolve(Name::from_str(host).unwrap()).await {
+            Ok(addrs) => Ok(addrs.collect()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[tokio::test]
+    async fn names_that_resolve_to_internal_addresses_are_refused_unless_trusted() {
+        let refused = resolve("", "localhost").await.unwrap_err();
+        assert!(refused.contains("loopback"), "{refused}");
+        let trusted = resolve("localhost", "localhost").await.unwrap();
+        assert!(trusted.iter().all(|a| a.ip().is_loopback()), "{trusted:?}");
+    }
+
+    fn due(url: &str) -> DueDelivery {
+        DueDelivery {
+            delivery_id: 1,
+            attempt: 1,
+            subscription_id: 1,
+            url: url.to_owned(),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+            event_id: "evt_1".to_owned(),
+            event_type: "appointmentCreated".to_owned(),
+            event_created_at: Utc::now(),
+            body: "{}".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attempt_to_a_url_no_longer_allowed_is_refused_without_connecting() {
+        // Subscribed while the operator trusted 127.0.0.1; the trust was withdrawn since.
+        let options = DeliveryOptions::new(AllowHosts::default(), Duration::from_secs(30));
+        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook")).await;
+        assert_eq!(result.status, None);
+        assert!(result.error.as_deref().is_some_and(|e| e.starts_with("refused:")), "{result:?}");
+        let named = attempt(&client(&options), &options.allow_hosts, &due("https://localhost:9/hook")).await;
+        assert!(named.error.as_deref().is_some_and(|e| e.starts_with("refused:")), "{named:?}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_error_is_a_failed_attempt_with_a_reason() {
+        let options = DeliveryOptions::new(AllowHosts::parse("127.0.0.1"), Duration::from_secs(30));
+        // Port 9 (discard) is closed on a test machine: the connection is refused.
+        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook")).await;
+        assert_eq!((result.status, result.error.as_deref()), (None, Some("could not connect")));
+    }
+}

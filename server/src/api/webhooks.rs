@@ -27,9 +27,9 @@ const MAX_DESCRIPTION: usize = 200;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewWebhook {
-    /// The caller's clinic (another clinic's id answers 404).
-    #[schema(value_type = String)]
-    clinic_id: IdInput,
+    /// The caller's clinic; when absent, the caller's clinic too. Another clinic's id is 404.
+    #[schema(value_type = Option<String>)]
+    clinic_id: Option<IdInput>,
     /// https, or http for hosts the operator lists in BOOKING_WEBHOOK_ALLOW_HOSTS.
     url: String,
     events: Vec<String>,
@@ -74,8 +74,10 @@ pub async fn create(
     body: ApiJson<NewWebhook>,
 ) -> Result<(StatusCode, Json<schema::Webhook>), ApiError> {
     let new = body.value;
-    if new.clinic_id.parse("clinicId")? != facility.clinic_id {
-        return Err(ApiError::not_found("clinic"));
+    if let Some(clinic) = &new.clinic_id {
+        if clinic.parse("clinicId")? != facility.clinic_id {
+            return Err(ApiError::not_found("clinic"));
+        }
     }
     let url = check_url(&new.url, &api.webhook_allow_hosts)?;
     let events = parse_events(&new.events)?;
