@@ -17,7 +17,9 @@ use tower_http::trace::TraceLayer;
 /// one process.
 pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &ApiOptions) -> Router {
     // The chat-bot vendors' examples use both prefixes.
-    let api = crate::api::routes(crate::api::Api::new(store.clone(), api_options));
+    let api_state = crate::api::Api::new(store.clone(), api_options);
+    let voice = crate::api::voice_routes(api_state.clone());
+    let api = crate::api::routes(api_state);
     let routes = generate_route_list(App);
     let context = {
         let (store, key) = (store.clone(), key.clone());
@@ -33,6 +35,7 @@ pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &
         .route("/healthz", get(healthz))
         .nest_service("/api/v1", api.clone())
         .nest_service("/v1", api)
+        .merge(voice)
         .merge(calendar)
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();

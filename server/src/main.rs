@@ -61,6 +61,16 @@ enum Command {
         #[arg(long)]
         start: Option<String>,
     },
+    /// Gives a clinic's phone line (the voice bot's sipId) to a voice credential, e.g.
+    /// `voice-line demo sip-4930123 acme-voice`.
+    VoiceLine {
+        /// The clinic's slug.
+        clinic: String,
+        /// The sipId the voice bot sends for calls to this line.
+        sip_id: String,
+        /// The voice credential's user id (`credentials create ... --voice`).
+        username: String,
+    },
     /// Gives a patient with a temporary id (tmp_...) or a patient id their permanent id.
     RegisterPatient {
         /// The clinic's slug.
@@ -82,8 +92,11 @@ enum CredentialCommand {
         #[arg(long)]
         location: Option<i64>,
         /// A staff credential (staff actions) instead of a bot credential.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "voice")]
         staff: bool,
+        /// A voice-bot credential (`POST /api/voicebot`); give it phone lines with `voice-line`.
+        #[arg(long)]
+        voice: bool,
         /// Let the key expire after this many days (at least 90); by default keys do not expire.
         #[arg(long)]
         expires_in_days: Option<i64>,
@@ -146,6 +159,11 @@ async fn run(command: Command) -> Result<(), BoxError> {
             }
         }
         Command::Credentials(c) => credentials(&store, c).await?,
+        Command::VoiceLine { clinic, sip_id, username } => {
+            let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
+            store.add_voice_line(&sip_id, clinic.id, &username, chrono::Utc::now()).await?;
+            println!("line {} of {} is answered by {username}", sip_id.trim(), clinic.slug);
+        }
         Command::Appointment { action, clinic, id } => {
             let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
             let to = match action {
@@ -212,9 +230,13 @@ async fn credentials(store: &Store, command: CredentialCommand) -> Result<(), Bo
     let now = chrono::Utc::now();
     let expiry = |days: Option<i64>| days.map(|d| now + chrono::Duration::days(d));
     let issued = match command {
-        CredentialCommand::Create { clinic, username, location, staff, expires_in_days } => {
+        CredentialCommand::Create { clinic, username, location, staff, voice, expires_in_days } => {
             let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
-            let kind = if staff { CredentialKind::Staff } else { CredentialKind::Bot };
+            let kind = match (staff, voice) {
+                (true, _) => CredentialKind::Staff,
+                (_, true) => CredentialKind::Voice,
+                _ => CredentialKind::Bot,
+            };
             store.create_credential(clinic.id, location, &username, kind, expiry(expires_in_days), now).await?
         }
         CredentialCommand::Rotate { username, expires_in_days } => store.rotate_key(&username, expiry(expires_in_days), now).await?,

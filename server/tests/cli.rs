@@ -92,3 +92,25 @@ async fn the_desk_books_checks_in_and_registers_from_the_command_line() {
         assert_eq!(store::testing::scalar_i64(&store, &sql).await, 1, "{event}");
     }
 }
+
+#[tokio::test]
+async fn a_voice_integration_is_created_and_given_phone_lines_from_the_command_line() {
+    let cli = Cli::new();
+    cli.ok(&["seed-demo"]);
+    let created = cli.ok(&["credentials", "create", "demo", "acme-voice", "--voice"]);
+    let key = created.lines().find_map(|l| l.strip_prefix("key  ")).unwrap().to_owned();
+    assert!(cli.ok(&["voice-line", "demo", "sip-4930123", "acme-voice"]).contains("answered by acme-voice"));
+    let store = Store::connect(&cli.url).await.unwrap();
+    let facility = store.authenticate("acme-voice", &key, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(facility.kind, store::credentials::CredentialKind::Voice);
+    let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse("demo").unwrap()).await.unwrap();
+    assert_eq!(store.voice_line(facility.credential_id, "sip-4930123").await.unwrap(), Some(clinic.id));
+    assert_eq!(store.voice_line(facility.credential_id, "demo-sip").await.unwrap(), None, "another integration's line");
+
+    let taken = cli.run(&["voice-line", "demo", "sip-4930123", "acme-voice"]);
+    assert!(!taken.status.success() && String::from_utf8_lossy(&taken.stderr).contains("already in use"));
+    assert!(!cli.run(&["voice-line", "demo", "sip-2", "demo"]).status.success(), "a bot credential answers no phone");
+    assert!(!cli.run(&["voice-line", "demo", "sip-3", "nobody"]).status.success());
+    assert!(!cli.run(&["voice-line", "demo", " ", "acme-voice"]).status.success(), "a sipId is required");
+    assert!(!cli.run(&["credentials", "create", "demo", "both", "--voice", "--staff"]).status.success());
+}

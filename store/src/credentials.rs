@@ -24,12 +24,15 @@ pub const MIN_KEY_LIFETIME: Duration = Duration::days(90);
 pub enum CredentialKind {
     Bot,
     Staff,
+    /// A voice-bot integration: serves the clinics of its phone lines (see `voice.rs`).
+    Voice,
 }
 
 impl CredentialKind {
+    /// The stored `kind`; a voice credential is a flagged `bot` row (migration 0007).
     pub fn as_str(self) -> &'static str {
         match self {
-            CredentialKind::Bot => "bot",
+            CredentialKind::Bot | CredentialKind::Voice => "bot",
             CredentialKind::Staff => "staff",
         }
     }
@@ -103,7 +106,7 @@ impl Store {
         let presented = key_digest(key);
         with_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT c.id, c.username, c.clinic_id, c.location_id, c.kind, k.key_sha256, k.expires_at
+                "SELECT c.id, c.username, c.clinic_id, c.location_id, c.kind, c.voice, k.key_sha256, k.expires_at
                    FROM api_credentials c JOIN api_keys k ON k.credential_id = c.id
                   WHERE c.username = $1 AND k.revoked_at IS NULL",
             )
@@ -126,7 +129,11 @@ impl Store {
                         username: row.try_get("username")?,
                         clinic_id: row.try_get("clinic_id")?,
                         location_id: row.try_get("location_id")?,
-                        kind: if kind == "staff" { CredentialKind::Staff } else { CredentialKind::Bot },
+                        kind: match (kind.as_str(), row.try_get::<bool, _>("voice")?) {
+                            ("staff", _) => CredentialKind::Staff,
+                            (_, true) => CredentialKind::Voice,
+                            _ => CredentialKind::Bot,
+                        },
                     });
                 }
             }
@@ -161,10 +168,10 @@ impl Store {
             }
             let stamp = db_time(pool, now);
             let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO api_credentials (clinic_id, location_id, username, kind, created_at)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO api_credentials (clinic_id, location_id, username, kind, voice, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
-            .bind(clinic_id).bind(location_id).bind(username).bind(kind.as_str()).bind(stamp)
+            .bind(clinic_id).bind(location_id).bind(username).bind(kind.as_str()).bind(kind == CredentialKind::Voice).bind(stamp)
             .fetch_one(&mut *tx).await?;
             sqlx::query(INSERT_KEY)
             .bind(id).bind(public_start(&key)).bind(key_digest(&key)).bind(stamp)

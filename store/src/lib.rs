@@ -13,6 +13,7 @@ mod patients;
 mod records;
 mod seed;
 mod time;
+pub mod voice;
 pub mod webhooks;
 mod widget;
 
@@ -25,7 +26,7 @@ pub use error::StoreError;
 pub use patients::{PatientQuery, PatientRecord, PatientRef, PatientView, MAX_CANDIDATES};
 pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderRecord, ServiceRecord};
 pub use widget::{AppointmentView, Catalogue, HoldView, Offer, ProductOption, ServiceOption};
-pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SLUG};
+pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SIP_ID, DEMO_SLUG, DEMO_VOICE_USER};
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

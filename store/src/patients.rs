@@ -130,6 +130,9 @@ pub struct PatientQuery {
     /// Full name, either order ("Jürgen Müller" or "Müller Jürgen"); compared by
     /// `domain::patient::match_key`, so case and accents do not matter.
     pub name: Option<String>,
+    /// Parts of a name given apart (a voice bot may have only one of them).
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
     pub birth_date: Option<NaiveDate>,
     pub phone: Option<Phone>,
     pub email: Option<Email>,
@@ -188,14 +191,16 @@ impl Store {
             rows.iter().map(patient_from_row).collect::<Result<Vec<_>, _>>()?
         });
         let wanted = q.name.as_deref().map(match_key);
+        let (wanted_first, wanted_last) = (q.first_name.as_deref().map(match_key), q.last_name.as_deref().map(match_key));
         Ok(rows
             .into_iter()
-            .filter(|p| match &wanted {
-                None => true,
-                Some(w) => {
-                    let (first, last) = (match_key(&p.first_name), match_key(&p.last_name));
-                    *w == format!("{first} {last}") || *w == format!("{last} {first}")
-                }
+            .filter(|p| {
+                let (first, last) = (match_key(&p.first_name), match_key(&p.last_name));
+                let whole = match &wanted {
+                    None => true,
+                    Some(w) => *w == format!("{first} {last}") || *w == format!("{last} {first}"),
+                };
+                whole && wanted_first.as_ref().is_none_or(|f| *f == first) && wanted_last.as_ref().is_none_or(|l| *l == last)
             })
             .take(MAX_CANDIDATES as usize)
             .collect())

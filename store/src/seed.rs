@@ -10,6 +10,9 @@ use sha2::{Digest, Sha256};
 
 pub const DEMO_SLUG: &str = "demo";
 pub const DEMO_API_USER: &str = "demo";
+/// The demo's voice-bot user (same key as `DEMO_API_USER`) and the phone line it answers.
+pub const DEMO_VOICE_USER: &str = "demo-voice";
+pub const DEMO_SIP_ID: &str = "demo-sip";
 
 pub struct DemoSeed {
     /// Existing appointments are placed on the days after this instant.
@@ -74,6 +77,8 @@ const PROVIDERS: [DemoProvider; 6] = [
     ("Dr. Arjun Rao", "General practice", 1, 0, SINGAPORE_DAYS),
 ];
 
+const PROVIDER_GENDERS: [&str; 6] = ["female", "male", "male", "female", "female", "male"];
+
 pub fn api_key_digest(api_key: &str) -> String {
     hex::encode(Sha256::digest(api_key.as_bytes()))
 }
@@ -125,12 +130,12 @@ impl Store {
                 for (i, (product, minutes, new_patient, buffer_after, price)) in products.iter().enumerate() {
                     let (product_id,): (i64,) = sqlx::query_as(
                         "INSERT INTO products (clinic_id, service_id, name, duration_minutes, new_patient_minutes,
-                             buffer_after_minutes, price_cents, booker_fields, participant_fields)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'firstname,lastname,phone,email,dob', 'firstname,lastname,dob')
+                             buffer_after_minutes, price_cents, booker_fields, participant_fields, description)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'firstname,lastname,phone,email,dob', 'firstname,lastname,dob', $8)
                          RETURNING id",
                     )
                     .bind(clinic_id).bind(service_id).bind(*product).bind(*minutes).bind(*new_patient)
-                    .bind(*buffer_after).bind(*price)
+                    .bind(*buffer_after).bind(*price).bind(format!("{product}: {minutes} minutes"))
                     .fetch_one(&mut *tx)
                     .await?;
                     if i == 0 {
@@ -141,11 +146,13 @@ impl Store {
             }
 
             let mut provider_ids = Vec::new();
-            for (name, specialty, location, service, hours) in &PROVIDERS {
+            for (n, (name, specialty, location, service, hours)) in PROVIDERS.iter().enumerate() {
+                // Voice bots say the title apart and choose pronouns by gender.
+                let title = if name.starts_with("Dr. ") { "Dr." } else { "" };
                 let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO providers (clinic_id, display_name, specialty) VALUES ($1, $2, $3) RETURNING id",
+                    "INSERT INTO providers (clinic_id, display_name, specialty, title, gender) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 )
-                .bind(clinic_id).bind(*name).bind(*specialty)
+                .bind(clinic_id).bind(*name).bind(*specialty).bind(title).bind(PROVIDER_GENDERS[n])
                 .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query("INSERT INTO provider_services (provider_id, service_id) VALUES ($1, $2)")
@@ -221,6 +228,24 @@ impl Store {
             let prefix: String = seed.api_key.chars().take(7).collect();
             sqlx::query("INSERT INTO api_keys (credential_id, key_prefix, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(credential_id).bind(prefix).bind(api_key_digest(&seed.api_key)).bind(now)
+                .execute(&mut *tx)
+                .await?;
+
+            // The demo's voice-bot integration answers the demo clinic's line `demo-sip` with
+            // the same key as the bot user.
+            let (voice_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO api_credentials (clinic_id, username, kind, voice, created_at) VALUES ($1, $2, 'bot', TRUE, $3) RETURNING id",
+            )
+            .bind(clinic_id).bind(DEMO_VOICE_USER).bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let prefix: String = seed.api_key.chars().take(7).collect();
+            sqlx::query("INSERT INTO api_keys (credential_id, key_prefix, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(voice_id).bind(prefix).bind(api_key_digest(&seed.api_key)).bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO voice_lines (sip_id, clinic_id, credential_id, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(DEMO_SIP_ID).bind(clinic_id).bind(voice_id).bind(now)
                 .execute(&mut *tx)
                 .await?;
 

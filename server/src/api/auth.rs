@@ -32,6 +32,11 @@ pub async fn bot_only(State(api): State<Api>, req: Request, next: Next) -> Resul
     admit(api, req, next, CredentialKind::Bot).await
 }
 
+/// Lets a voice credential through, with its facility in the request's extensions.
+pub async fn voice_only(State(api): State<Api>, req: Request, next: Next) -> Result<Response, ApiError> {
+    admit(api, req, next, CredentialKind::Voice).await
+}
+
 /// Lets a staff credential through, with its facility in the request's extensions.
 pub async fn staff_only(State(api): State<Api>, req: Request, next: Next) -> Result<Response, ApiError> {
     admit(api, req, next, CredentialKind::Staff).await
@@ -46,8 +51,9 @@ async fn admit(api: Api, mut req: Request, next: Next, kind: CredentialKind) -> 
         .ok_or_else(|| ApiError::unauthorized("unknown user id or API key"))?;
     if facility.kind != kind {
         return Err(ApiError::unauthorized(match kind {
-            CredentialKind::Bot => "this is a staff credential; the bot API needs a bot credential",
-            CredentialKind::Staff => "this is a bot credential; staff actions need a staff credential",
+            CredentialKind::Bot => "the bot API needs a bot credential",
+            CredentialKind::Staff => "staff actions need a staff credential",
+            CredentialKind::Voice => "the voice-bot endpoint needs a voice credential",
         }));
     }
     api.limiter.check(facility.credential_id, Instant::now()).map_err(ApiError::rate_limited)?;

@@ -140,6 +140,7 @@ pub async fn patient(
         phone: given(&q.phone).map(|p| Phone::parse(&p, None).map_err(|e| ApiError::invalid("phone", e.to_string()))).transpose()?,
         email: given(&q.email).map(|e| Email::parse(&e).map_err(|e| ApiError::invalid("email", e.to_string()))).transpose()?,
         national_id: given(&q.national_id),
+        ..PatientQuery::default()
     };
     if query.name.is_none() && query.phone.is_none() && query.email.is_none() && query.national_id.is_none() {
         return Err(ApiError::missing("give at least one of name, phone, email or nationalId (with dob to tell namesakes apart)"));

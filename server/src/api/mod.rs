@@ -10,6 +10,7 @@ mod extract;
 pub mod openapi;
 pub mod schema;
 pub mod staff;
+pub mod voice;
 mod webhooks;
 
 pub use auth::RateLimiter;
@@ -90,6 +91,17 @@ pub fn routes(api: Api) -> Router {
         .fallback(|| async { error::ApiError::not_found("endpoint") })
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take this method")
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(api)
+}
+
+/// `POST /api/voicebot`, for voice credentials; other methods are 405 in the same error shape.
+pub fn voice_routes(api: Api) -> Router {
+    Router::new()
+        .route("/api/voicebot", post(voice::dispatch).route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::voice_only)))
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "the voice-bot endpoint takes POST")
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(api)

@@ -1,0 +1,341 @@
+//! The voice-bot endpoint over real HTTP on both backends: the contract's call sequence as a
+//! real phone call makes it, each answer checked field by field against the contract's
+//! examples, the webhook events it causes, and every action's refusals.
+
+mod support;
+
+use axum::routing::post;
+use axum::Router;
+use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use domain::outbound::AllowHosts;
+use domain::patient::{PersonDetails, PersonName};
+use serde_json::{json, Value};
+use server::api::ApiOptions;
+use server::webhooks::DeliveryOptions;
+use std::sync::{Arc, Mutex};
+use store::credentials::CredentialKind;
+use store::on_both_backends;
+use store::testing::{another_clinic, scalar_i64, TestDb};
+use support::{spawn_with, Answer, Api, DEMO_KEY};
+
+/// The demo server with a webhook worker, and a client speaking as the demo voice user.
+async fn spawn(db: TestDb) -> (Api, Api) {
+    let allow = AllowHosts::parse("127.0.0.1");
+    let bot = spawn_with(db, ApiOptions { webhook_allow_hosts: allow.clone(), ..Default::default() }).await;
+    let options = DeliveryOptions { idle_poll: std::time::Duration::from_millis(20), ..DeliveryOptions::new(allow, std::time::Duration::from_secs(30)) };
+    std::mem::forget(server::webhooks::spawn(bot.store.clone(), options).0);
+    let voice = bot.as_user("demo-voice", DEMO_KEY);
+    (bot, voice)
+}
+
+impl Api {
+    async fn voice(&self, body: Value) -> Answer {
+        self.send(self.http.post(format!("{}/api/voicebot", self.base)).json(&body)).await
+    }
+}
+
+/// The events a receiver got: (type, source).
+async fn receiver(bot: &Api) -> Arc<Mutex<Vec<Value>>> {
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sink = got.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(serde_json::from_slice::<Value>(&body).unwrap());
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let events = ["appointmentCreated", "appointmentRescheduled", "appointmentCanceled"];
+    let sub = bot.post("/webhooks", json!({ "url": format!("http://{addr}/hook"), "events": events })).await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    got
+}
+
+/// A weekday at least three days ahead (outside the 24-hour change cutoff), as YYYY-MM-DD.
+fn weekday_ahead(days: i64) -> NaiveDate {
+    let mut d = (Utc::now() + Duration::days(days)).date_naive();
+    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+        d += Duration::days(1);
+    }
+    d
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list.as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect()
+}
+
+/// `2024-09-16T08:00:00.000+01:00`: the contract's format, to the millisecond.
+fn contract_format(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.len() == 29 && b[10] == b'T' && &s[19..23] == ".000" && (b[23] == b'+' || b[23] == b'-') && b[26] == b':'
+}
+
+async fn a_phone_call_books_and_a_second_call_finds_moves_and_cancels(db: TestDb) {
+    let (bot, voice) = spawn(db).await;
+    let events = receiver(&bot).await;
+
+    // First call: the caller books physiotherapy with Sophie Wagner for her son.
+    let entity = voice.voice(json!({ "action": "getEntityForSipId", "sipId": "demo-sip" })).await;
+    assert_eq!((entity.status, &entity.body), (200, &json!({ "entityId": "demo" })));
+    let name = voice.voice(json!({ "action": "getBusinessName", "entityId": "demo" })).await;
+    assert_eq!(name.body, json!({ "name": "Stadtpark Health Clinic" }));
+
+    let types = voice.voice(json!({ "action": "getAppointmentTypes", "entityId": "demo" })).await;
+    let names: Vec<&str> = types.body.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["General consultation", "Physiotherapy"]);
+    for t in types.body.as_array().unwrap() {
+        assert_eq!(t.as_object().unwrap().len(), 2, "exactly id and name: {t}");
+    }
+    let physio = types.body[1]["id"].as_str().unwrap().to_owned();
+
+    let agents = voice.voice(json!({ "action": "getAgents", "entityId": "demo", "appointmentTypeId": physio })).await;
+    assert_eq!(
+        agents.body.as_array().unwrap().iter().map(|a| (a["firstname"].as_str().unwrap(), a["lastname"].as_str().unwrap(), a["gender"].as_str().unwrap())).collect::<Vec<_>>(),
+        [("Jonas", "Keller", "male"), ("Sophie", "Wagner", "female")]
+    );
+    let wagner = agents.body[1]["id"].as_str().unwrap().to_owned();
+    let general = types.body[0]["id"].as_str().unwrap();
+    let doctors = voice.voice(json!({ "action": "getAgents", "entityId": "demo", "appointmentTypeId": general })).await;
+    assert!(doctors.body.as_array().unwrap().iter().any(|a| a["firstname"] == "Anna" && a["lastname"] == "Weber"), "the title is not part of the name: {}", doctors.body);
+
+    let products = voice.voice(json!({ "action": "getProducts", "entityId": "demo", "appointmentTypeId": physio })).await;
+    assert_eq!(products.body.as_array().unwrap().len(), 2);
+    let p30 = &products.body[0];
+    assert_eq!((p30["name"].as_str(), p30["duration"].as_i64(), p30["price"].as_i64()), (Some("Physiotherapy 30 min"), Some(30), Some(45)));
+    assert!(p30["description"].is_string() && p30["id"].is_string());
+    let product = p30["id"].as_str().unwrap().to_owned();
+    let with = voice.voice(json!({ "action": "getAppointmentTypesWithProducts", "entityId": "demo" })).await;
+    assert_eq!(with.body[1]["products"], products.body, "the same products, nested");
+
+    let day = weekday_ahead(3);
+    let slots = voice
+        .voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": wagner, "productId": product, "dateTime": day.to_string(), "timezone": "Europe/Berlin" }))
+        .await;
+    assert_eq!(slots.status, 200, "{}", slots.body);
+    let list = slots.body.as_array().unwrap();
+    assert!(list.len() >= 6, "{}", slots.body);
+    for s in list {
+        assert_eq!(s.as_object().unwrap().len(), 3, "avId, slotStart, slotEnd: {s}");
+        let (start, end) = (s["slotStart"].as_str().unwrap(), s["slotEnd"].as_str().unwrap());
+        assert!(contract_format(start) && contract_format(end), "{s}");
+        assert!(start.starts_with(&day.to_string()));
+    }
+    assert_eq!(&list[0]["slotStart"].as_str().unwrap()[10..], "T08:00:00.000+01:00", "Wagner starts at eight, Berlin time");
+    // From a time on, in another zone: the same instants, written in that zone.
+    let afternoon = voice
+        .voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": wagner, "productId": product, "dateTime": format!("{day}T13:00:00.000+01:00"), "timezone": "Europe/London" }))
+        .await;
+    let first = afternoon.body[0]["slotStart"].as_str().unwrap();
+    assert_eq!(&first[10..], "T12:00:00.000+00:00", "{}", afternoon.body);
+    let any = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": null, "productId": product, "dateTime": day.to_string(), "timezone": "Europe/Berlin" })).await;
+    assert!(any.body.as_array().unwrap().len() > list.len(), "any agent offers more times");
+
+    let info = voice.voice(json!({ "action": "getRequiredInfo", "productId": product })).await;
+    assert_eq!(info.body, json!({ "bookerInfo": ["firstname", "lastname", "phone", "email", "dob"], "participantInfo": ["firstname", "lastname", "dob"] }));
+
+    let slot = list[2].clone();
+    let booked = voice
+        .voice(json!({
+            "action": "bookAppointment", "appointmentTypeId": physio, "productId": product,
+            "slotId": slot["avId"], "start": slot["slotStart"],
+            "booker": { "firstname": "Max", "lastlame": "Mustermann", "email": "max.mustermann@mailinator.com", "dob": "1985-07-25",
+                        "phone": "+49-341-1234567", "street": "Beispiel Str. 2", "zip": "01044", "city": "Musterstadt", "country": "Musterland" },
+            "participant": { "firstname": "Moritz", "lastlame": "Mustermann", "dob": "2012-03-04" },
+        }))
+        .await;
+    assert_eq!(booked.status, 200, "{}", booked.body);
+    assert_eq!((booked.body["success"].as_bool(), booked.body["status"].as_str()), (Some(true), Some("booked")));
+    assert_eq!((booked.body["slotId"].as_str(), booked.body["start"].as_str()), (slot["avId"].as_str(), slot["slotStart"].as_str()));
+    let booking = booked.body["bookingId"].as_str().unwrap().to_owned();
+    let again = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": wagner, "productId": product, "dateTime": day.to_string(), "timezone": "Europe/Berlin" })).await;
+    assert!(!again.body.as_array().unwrap().iter().any(|s| s["avId"] == slot["avId"]), "the time is gone");
+
+    // Second call: Moritz's namesake exists; the bot tells them apart by date of birth.
+    let clinic = bot.clinic_id;
+    let namesake = PersonDetails {
+        first_name: Some(PersonName::parse("Moritz").unwrap()),
+        last_name: Some(PersonName::parse("Mustermann").unwrap()),
+        birth_date: NaiveDate::from_ymd_opt(1950, 1, 1),
+        ..Default::default()
+    };
+    bot.store.create_patient(clinic, &namesake, true, Utc::now()).await.unwrap();
+    let both = voice.voice(json!({ "action": "findExistingUser", "participant": { "firstname": "moritz", "lastname": "MUSTERMANN" } })).await;
+    assert_eq!(both.body.as_array().unwrap().len(), 2, "{}", both.body);
+    for user in both.body.as_array().unwrap() {
+        assert_eq!(user["lastname"], user["lastlame"], "both spellings: {user}");
+        assert_eq!(user["lastname"], "Mustermann");
+    }
+    let one = voice.voice(json!({ "action": "findExistingUser", "participant": { "firstname": "Moritz", "lastlame": "Müstermann", "dob": "2012-03-04" } })).await;
+    assert_eq!(one.body.as_array().unwrap().len(), 1, "accents do not matter, dob decides: {}", one.body);
+    let user = one.body[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(one.body[0]["dob"], "2012-03-04");
+
+    let bookings = voice.voice(json!({ "action": "findExistingBooking", "id": user })).await;
+    assert_eq!(bookings.body.as_array().unwrap().len(), 1, "{}", bookings.body);
+    let found = &bookings.body[0];
+    assert_eq!((found["bookingId"].as_str(), found["name"].as_str(), found["productId"].as_str()), (Some(booking.as_str()), Some("Physiotherapy 30 min"), Some(product.as_str())));
+    assert_eq!((found["slotId"].as_str(), found["start"].as_str()), (slot["avId"].as_str(), slot["slotStart"].as_str()));
+
+    let later = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": wagner, "productId": product, "dateTime": weekday_ahead(5).to_string(), "timezone": "Europe/Berlin" })).await;
+    let new_slot = later.body[0].clone();
+    let moved = voice
+        .voice(json!({ "action": "modifyAppointment", "bookingId": booking, "slotIdOld": found["slotId"], "slotIdNew": new_slot["avId"], "start": new_slot["slotStart"] }))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!((moved.body["success"].as_bool(), moved.body["start"].as_str()), (Some(true), new_slot["slotStart"].as_str()));
+    let stale = voice.voice(json!({ "action": "cancelAppointment", "bookingId": booking, "slotId": found["slotId"] })).await;
+    assert_eq!((stale.status, stale.code()), (422, "invalid_field"), "the old slot is no longer this booking's");
+    let cancelled = voice.voice(json!({ "action": "cancelAppointment", "bookingId": booking, "slotId": new_slot["avId"], "start": new_slot["slotStart"] })).await;
+    assert_eq!(cancelled.body, json!({ "success": true, "bookingId": booking, "status": "cancelled" }));
+    let none = voice.voice(json!({ "action": "findExistingBooking", "id": user })).await;
+    assert_eq!(none.body, json!([]), "no future bookings left");
+
+    // The same engine, the same events: each change reached the clinic's webhook.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got: Vec<(String, String)> = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["data"]["appointmentId"] == booking.as_str())
+            .map(|e| (e["type"].as_str().unwrap().to_owned(), e["data"]["source"].as_str().unwrap_or("").to_owned()))
+            .collect();
+        if got.len() == 3 {
+            let mut types: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+            types.sort();
+            assert_eq!(types, ["appointmentCanceled", "appointmentCreated", "appointmentRescheduled"]);
+            assert_eq!(got.iter().find(|(t, _)| t == "appointmentCreated").unwrap().1, "voice_bot");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "events: {got:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn every_action_refuses_bad_input_and_changes_nothing(db: TestDb) {
+    let (bot, voice) = spawn(db).await;
+    let types = voice.voice(json!({ "action": "getAppointmentTypes", "entityId": "demo" })).await;
+    let (general, physio) = (types.body[0]["id"].as_str().unwrap().to_owned(), types.body[1]["id"].as_str().unwrap().to_owned());
+    let products = voice.voice(json!({ "action": "getProducts", "entityId": "demo", "appointmentTypeId": physio })).await;
+    let product = products.body[0]["id"].as_str().unwrap().to_owned();
+    let day = weekday_ahead(3).to_string();
+    let slots = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day, "timezone": "Europe/Berlin" })).await;
+    let slot = slots.body[0].clone();
+    let booker = json!({ "firstname": "Eva", "lastname": "Probe", "email": "eva@example.org", "dob": "1990-01-01", "phone": "+49 30 1112223" });
+    let count = |table: &'static str| {
+        let store = bot.store.clone();
+        async move { scalar_i64(&store, &format!("SELECT COUNT(*) FROM {table}")).await }
+    };
+    let (appointments, patients) = (count("appointments").await, count("patients").await);
+
+    let unknown = voice.voice(json!({ "action": "bookTable" })).await;
+    assert_eq!((unknown.status, unknown.code()), (400, "unknown_action"));
+    assert_eq!(unknown.body["error"]["details"]["supported"].as_array().unwrap().len(), 13);
+    assert!(unknown.body["error"]["message"].as_str().unwrap().contains("findExistingBooking"));
+
+    let book = |extra: Value| {
+        let mut body = json!({ "action": "bookAppointment", "appointmentTypeId": physio, "productId": product, "slotId": slot["avId"], "start": slot["slotStart"], "booker": booker });
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                body.as_object_mut().unwrap().remove(k);
+            } else {
+                body[k] = v.clone();
+            }
+        }
+        body
+    };
+    for (body, status, field) in [
+        (json!({}), 422, "action"),
+        (json!({ "action": 7 }), 422, "action"),
+        (json!({ "action": "getEntityForSipId" }), 422, "sipId"),
+        (json!({ "action": "getEntityForSipId", "sipId": "unknown-line" }), 404, ""),
+        (json!({ "action": "getBusinessName" }), 422, "entityId"),
+        (json!({ "action": "getBusinessName", "entityId": "other" }), 404, ""),
+        (json!({ "action": "getAppointmentTypes", "entityId": ["demo"] }), 422, "entityId"),
+        (json!({ "action": "getAgents", "entityId": "demo" }), 422, "appointmentTypeId"),
+        (json!({ "action": "getAgents", "entityId": "demo", "appointmentTypeId": "abc" }), 422, "appointmentTypeId"),
+        (json!({ "action": "getAgents", "entityId": "demo", "appointmentTypeId": "999999" }), 404, ""),
+        (json!({ "action": "getProducts", "entityId": "demo" }), 422, "appointmentTypeId"),
+        (json!({ "action": "getAppointmentTypesWithProducts" }), 422, "entityId"),
+        (json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "timezone": "Europe/Berlin" }), 422, "dateTime"),
+        (json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": "16.09.2024" }), 422, "dateTime"),
+        (json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day, "timezone": "Mars/Olympus" }), 422, "timezone"),
+        (json!({ "action": "getSlots", "appointmentTypeId": general, "productId": product, "dateTime": day }), 422, "productId"),
+        (json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day, "agentId": "1" }), 422, "agentId"),
+        (json!({ "action": "getSlots", "appointmentTypeId": physio, "dateTime": day }), 422, "productId"),
+        (json!({ "action": "getRequiredInfo" }), 422, "productId"),
+        (json!({ "action": "getRequiredInfo", "productId": "999999" }), 404, ""),
+        (book(json!({ "slotId": "not-a-slot" })), 422, "slotId"),
+        (book(json!({ "slotId": null })), 422, "slotId"),
+        (book(json!({ "start": "2020-01-01T08:00:00.000+01:00" })), 422, "start"),
+        (book(json!({ "appointmentTypeId": general })), 422, "productId"),
+        (book(json!({ "booker": null })), 422, "booker"),
+        (book(json!({ "booker": "Eva" })), 422, "booker"),
+        (book(json!({ "booker": { "firstname": "Eva", "lastname": "Probe" } })), 422, "booker.phone"),
+        (book(json!({ "booker": { "firstname": "Eva", "lastname": "Probe", "email": "not-mail", "dob": "1990-01-01", "phone": "+49 30 1112223" } })), 422, "booker.email"),
+        (book(json!({ "participant": { "firstname": "Kid" } })), 422, "participant.lastname"),
+        (book(json!({ "booker": { "id": "999999" } })), 422, "booker.id"),
+        (json!({ "action": "modifyAppointment", "slotIdNew": slot["avId"] }), 422, "bookingId"),
+        (json!({ "action": "modifyAppointment", "bookingId": "999999", "slotIdNew": slot["avId"] }), 404, ""),
+        (json!({ "action": "cancelAppointment" }), 422, "bookingId"),
+        (json!({ "action": "findExistingUser" }), 422, "participant"),
+        (json!({ "action": "findExistingUser", "participant": {} }), 422, "participant"),
+        (json!({ "action": "findExistingUser", "participant": { "lastname": "Probe", "dob": "1.1.1990" } }), 422, "participant.dob"),
+        (json!({ "action": "findExistingBooking" }), 422, "id"),
+        (json!({ "action": "findExistingBooking", "id": "999999" }), 404, ""),
+    ] {
+        let a = voice.voice(body.clone()).await;
+        assert_eq!(a.status, status, "{body}: {}", a.body);
+        if !field.is_empty() {
+            assert_eq!((a.code(), a.body["error"]["details"]["field"].as_str()), ("invalid_field", Some(field)), "{body}: {}", a.body);
+        }
+    }
+    assert_eq!((count("appointments").await, count("patients").await), (appointments, patients), "refusals change nothing");
+
+    // Not JSON, not an object, not a voice credential, not this endpoint's method.
+    let raw = voice.send(voice.http.post(format!("{}/api/voicebot", voice.base)).header("content-type", "application/json").body("{")).await;
+    assert_eq!((raw.status, raw.code()), (400, "malformed_json"));
+    assert_eq!(voice.voice(json!(["getBusinessName"])).await.status, 422);
+    assert_eq!(bot.voice(json!({ "action": "getBusinessName", "entityId": "demo" })).await.status, 401, "a bot key is not a voice credential");
+    let anonymous = voice.http.post(format!("{}/api/voicebot", voice.base)).json(&json!({ "action": "getBusinessName" })).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(voice.send(voice.http.get(format!("{}/api/voicebot", voice.base))).await.status, 405);
+    assert_eq!(voice.get("/calendars").await.status, 401, "a voice credential is not a bot credential");
+
+    // Another integration sees nothing of this clinic: its entity, bookings and users are 404.
+    let booked = voice.voice(book(json!({}))).await;
+    assert_eq!(booked.status, 200, "{}", booked.body);
+    let other = another_clinic(&bot.store, "other").await;
+    let issued = bot.store.create_credential(other, None, "other-voice", CredentialKind::Voice, None, Utc::now()).await.unwrap();
+    bot.store.add_voice_line("other-sip", other, "other-voice", Utc::now()).await.unwrap();
+    let them = bot.as_user("other-voice", &issued.key);
+    assert_eq!(them.voice(json!({ "action": "getEntityForSipId", "sipId": "other-sip" })).await.body, json!({ "entityId": "other" }));
+    let booking = booked.body["bookingId"].as_str().unwrap();
+    let user = booked.body["bookerId"].as_str().unwrap();
+    for body in [
+        json!({ "action": "getEntityForSipId", "sipId": "demo-sip" }),
+        json!({ "action": "getBusinessName", "entityId": "demo" }),
+        json!({ "action": "getRequiredInfo", "productId": product }),
+        json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day }),
+        json!({ "action": "cancelAppointment", "bookingId": booking }),
+        json!({ "action": "findExistingBooking", "id": user }),
+    ] {
+        assert_eq!(them.voice(body.clone()).await.status, 404, "{body}");
+    }
+    assert_eq!(them.voice(json!({ "action": "findExistingUser", "participant": { "firstname": "Eva", "lastname": "Probe" } })).await.body, json!([]));
+    let taken = voice.voice(book(json!({ "booker": { "firstname": "Udo", "lastname": "Zweit", "email": "udo@example.org", "dob": "1970-01-01", "phone": "+49 30 9998887" } }))).await;
+    assert_eq!((taken.status, taken.code()), (409, "slot_taken"), "{}", taken.body);
+    assert!(!taken.body["error"]["details"]["alternatives"].as_array().unwrap().is_empty());
+    assert_eq!(count("patients").await, patients + 1, "the refused caller was not kept");
+}
+
+on_both_backends!(
+    a_phone_call_books_and_a_second_call_finds_moves_and_cancels,
+    every_action_refuses_bad_input_and_changes_nothing,
+);
