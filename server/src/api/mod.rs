@@ -97,7 +97,7 @@ pub fn routes(api: Api) -> Router {
 }
 
 /// `POST /api/voicebot`, for voice credentials; other methods are 405 in the same error shape.
-pub fn voice_routes(api: Api) -> Router {
+pub fn voice_routes<S: Clone + Send + Sync + 'static>(api: Api) -> Router<S> {
     Router::new()
         .route("/api/voicebot", post(voice::dispatch).route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::voice_only)))
         .method_not_allowed_fallback(|| async {

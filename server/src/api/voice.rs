@@ -87,7 +87,11 @@ pub async fn dispatch(State(api): State<Api>, Extension(f): Extension<Facility>,
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "the body must be a JSON object with an action"));
     };
     let call = Call(map);
-    let action = call.required("action")?;
+    let action = match map.get("action") {
+        Some(Value::String(a)) if !a.trim().is_empty() => a.trim().to_owned(),
+        Some(Value::String(_)) | None | Some(Value::Null) => return Err(ApiError::invalid("action", "is required")),
+        Some(_) => return Err(ApiError::invalid("action", "must be a string")),
+    };
     let answer = match action.as_str() {
         "getEntityForSipId" => entity_for_sip(&api, &f, &call).await?,
         "getBusinessName" => {
@@ -259,6 +263,10 @@ async fn slots(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiErr
         }
     }
     found.sort_by_key(|s| (s.interval.start, s.id.provider_id));
+    if agent.is_none() {
+        // Any agent: one slot per time (a caller hears each time once), the first agent's.
+        found.dedup_by_key(|s| s.interval.start);
+    }
     Ok(Value::Array(
         found
             .iter()
