@@ -327,21 +327,21 @@ async fn patient_for(
         _ => None,
     };
     if let Some(id) = known {
-        let id: i64 = id.parse().map_err(|_| ApiError::invalid(field_name(role, "id"), "is not a user id this endpoint gave out"))?;
+        let id: i64 = id.parse().map_err(|_| ApiError::invalid(&field_name(role, "id"), "is not a user id this endpoint gave out"))?;
         return match api.store.patient(clinic_id, PatientRef::Id(id)).await {
             Ok(p) => Ok((p, false)),
-            Err(StoreError::NotFound(_)) => Err(ApiError::invalid(field_name(role, "id"), "no such user")),
+            Err(StoreError::NotFound(_)) => Err(ApiError::invalid(&field_name(role, "id"), "no such user")),
             Err(e) => Err(e.into()),
         };
     }
     let today = Utc::now().date_naive();
     let details = PersonDetails::from_text(|f| user_field(user, f), required, today).map_err(|(field, problem)| match problem {
-        FieldProblem::Missing => ApiError::invalid(field_name(role, field.as_str()), "is required for this product"),
-        FieldProblem::Invalid(why) => ApiError::invalid(field_name(role, field.as_str()), why),
+        FieldProblem::Missing => ApiError::invalid(&field_name(role, field.as_str()), "is required for this product"),
+        FieldProblem::Invalid(why) => ApiError::invalid(&field_name(role, field.as_str()), why),
     })?;
     if let Some(g) = user.get("gender").and_then(Value::as_str) {
         if !GENDERS.contains(&g) {
-            return Err(ApiError::invalid(field_name(role, "gender"), format!("must be one of {}", GENDERS.join(", "))));
+            return Err(ApiError::invalid(&field_name(role, "gender"), format!("must be one of {}", GENDERS.join(", "))));
         }
     }
     let same = PatientQuery {
@@ -361,17 +361,8 @@ async fn patient_for(
 }
 
 /// `booker.lastname`: field names in errors say where in the body the problem is.
-fn field_name(role: &str, field: &str) -> &'static str {
-    // Error details need a 'static name; the set is small and fixed.
-    const NAMES: [&str; 24] = [
-        "booker.id", "booker.firstname", "booker.lastname", "booker.phone", "booker.email", "booker.dob", "booker.street",
-        "booker.zip", "booker.city", "booker.country", "booker.nationalId", "booker.gender",
-        "participant.id", "participant.firstname", "participant.lastname", "participant.phone", "participant.email",
-        "participant.dob", "participant.street", "participant.zip", "participant.city", "participant.country",
-        "participant.nationalId", "participant.gender",
-    ];
-    let wanted = format!("{role}.{field}");
-    NAMES.iter().find(|n| **n == wanted).copied().unwrap_or("user")
+fn field_name(role: &str, field: &str) -> String {
+    format!("{role}.{field}")
 }
 
 fn slot_of(call: &Call<'_>, field: &'static str) -> Result<SlotId, ApiError> {
