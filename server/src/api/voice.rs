@@ -290,20 +290,8 @@ fn user_out(p: &PatientView) -> Value {
 
 /// The contract's user fields, read from `lastname` or its `lastlame` spelling.
 fn user_field(user: &Map<String, Value>, field: PatientField) -> Option<String> {
-    let names: &[&str] = match field {
-        PatientField::LastName => &["lastname", "lastlame"],
-        other => match other.as_str() {
-            "firstname" => &["firstname"],
-            "phone" => &["phone"],
-            "email" => &["email"],
-            "dob" => &["dob"],
-            "street" => &["street"],
-            "zip" => &["zip"],
-            "city" => &["city"],
-            "country" => &["country"],
-            _ => &["nationalId"],
-        },
-    };
+    let own = [field.as_str()];
+    let names: &[&str] = if field == PatientField::LastName { &["lastname", "lastlame"] } else { &own };
     names.iter().find_map(|n| match user.get(*n) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Some(Value::Number(n)) => Some(n.to_string()),
