@@ -219,31 +219,25 @@ impl Store {
                 }
             }
 
-            let (credential_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO api_credentials (clinic_id, username, kind, created_at) VALUES ($1, $2, 'bot', $3) RETURNING id",
-            )
-            .bind(clinic_id).bind(DEMO_API_USER).bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+            // The bot user, and the voice-bot integration that answers the demo clinic's line
+            // `demo-sip`, share one key.
             let prefix: String = seed.api_key.chars().take(7).collect();
-            sqlx::query("INSERT INTO api_keys (credential_id, key_prefix, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(credential_id).bind(prefix).bind(api_key_digest(&seed.api_key)).bind(now)
-                .execute(&mut *tx)
+            let mut voice_id = 0;
+            for (username, voice) in [(DEMO_API_USER, false), (DEMO_VOICE_USER, true)] {
+                let (credential_id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO api_credentials (clinic_id, username, kind, voice, created_at) VALUES ($1, $2, 'bot', $3, $4) RETURNING id",
+                )
+                .bind(clinic_id).bind(username).bind(voice).bind(now)
+                .fetch_one(&mut *tx)
                 .await?;
-
-            // The demo's voice-bot integration answers the demo clinic's line `demo-sip` with
-            // the same key as the bot user.
-            let (voice_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO api_credentials (clinic_id, username, kind, voice, created_at) VALUES ($1, $2, 'bot', TRUE, $3) RETURNING id",
-            )
-            .bind(clinic_id).bind(DEMO_VOICE_USER).bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            let prefix: String = seed.api_key.chars().take(7).collect();
-            sqlx::query("INSERT INTO api_keys (credential_id, key_prefix, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(voice_id).bind(prefix).bind(api_key_digest(&seed.api_key)).bind(now)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query("INSERT INTO api_keys (credential_id, key_prefix, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(credential_id).bind(&prefix).bind(api_key_digest(&seed.api_key)).bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if voice {
+                    voice_id = credential_id;
+                }
+            }
             sqlx::query("INSERT INTO voice_lines (sip_id, clinic_id, credential_id, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(DEMO_SIP_ID).bind(clinic_id).bind(voice_id).bind(now)
                 .execute(&mut *tx)

@@ -24,7 +24,7 @@ use chrono_tz::Tz;
 use domain::appointment::{AppointmentStatus, BookingSource};
 use domain::patient::{Email, FieldProblem, PatientField, PersonDetails, Phone};
 use domain::zone::parse_zone;
-use domain::SlotId;
+use domain::{ClinicSlug, SlotId};
 use serde_json::{json, Map, Value};
 use store::credentials::Facility;
 use store::{AvailabilityRequest, Catalogue, PatientQuery, PatientRef, PatientView, SlotBooking, StoreError};
@@ -146,23 +146,29 @@ async fn entity_for_sip(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Valu
     Ok(json!({ "entityId": api.store.clinic_by_id(clinic).await?.slug.as_str() }))
 }
 
-/// The catalogues of every clinic this credential covers.
-async fn covered(api: &Api, f: &Facility) -> Result<Vec<Catalogue>, ApiError> {
-    let mut all = Vec::new();
-    for clinic in api.store.voice_clinics(f.credential_id).await? {
-        all.push(api.store.catalogue_of(api.store.clinic_by_id(clinic).await?).await?);
-    }
-    Ok(all)
-}
-
 /// The clinic `entityId` names, if this credential covers it.
 async fn entity(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Catalogue, ApiError> {
-    let slug = call.required("entityId")?;
-    covered(api, f).await?.into_iter().find(|c| c.clinic.slug.as_str() == slug).ok_or_else(|| ApiError::not_found("entity"))
+    let slug = ClinicSlug::parse(&call.required("entityId")?).map_err(|_| ApiError::not_found("entity"))?;
+    let clinic = match api.store.clinic_by_slug(&slug).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("entity")),
+        Err(e) => return Err(e.into()),
+    };
+    if !api.store.voice_clinics(f.credential_id).await?.contains(&clinic.id) {
+        return Err(ApiError::not_found("entity"));
+    }
+    Ok(api.store.catalogue_of(clinic).await?)
 }
 
+/// The catalogue of the covered clinic that sells `product`.
 async fn owner_of_product(api: &Api, f: &Facility, product: i64) -> Result<Catalogue, ApiError> {
-    covered(api, f).await?.into_iter().find(|c| c.products.iter().any(|p| p.id == product)).ok_or_else(|| ApiError::not_found("product"))
+    for clinic in api.store.voice_clinics(f.credential_id).await? {
+        let catalogue = api.store.catalogue_of(api.store.clinic_by_id(clinic).await?).await?;
+        if catalogue.products.iter().any(|p| p.id == product) {
+            return Ok(catalogue);
+        }
+    }
+    Err(ApiError::not_found("product"))
 }
 
 /// Services someone offers somewhere: what a caller can book.
@@ -357,11 +363,12 @@ fn slot_of(call: &Call<'_>, field: &'static str) -> Result<SlotId, ApiError> {
     SlotId::parse(&call.required(field)?).map_err(|_| ApiError::invalid(field, "is not a slot id this endpoint gave out"))
 }
 
-/// `start`, when given, must be the slot's own start: a bot that mixed up two slots is told.
-fn check_start(call: &Call<'_>, slot: &SlotId) -> Result<(), ApiError> {
+/// `start`, when given, must be the start of the slot or booking the call names: a bot that
+/// mixed up two times is told.
+fn check_start(call: &Call<'_>, expected: DateTime<Utc>, what: &str) -> Result<(), ApiError> {
     if let Some(raw) = call.text("start")? {
-        if parse_instant("start", &raw)? != slot.start {
-            return Err(ApiError::invalid("start", "is not the start of the chosen slot"));
+        if parse_instant("start", &raw)? != expected {
+            return Err(ApiError::invalid("start", format!("is not the start of {what}")));
         }
     }
     Ok(())
@@ -371,7 +378,7 @@ async fn book(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiErro
     let service = call.id("appointmentTypeId")?;
     let product_id = call.id("productId")?;
     let slot = slot_of(call, "slotId")?;
-    check_start(call, &slot)?;
+    check_start(call, slot.start, "the chosen slot")?;
     let c = owner_of_product(api, f, product_id).await?;
     let product = c.products.iter().find(|p| p.id == product_id).ok_or_else(|| ApiError::not_found("product"))?;
     if product.service_id != service {
@@ -473,7 +480,7 @@ async fn modify(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiEr
     let a = booking(api, f, call).await?;
     check_current(call, "slotIdOld", &a)?;
     let slot = slot_of(call, "slotIdNew")?;
-    check_start(call, &slot)?;
+    check_start(call, slot.start, "the chosen slot")?;
     let c = api.store.catalogue_of(a.clinic.clone()).await?;
     if !c.locations.iter().any(|l| l.id == slot.location_id) {
         return Err(ApiError::not_found("slot"));
@@ -497,11 +504,7 @@ async fn modify(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiEr
 async fn cancel(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiError> {
     let a = booking(api, f, call).await?;
     check_current(call, "slotId", &a)?;
-    if let Some(raw) = call.text("start")? {
-        if parse_instant("start", &raw)? != a.start {
-            return Err(ApiError::invalid("start", "is not this booking's start"));
-        }
-    }
+    check_start(call, a.start, "this booking")?;
     api.store.cancel_appointment(a.clinic.id, a.id, "", BookingSource::VoiceBot, Utc::now()).await?;
     Ok(json!({ "success": true, "bookingId": a.id.to_string(), "status": AppointmentStatus::Cancelled.as_str() }))
 }
@@ -534,13 +537,14 @@ async fn find_user(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, Ap
 async fn find_bookings(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiError> {
     let id = call.id("id")?;
     let now = Utc::now();
-    let mut out = Vec::new();
+    let (mut out, mut known) = (Vec::new(), false);
     for clinic in api.store.voice_clinics(f.credential_id).await? {
         let patient = match api.store.patient(clinic, PatientRef::Id(id)).await {
             Ok(p) => p,
             Err(StoreError::NotFound(_)) => continue,
             Err(e) => return Err(e.into()),
         };
+        known = true;
         for id in api.store.appointments_of_patient(clinic, patient.id, None, Some(now), None, MAX_BOOKINGS).await? {
             let a = api.store.appointment_view(id).await?;
             if !matches!(a.status, AppointmentStatus::Booked | AppointmentStatus::Pending) {
@@ -556,19 +560,8 @@ async fn find_bookings(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value
             }));
         }
     }
-    if out.is_empty() && !found_user(api, f, id).await? {
+    if !known {
         return Err(ApiError::not_found("user"));
     }
     Ok(Value::Array(out))
-}
-
-async fn found_user(api: &Api, f: &Facility, id: i64) -> Result<bool, ApiError> {
-    for clinic in api.store.voice_clinics(f.credential_id).await? {
-        match api.store.patient(clinic, PatientRef::Id(id)).await {
-            Ok(_) => return Ok(true),
-            Err(StoreError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(false)
 }
