@@ -13,7 +13,7 @@ try {
   for (const [name, viewport] of Object.entries(viewports)) {
     const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
     const shot = (step) => page.screenshot({ path: join(out, `${step}-${name}.jpg`), type: "jpeg", quality: 70, fullPage: true });
-    const date = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    const date = new Date(server.now().getTime() + 3 * 86_400_000).toISOString().slice(0, 10);
     await page.goto(`${server.base}/book/demo?date=${date}`);
     await hydrated(page);
     await shot("1-pick-a-time");

@@ -1,7 +1,7 @@
 // Starts the release server on a free port with a fresh SQLite database and the demo clinic,
 // and launches headless Chromium. Everything is real: binary, database, HTTP, browser.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -12,7 +12,41 @@ const binary = join(root, "target/release/server");
 /// The passphrase the test server signs manage links with, so tests can forge expired ones.
 export const LINK_SECRET = "e2e link secret, not for production";
 
-export async function startServer({ embedOrigins = [] } = {}) {
+/// The instants the suites run as of: scripts/test-dates, [{ name, at }].
+export function testDates() {
+  return readFileSync(join(root, "scripts/test-dates"), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => {
+      const [name, at] = l.split(/\s+/);
+      return { name, at };
+    });
+}
+
+/// The instant this run of the suite starts at, as BOOKING_TEST_NOW says (a name from
+/// scripts/test-dates, an ISO 8601 instant, or `real`); unset, the first test date. `null`
+/// means the machine's clock.
+export function testStart() {
+  const wanted = (process.env.BOOKING_TEST_NOW || "").trim() || testDates()[0].name;
+  if (wanted === "real") return null;
+  const at = testDates().find((d) => d.name === wanted)?.at ?? wanted;
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms)) throw new Error(`BOOKING_TEST_NOW=${wanted} is neither real, a test date nor an instant`);
+  return ms;
+}
+
+/// A clock that reads `start` (ms since the epoch, or null for the machine's clock) now and
+/// runs on: the server is started with what it reads, so test and server agree on the time.
+export function clockFrom(start) {
+  const offset = start === null ? 0 : start - Date.now();
+  return () => new Date(Date.now() + offset);
+}
+
+export async function startServer({ embedOrigins = [], start = testStart() } = {}) {
+  const now = clockFrom(start);
+  // Every command runs as of the suite's date; a real-date run passes no clock at all.
+  const clockArgs = () => (start === null ? [] : [`--test-clock=${now().toISOString()}`]);
   const dir = mkdtempSync(join(tmpdir(), "booking-e2e-"));
   const database = join(dir, "booking.db");
   const env = {
@@ -24,11 +58,11 @@ export async function startServer({ embedOrigins = [] } = {}) {
     BOOKING_DEMO_API_KEY: "bk_e2e_demo_key",
     RUST_LOG: "warn",
   };
-  execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(binary, ["seed-demo", ...clockArgs()], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   if (embedOrigins.length) {
-    execFileSync(binary, ["embed-origins", "demo", ...embedOrigins], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync(binary, ["embed-origins", "demo", ...embedOrigins, ...clockArgs()], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   }
-  const child = spawn(binary, ["serve"], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(binary, ["serve", ...clockArgs()], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   const base = await new Promise((resolveBase, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
@@ -44,6 +78,8 @@ export async function startServer({ embedOrigins = [] } = {}) {
   });
   return {
     base,
+    /// Now, as the server sees it (a Date).
+    now,
     /// Runs one SQL query against the server's database and returns its rows (tab-separated).
     sql(query) {
       return execFileSync("sqlite3", ["-separator", "\t", database, query], { encoding: "utf8" })

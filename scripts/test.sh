@@ -4,6 +4,7 @@
 #   2. integration tests on SQLite and on PostgreSQL (store, server over real HTTP)
 #   3. the README's bot API conversation, as written, against a fresh demo server
 #   4. browser end-to-end tests in headless Chromium against the release build
+# Suites 2 and 4 run as of several hard dates and at the real date (scripts/test-dates).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -21,14 +22,28 @@ step "release build (server + wasm front end)"
 scripts/with-env.sh cargo leptos build --release
 ls target/site/pkg/*.wasm >/dev/null
 
-step "unit, property and integration tests (SQLite and PostgreSQL)"
-scripts/with-env.sh cargo test --release --workspace --exclude frontend
+# The HTTP and browser suites run as of each date in scripts/test-dates (the server's clock is
+# set with --test-clock; see store::Clock), then at the real date, so that nothing works only
+# at fixed dates. The first date is the default of a plain `cargo test`.
+dates=$(awk '!/^#/ && NF { print $1 }' scripts/test-dates)
+first_date=$(echo "$dates" | head -n1)
+http_suites=(-p server --test booking_page --test bot_api --test voicebot --test webhooks --test cli)
 
-step "the README's bot API conversation against a fresh demo server"
+step "unit, property and integration tests (SQLite and PostgreSQL), as of $first_date"
+BOOKING_TEST_NOW=$first_date scripts/with-env.sh cargo test --release --workspace --exclude frontend
+
+for when in $(echo "$dates" | tail -n +2) real; do
+  step "HTTP suites (SQLite and PostgreSQL) as of $when"
+  BOOKING_TEST_NOW=$when scripts/with-env.sh cargo test --release "${http_suites[@]}"
+done
+
+step "the README's bot API conversation against a fresh demo server, at the real date"
 scripts/readme-bot-api.sh --serve
 
-step "browser end-to-end tests (headless Chromium)"
-scripts/with-env.sh node --test --test-concurrency=1 end2end/tests/*.test.mjs
+for when in $dates real; do
+  step "browser end-to-end tests (headless Chromium) as of $when"
+  BOOKING_TEST_NOW=$when scripts/with-env.sh node --test --test-concurrency=1 end2end/tests/*.test.mjs
+done
 
 scripts/postgres.sh clean
 # SQLite databases the tests created (store::testing names them booking_test_*.db).

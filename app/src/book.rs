@@ -90,8 +90,8 @@ pub async fn confirm_booking(
 mod ssr {
     use super::*;
     use crate::picker::ssr::time_option;
-    use crate::server::{allow_framing, link_key, locale, parent_origin, parse_slot, store};
-    use chrono::{Timelike, Utc};
+    use crate::server::{allow_framing, link_key, locale, now, parent_origin, parse_slot, store};
+    use chrono::Timelike;
     use domain::appointment::BookingSource;
     use domain::patient::PersonDetails;
     use domain::{ClinicSlug, SlotId};
@@ -139,7 +139,7 @@ mod ssr {
         let store = store()?;
         let (catalogue, _) = service_of(&store, &slug, slot.product_id).await?;
         let tz = zone_of(&catalogue, slot.location_id)?;
-        match store.place_hold(catalogue.clinic.id, slot, false, Utc::now()).await {
+        match store.place_hold(catalogue.clinic.id, slot, false, now()?).await {
             Ok(hold) => {
                 let url = carry.href(
                     &format!("/book/{}/details", slug.as_str()),
@@ -193,7 +193,8 @@ mod ssr {
         let origins = store.embed_origins(catalogue.clinic.id).await?;
         allow_framing(&origins);
         let tz = zone_of(&catalogue, slot_id.location_id)?;
-        let held = match store.live_hold(catalogue.clinic.id, &hold, Utc::now()).await {
+        let now = now()?;
+        let held = match store.live_hold(catalogue.clinic.id, &hold, now).await {
             Ok(h) if h.slot == slot_id => h,
             Ok(_) | Err(StoreError::NotFound(_)) => return Err(AppError::HoldExpired),
             Err(e) => return Err(e.into()),
@@ -238,7 +239,7 @@ mod ssr {
                 time_zone: tz.name().to_owned(),
             },
             held_until: locale.time(until.hour(), until.minute()),
-            today: Utc::now().with_timezone(&tz).date_naive(),
+            today: now.with_timezone(&tz).date_naive(),
             booker,
             participant,
             back: picker_url(&slug, &slot_id, None, tz, &carry, false),
@@ -280,7 +281,7 @@ mod ssr {
         let store = store()?;
         let (catalogue, _) = service_of(&store, &slug, slot_id.product_id).await?;
         let tz = zone_of(&catalogue, slot_id.location_id)?;
-        let now = Utc::now();
+        let now = now()?;
         let today = now.with_timezone(&tz).date_naive();
         let (booker_fields, participant_fields) = store.product_requirements(catalogue.clinic.id, slot_id.product_id).await?;
         let (mut booker_required, participant_required) = requirements(&booker_fields, &participant_fields);

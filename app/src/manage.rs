@@ -79,8 +79,8 @@ pub fn reference(appointment_id: i64) -> String {
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
-    use crate::server::{allow_framing, link_key, local_when, locale, open_link, parent_origin, parse_slot, store};
-    use chrono::{Duration, Utc};
+    use crate::server::{allow_framing, link_key, local_when, locale, now, open_link, parent_origin, parse_slot, store};
+    use chrono::Duration;
     use domain::appointment::{AppointmentStatus, BookingSource};
     use store::{AppointmentView, StoreError};
 
@@ -139,7 +139,7 @@ mod ssr {
             active,
             summary: summary(locale, &v),
             attendee: v.attendee.clone().map(|(f, l)| format!("{f} {l}")).unwrap_or_default(),
-            can_change: active && Utc::now() + cutoff <= v.start,
+            can_change: active && now()? + cutoff <= v.start,
             cutoff_hours: format!("{}", (v.change_cutoff_minutes + 59) / 60),
             headline,
             event,
@@ -152,7 +152,7 @@ mod ssr {
             return Err(AppError::invalid("reason", format!("must be at most {MAX_REASON} characters of text")));
         }
         let view = open_link(&token).await?;
-        store()?.cancel_appointment(view.clinic.id, view.id, &reason, BookingSource::Widget, Utc::now()).await?;
+        store()?.cancel_appointment(view.clinic.id, view.id, &reason, BookingSource::Widget, now()?).await?;
         leptos_axum::redirect(&carry.href(&format!("/manage/{token}"), &[("done", "cancelled".into())]));
         Ok(())
     }
@@ -176,7 +176,7 @@ mod ssr {
         let slot_id = parse_slot(&slot)?;
         let view = open_link(&token).await?;
         let store = store()?;
-        match store.reschedule_to_slot(view.clinic.id, view.id, slot_id, BookingSource::Widget, Utc::now()).await {
+        match store.reschedule_to_slot(view.clinic.id, view.id, slot_id, BookingSource::Widget, now()?).await {
             Ok(_) => {
                 // The expiry moves with the appointment: a fresh link.
                 let fresh = store.issue_manage_link(&link_key()?, view.id).await?;

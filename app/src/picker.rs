@@ -103,7 +103,7 @@ pub async fn load_picker(clinic: String, query: PickerQuery) -> Result<Picker, A
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use super::*;
-    use crate::server::{allow_framing, local_when, locale, open_link, param_id, parent_origin, store};
+    use crate::server::{allow_framing, local_when, locale, now, open_link, param_id, parent_origin, store};
     use chrono::{DateTime, Datelike, Duration, Months, Timelike, Utc};
     use chrono_tz::Tz;
     use domain::{ClinicSlug, SlotId};
@@ -136,7 +136,7 @@ pub(crate) mod ssr {
 
     pub async fn picker(clinic: &str, q: PickerQuery) -> Result<Picker, AppError> {
         let store = store()?;
-        let now = Utc::now();
+        let now = now()?;
         // Rescheduling fixes location, service and product to the appointment's.
         let (slug, fixed, current) = match nonempty(&q.token) {
             Some(token) => {

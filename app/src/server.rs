@@ -5,11 +5,20 @@ use crate::i18n::Locale;
 use crate::AppError;
 use leptos::prelude::*;
 use store::links::{LinkError, LinkKey, OpenLinkError};
-use store::{AppointmentView, Store};
+use store::{AppointmentView, Clock, Store};
 
 pub fn store() -> Result<Store, AppError> {
     use_context::<Store>().ok_or_else(|| {
         tracing::error!("no Store in the Leptos context");
+        AppError::Unavailable
+    })
+}
+
+/// The server's time. Pages never read the system clock themselves, so that tests can run
+/// the server as of any date (see `store::Clock`).
+pub fn now() -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+    use_context::<Clock>().map(|clock| clock.now()).ok_or_else(|| {
+        tracing::error!("no Clock in the Leptos context");
         AppError::Unavailable
     })
 }
@@ -83,7 +92,7 @@ pub fn local_when(locale: Locale, tz: chrono_tz::Tz, at: chrono::DateTime<chrono
 
 pub async fn open_link(token: &str) -> Result<AppointmentView, AppError> {
     let (store, key) = (store()?, link_key()?);
-    store.open_manage_link(&key, token, chrono::Utc::now()).await.map_err(|e| match e {
+    store.open_manage_link(&key, token, now()?).await.map_err(|e| match e {
         OpenLinkError::Link(LinkError::Invalid) => AppError::LinkInvalid,
         OpenLinkError::Link(LinkError::Expired) => AppError::LinkExpired,
         OpenLinkError::Store(e) => e.into(),

@@ -235,6 +235,13 @@ impl From<Email> for String {
     }
 }
 
+/// The latest calendar date anywhere on Earth at `now` (UTC+14). Callers that know no zone
+/// for a person check birth dates against it, so a child born today is never refused because
+/// the server's day (UTC) has not begun where the child was born.
+pub fn latest_date_anywhere(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    (now + chrono::Duration::hours(14)).date_naive()
+}
+
 /// A date of birth: `YYYY-MM-DD`, not in the future, not before 1900.
 pub fn parse_birth_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, DomainError> {
     let date = parse_iso_date(raw.trim())
@@ -494,6 +501,17 @@ mod tests {
         for raw in ["2026-11-23", "1899-12-31", "1985-02-30", "25.07.1985", ""] {
             assert!(parse_birth_date(raw, today).is_err(), "{raw:?} should be refused");
         }
+    }
+
+    #[test]
+    fn a_child_born_today_in_kiribati_is_not_in_the_future_while_it_is_still_yesterday_in_utc() {
+        use chrono::TimeZone;
+        // 2026-11-29 11:30 UTC is already 2026-11-30 01:30 at UTC+14 (Kiritimati).
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 29, 11, 30, 0).unwrap();
+        let latest = latest_date_anywhere(now);
+        assert_eq!(latest, NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+        assert!(parse_birth_date("2026-11-30", latest).is_ok());
+        assert!(parse_birth_date("2026-12-01", latest).is_err());
     }
 
     #[test]

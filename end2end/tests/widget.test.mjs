@@ -38,27 +38,51 @@ function watchErrors(page) {
   return errors;
 }
 
-const timeButtons = (scope) => scope.locator('[data-testid=times] button[name="slot"]');
+const timeButtons = (scope) => scope.locator(timeButtons.selector);
+timeButtons.selector = '[data-testid=times] button[name="slot"]';
 
-/// Opens the first day, three or more days ahead (outside the clinic's change cutoff), that
-/// has free times.
-async function openChangeableDay(page) {
-  for (let ahead = 3; ahead < 20; ahead++) {
-    const date = new Date(Date.now() + ahead * 86_400_000).toISOString().slice(0, 10);
-    await page.goto(`${server.base}/book/demo?date=${date}`);
-    if ((await timeButtons(page).count()) > 0) return;
-  }
-  throw new Error("no free time within three weeks");
+const HOUR = 3_600_000;
+/// The demo clinic's change cutoff: an appointment closer than this can no longer be moved or
+/// cancelled by the patient.
+const CUTOFF = 24 * HOUR;
+
+/// The Berlin calendar date of an instant, YYYY-MM-DD.
+const berlinDate = (at) => at.toLocaleDateString("sv-SE", { timeZone: "Europe/Berlin" });
+
+/// The times a page offers under `selector` (buttons or links, each holding a <time>), with
+/// their start instants.
+async function offered(scope, selector) {
+  const starts = await scope.locator(`${selector} time`).evaluateAll((els) => els.map((e) => e.getAttribute("datetime")));
+  return starts.map((start, i) => ({ start: new Date(start), control: scope.locator(selector).nth(i) }));
 }
 
-async function bookFirstTime(page) {
-  await openChangeableDay(page);
+/// The earliest start that leaves the appointment changeable: outside the cutoff, with an
+/// hour to spare for the test's own run time.
+const changeableFrom = () => new Date(server.now().getTime() + CUTOFF + HOUR);
+
+/// Opens the booking page on the first day that offers a time outside the change cutoff,
+/// and returns that time: the days and times are the page's, the constraint is the test's.
+async function openChangeableTime(page) {
+  const earliest = changeableFrom();
+  for (let ahead = 1; ahead < 30; ahead++) {
+    const date = berlinDate(new Date(server.now().getTime() + ahead * 24 * HOUR));
+    await page.goto(`${server.base}/book/demo?date=${date}`);
+    const time = (await offered(page, timeButtons.selector)).find((t) => t.start >= earliest);
+    if (time) return time;
+  }
+  throw new Error(`no free time after ${earliest.toISOString()} within four weeks`);
+}
+
+/// Books a time outside the change cutoff; returns its start.
+async function bookChangeableTime(page) {
+  const time = await openChangeableTime(page);
   await hydrated(page);
-  await timeButtons(page).first().click();
+  await time.control.click();
   await page.waitForURL(/\/book\/demo\/details\?/);
   await fillPatient(page);
   await page.getByTestId("confirm").click();
   await page.waitForURL(/\/manage\/[^/?]+\?.*done=booked/);
+  return time.start;
 }
 
 const referenceOf = async (page) => Number((await page.getByTestId("appointment").innerText()).match(/A-(\d{6})/)[1]);
@@ -93,8 +117,7 @@ test("a patient books a slot end to end and sees the confirmation", { timeout: 9
 test("the details form checks each field in the browser and keeps what was typed when the server refuses", { timeout: 90_000 }, async () => {
   const page = await browser.newPage();
   const errors = watchErrors(page);
-  await openChangeableDay(page);
-  await timeButtons(page).first().click();
+  await (await openChangeableTime(page)).control.click();
   await page.waitForURL(/\/book\/demo\/details\?/);
   await hydrated(page);
   const details = page.url();
@@ -134,17 +157,32 @@ test("the details form checks each field in the browser and keeps what was typed
 test("the manage link reschedules, then cancels", { timeout: 90_000 }, async () => {
   const page = await browser.newPage();
   const errors = watchErrors(page);
-  await bookFirstTime(page);
+  const bookedAt = await bookChangeableTime(page);
   const id = await referenceOf(page);
   const before = server.sql(`SELECT starts_at FROM appointments WHERE id = ${id}`)[0][0];
 
   await page.getByTestId("reschedule").click();
   await page.waitForURL(/\/reschedule/);
-  // Another day than the current one, so the new time is surely different.
-  const days = page.locator("[data-testid=days] a[data-free]");
-  await days.nth((await days.count()) > 1 ? 1 : 0).click();
-  await page.waitForURL(/date=/);
-  await page.locator('[data-testid=times] a[href*="/reschedule/confirm"]').last().click();
+  // A day the month view offers, other than the appointment's and wholly after the cutoff,
+  // so that the moved appointment can still be cancelled; the next month when this one has
+  // no such day.
+  const earliest = berlinDate(changeableFrom());
+  let day;
+  for (let month = 0; month < 4 && !day; month++) {
+    const free = await page.locator("[data-testid=days] a[data-free]").evaluateAll((els) => els.map((e) => e.dataset.date));
+    day = free.find((d) => d > earliest && d !== berlinDate(bookedAt));
+    if (!day) {
+      const shown = await page.getByTestId("month").innerText();
+      await page.locator('a[aria-label="Next month"]').click();
+      await page.waitForFunction((m) => document.querySelector("[data-testid=month]")?.textContent !== m, shown);
+    }
+  }
+  assert.ok(day, "the picker offers a day to move to");
+  await page.locator(`[data-testid=days] a[data-date="${day}"]`).click();
+  await page.waitForURL(new RegExp(`date=${day}`));
+  const targets = await offered(page, '[data-testid=times] a[href*="/reschedule/confirm"]');
+  assert.ok(targets.length > 0, `times on ${day}`);
+  await targets[targets.length - 1].control.click();
   await page.waitForURL(/\/reschedule\/confirm/);
   await page.getByTestId("confirm-move").click();
   await page.waitForURL(/done=rescheduled/);
@@ -165,7 +203,7 @@ test("the manage link reschedules, then cancels", { timeout: 90_000 }, async () 
 
 test("a tampered or expired manage link is refused", { timeout: 60_000 }, async () => {
   const page = await browser.newPage();
-  await bookFirstTime(page);
+  await bookChangeableTime(page);
   const token = new URL(page.url()).pathname.split("/")[2];
 
   const bytes = Buffer.from(token, "base64url");
@@ -177,7 +215,7 @@ test("a tampered or expired manage link is refused", { timeout: 60_000 }, async 
   // Same appointment and patient, expiry in the past, signed with the server's key: only
   // the expiry can refuse it.
   const payload = Buffer.from(token, "base64url").subarray(0, 24);
-  payload.writeBigInt64BE(BigInt(Math.floor(Date.now() / 1000) - 60), 16);
+  payload.writeBigInt64BE(BigInt(Math.floor(server.now().getTime() / 1000) - 60), 16);
   const key = createHash("sha256").update(LINK_SECRET).digest();
   const mac = createHmac("sha256", key).update("booking manage link v1").update(payload).digest();
   const expired = Buffer.concat([payload, mac]).toString("base64url");

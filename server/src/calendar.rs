@@ -6,23 +6,25 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use store::links::{LinkError, LinkKey, OpenLinkError};
-use store::{AppointmentView, Store};
+use store::{AppointmentView, Clock, Store};
 
 #[derive(Clone)]
 pub struct CalendarState {
     pub store: Store,
     pub key: LinkKey,
+    pub clock: Clock,
 }
 
 pub async fn calendar_file(State(state): State<CalendarState>, Path(token): Path<String>) -> Response {
-    match state.store.open_manage_link(&state.key, &token, Utc::now()).await {
+    let now = state.clock.now();
+    match state.store.open_manage_link(&state.key, &token, now).await {
         Ok(view) => (
             [
                 (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
                 (header::CONTENT_DISPOSITION, "attachment; filename=\"appointment.ics\""),
                 (header::CACHE_CONTROL, "no-store"),
             ],
-            ics(&view, Utc::now()),
+            ics(&view, now),
         )
             .into_response(),
         Err(OpenLinkError::Link(LinkError::Invalid)) => (StatusCode::FORBIDDEN, "this link is not valid\n").into_response(),

@@ -1,6 +1,7 @@
 use crate::api::ApiOptions;
 use domain::outbound::AllowHosts;
 use leptos::prelude::LeptosOptions;
+use store::Clock;
 use thiserror::Error;
 
 pub const DEFAULT_API_RATE_LIMIT: u32 = 600;
@@ -69,7 +70,7 @@ impl Settings {
         Ok(Self { database_url, leptos, link_secret, api_requests_per_minute, webhook_allow_hosts, webhook_lease_seconds })
     }
 
-    pub fn api_options(&self) -> ApiOptions {
-        ApiOptions { requests_per_minute: self.api_requests_per_minute, webhook_allow_hosts: self.webhook_allow_hosts.clone() }
+    pub fn api_options(&self, clock: Clock) -> ApiOptions {
+        ApiOptions { requests_per_minute: self.api_requests_per_minute, webhook_allow_hosts: self.webhook_allow_hosts.clone(), clock }
     }
 }

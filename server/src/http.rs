@@ -12,25 +12,27 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// The whole HTTP surface. The store and the link key reach pages and server functions
-/// through the Leptos context, never through a global, so tests can run several servers in
-/// one process.
+/// The whole HTTP surface. The store, the link key and the clock reach pages and server
+/// functions through the Leptos context, never through a global, so tests can run several
+/// servers in one process, each as of its own date.
 pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &ApiOptions) -> Router {
     // The chat-bot vendors' examples use both prefixes.
     let api_state = crate::api::Api::new(store.clone(), api_options);
     let voice = crate::api::voice_routes(api_state.clone());
     let api = crate::api::routes(api_state);
     let routes = generate_route_list(App);
+    let clock = api_options.clock;
     let context = {
         let (store, key) = (store.clone(), key.clone());
         move || {
             provide_context(store.clone());
             provide_context(key.clone());
+            provide_context(clock);
         }
     };
     let calendar = Router::new()
         .route("/manage/{token}/calendar.ics", get(calendar_file))
-        .with_state(CalendarState { store, key });
+        .with_state(CalendarState { store, key, clock });
     Router::new()
         .route("/healthz", get(healthz))
         .nest_service("/api/v1", api.clone())

@@ -8,7 +8,8 @@ use domain::appointment::{AppointmentStatus, BookingSource};
 use store::credentials::{CredentialKind, Facility};
 use store::links::LinkKey;
 use store::PatientRef;
-use store::{DemoSeed, SeedOutcome, Store, DEMO_API_USER, DEMO_SLUG};
+use store::{Clock, DemoSeed, SeedOutcome, Store, DEMO_API_USER, DEMO_SLUG};
+use chrono::{DateTime, Utc};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -16,6 +17,17 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// For tests only, never for a clinic: the clock reads this instant (ISO 8601 with
+    /// offset, e.g. 2026-12-31T16:30:00+01:00) when the command starts and runs on from
+    /// there, so that test suites can run as of any date.
+    #[arg(long, global = true, value_name = "INSTANT", value_parser = parse_instant)]
+    test_clock: Option<DateTime<Utc>>,
+}
+
+fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{raw:?} is not an ISO 8601 date-time with offset"))
 }
 
 #[derive(Subcommand)]
@@ -125,7 +137,14 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match run(cli.command.unwrap_or(Command::Serve)).await {
+    let clock = match cli.test_clock {
+        None => Clock::system(),
+        Some(start) => {
+            tracing::warn!(now = %start.to_rfc3339(), "the clock is set for a test (--test-clock); times and dates are not real");
+            Clock::starting_at(start)
+        }
+    };
+    match run(cli.command.unwrap_or(Command::Serve), clock).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -136,7 +155,7 @@ async fn main() -> ExitCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-async fn run(command: Command) -> Result<(), BoxError> {
+async fn run(command: Command, clock: Clock) -> Result<(), BoxError> {
     let settings = Settings::from_env()?;
     let store = Store::connect(&settings.database_url)
         .await
@@ -148,7 +167,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
         Command::Migrate => {
             println!("database is up to date ({})", redact(&settings.database_url));
         }
-        Command::SeedDemo => seed_demo(&store).await?,
+        Command::SeedDemo => seed_demo(&store, clock).await?,
         Command::EmbedOrigins { clinic, origins } => {
             let slug = domain::ClinicSlug::parse(&clinic)?;
             let saved = store.set_embed_origins(&slug, &origins).await?;
@@ -158,10 +177,10 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 println!("clinic '{clinic}' may be embedded by: {}", saved.join(" "));
             }
         }
-        Command::Credentials(c) => credentials(&store, c).await?,
+        Command::Credentials(c) => credentials(&store, c, clock).await?,
         Command::VoiceLine { clinic, sip_id, username } => {
             let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
-            store.add_voice_line(&sip_id, clinic.id, &username, chrono::Utc::now()).await?;
+            store.add_voice_line(&sip_id, clinic.id, &username, clock.now()).await?;
             println!("line {} of {} is answered by {username}", sip_id.trim(), clinic.slug);
         }
         Command::Appointment { action, clinic, id } => {
@@ -171,7 +190,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 StaffAction::Complete => AppointmentStatus::Completed,
                 StaffAction::NoShow => AppointmentStatus::NoShow,
             };
-            store.change_status(clinic.id, id, to, BookingSource::Staff, chrono::Utc::now()).await?;
+            store.change_status(clinic.id, id, to, BookingSource::Staff, clock.now()).await?;
             let view = store.appointment_view(id).await?;
             match view.queue_number.filter(|_| to == AppointmentStatus::CheckedIn) {
                 Some(queue) => println!("appointment {id} is {to}; queue number {queue}"),
@@ -180,14 +199,14 @@ async fn run(command: Command) -> Result<(), BoxError> {
         }
         Command::Book { clinic, calendar, appointment_type, patient, start } => {
             let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
-            let now = chrono::Utc::now();
+            let now = clock.now();
             let start = match start {
                 Some(raw) => chrono::DateTime::parse_from_rfc3339(raw.trim())
                     .map_err(|_| format!("--start {raw:?} is not an ISO 8601 date-time with offset"))?
                     .with_timezone(&chrono::Utc),
                 None => now,
             };
-            let desk = server::api::Api::new(store.clone(), &settings.api_options());
+            let desk = server::api::Api::new(store.clone(), &settings.api_options(clock));
             let staff = Facility { credential_id: 0, username: "cli".into(), clinic_id: clinic.id, location_id: None, kind: CredentialKind::Staff };
             let found = store.patient(clinic.id, PatientRef::parse(&patient)).await?;
             let time = server::api::staff::DeskTime::check(&desk, &staff, calendar, appointment_type, start).await?;
@@ -197,22 +216,22 @@ async fn run(command: Command) -> Result<(), BoxError> {
         Command::RegisterPatient { clinic, patient } => {
             let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
             let found = store.patient(clinic.id, PatientRef::parse(&patient)).await?;
-            store.register_patient(clinic.id, found.id, chrono::Utc::now()).await?;
+            store.register_patient(clinic.id, found.id, clock.now()).await?;
             println!("patient {} is registered (was {})", found.id, found.temporary_id.unwrap_or_default());
         }
-        Command::Serve => serve(store, settings).await?,
+        Command::Serve => serve(store, settings, clock).await?,
     }
     Ok(())
 }
 
-async fn seed_demo(store: &Store) -> Result<(), BoxError> {
+async fn seed_demo(store: &Store, clock: Clock) -> Result<(), BoxError> {
     let from_env = std::env::var("BOOKING_DEMO_API_KEY").ok().filter(|k| !k.is_empty());
     let api_key = from_env.clone().unwrap_or_else(|| {
         let mut bytes = [0u8; 24];
         rand::rng().fill_bytes(&mut bytes);
         format!("bk_{}", hex::encode(bytes))
     });
-    match store.seed_demo(&DemoSeed { now: chrono::Utc::now(), api_key: api_key.clone() }).await? {
+    match store.seed_demo(&DemoSeed { now: clock.now(), api_key: api_key.clone() }).await? {
         SeedOutcome::Created { .. } => {
             println!("created the demo clinic '{DEMO_SLUG}'");
             match from_env {
@@ -226,8 +245,8 @@ async fn seed_demo(store: &Store) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn credentials(store: &Store, command: CredentialCommand) -> Result<(), BoxError> {
-    let now = chrono::Utc::now();
+async fn credentials(store: &Store, command: CredentialCommand, clock: Clock) -> Result<(), BoxError> {
+    let now = clock.now();
     let expiry = |days: Option<i64>| days.map(|d| now + chrono::Duration::days(d));
     let issued = match command {
         CredentialCommand::Create { clinic, username, location, staff, voice, expires_in_days } => {
@@ -253,16 +272,19 @@ async fn credentials(store: &Store, command: CredentialCommand) -> Result<(), Bo
     Ok(())
 }
 
-async fn serve(store: Store, settings: Settings) -> Result<(), BoxError> {
+async fn serve(store: Store, settings: Settings, clock: Clock) -> Result<(), BoxError> {
     let addr = settings.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
     let key = match &settings.link_secret {
         Some(passphrase) => LinkKey::from_passphrase(passphrase),
-        None => LinkKey::from_bytes(store.server_secret("manage_links", chrono::Utc::now()).await?),
+        None => LinkKey::from_bytes(store.server_secret("manage_links", clock.now()).await?),
     };
-    let app = server::router(store.clone(), key, settings.leptos.clone(), &settings.api_options());
-    let delivery = DeliveryOptions::new(settings.webhook_allow_hosts.clone(), Duration::from_secs(settings.webhook_lease_seconds.into()));
+    let app = server::router(store.clone(), key, settings.leptos.clone(), &settings.api_options(clock));
+    let delivery = DeliveryOptions {
+        clock,
+        ..DeliveryOptions::new(settings.webhook_allow_hosts.clone(), Duration::from_secs(settings.webhook_lease_seconds.into()))
+    };
     let (stop_worker, worker) = server::webhooks::spawn(store.clone(), delivery);
     // Printed on stdout, one line, so scripts (and the browser tests) can find the port.
     println!("listening on http://{local}");

@@ -7,7 +7,7 @@
 //! and every name is resolved by [`GuardedResolver`], which refuses internal addresses and
 //! hands the connector exactly the addresses it checked (no second lookup to rebind).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::delivery::ATTEMPT_TIMEOUT;
 use domain::outbound::{check_url, refused_address, AllowHosts};
 use domain::webhook::{body_signature, parse_secret, standard_signature};
@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::webhooks::{AttemptResult, DueDelivery};
-use store::Store;
+use store::{Clock, Store};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -35,11 +35,13 @@ pub struct DeliveryOptions {
     pub idle_poll: Duration,
     /// Attempts in flight at once.
     pub concurrency: usize,
+    /// What is due, and the time each attempt is signed with.
+    pub clock: Clock,
 }
 
 impl DeliveryOptions {
     pub fn new(allow_hosts: AllowHosts, lease: Duration) -> DeliveryOptions {
-        DeliveryOptions { allow_hosts, timeout: ATTEMPT_TIMEOUT, lease, idle_poll: Duration::from_millis(100), concurrency: 32 }
+        DeliveryOptions { allow_hosts, timeout: ATTEMPT_TIMEOUT, lease, idle_poll: Duration::from_millis(100), concurrency: 32, clock: Clock::system() }
     }
 }
 
@@ -120,7 +122,7 @@ fn describe(e: &reqwest::Error) -> String {
 
 /// Makes one attempt. The same event id and body go out on every attempt; the timestamp and
 /// the signatures over it are fresh.
-pub async fn attempt(client: &reqwest::Client, allow: &AllowHosts, due: &DueDelivery) -> AttemptResult {
+pub async fn attempt(client: &reqwest::Client, allow: &AllowHosts, due: &DueDelivery, now: DateTime<Utc>) -> AttemptResult {
     let started = Instant::now();
     let refused = |error: String| AttemptResult { status: None, latency_ms: 0, error: Some(error) };
     // The URL passed these checks when it was subscribed; the operator's list may have
@@ -133,7 +135,7 @@ pub async fn attempt(client: &reqwest::Client, allow: &AllowHosts, due: &DueDeli
         Ok(key) => key,
         Err(e) => return refused(format!("the subscription's secret is unusable: {e}")),
     };
-    let timestamp = Utc::now().timestamp();
+    let timestamp = now.timestamp();
     let body = due.body.as_bytes();
     let request = client
         .post(url)
@@ -165,9 +167,9 @@ pub async fn run(store: Store, options: DeliveryOptions, mut stop: watch::Receiv
     while !*stop.borrow() {
         while in_flight.try_join_next().is_some() {}
         let round = async {
-            let fanned = store.fan_out_events(Utc::now()).await?;
+            let fanned = store.fan_out_events(options.clock.now()).await?;
             let free = slots.available_permits();
-            let claimed = if free > 0 { store.claim_deliveries(Utc::now(), free as i64, lease).await? } else { Vec::new() };
+            let claimed = if free > 0 { store.claim_deliveries(options.clock.now(), free as i64, lease).await? } else { Vec::new() };
             Ok::<_, store::StoreError>((fanned, claimed))
         };
         let busy = match round.await {
@@ -176,11 +178,11 @@ pub async fn run(store: Store, options: DeliveryOptions, mut stop: watch::Receiv
                 let busy = fanned > 0 || !claimed.is_empty();
                 for due in claimed {
                     let permit = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
-                    let (store, client, allow) = (store.clone(), client.clone(), options.allow_hosts.clone());
+                    let (store, client, allow, clock) = (store.clone(), client.clone(), options.allow_hosts.clone(), options.clock);
                     in_flight.spawn(async move {
-                        let result = attempt(&client, &allow, &due).await;
+                        let result = attempt(&client, &allow, &due, clock.now()).await;
                         let jitter = rand::rng().random::<f64>();
-                        if let Err(e) = store.record_attempt(&due, &result, Utc::now(), jitter).await {
+                        if let Err(e) = store.record_attempt(&due, &result, clock.now(), jitter).await {
                             // The lease runs out and the attempt is made again: at least once.
                             tracing::error!(error = %e, delivery = due.delivery_id, "could not record a webhook attempt");
                         }
@@ -251,10 +253,10 @@ mod tests {
     async fn an_attempt_to_a_url_no_longer_allowed_is_refused_without_connecting() {
         // Subscribed while the operator trusted 127.0.0.1; the trust was withdrawn since.
         let options = DeliveryOptions::new(AllowHosts::default(), Duration::from_secs(30));
-        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook")).await;
+        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook"), Utc::now()).await;
         assert_eq!(result.status, None);
         assert!(result.error.as_deref().is_some_and(|e| e.starts_with("refused:")), "{result:?}");
-        let named = attempt(&client(&options), &options.allow_hosts, &due("https://localhost:9/hook")).await;
+        let named = attempt(&client(&options), &options.allow_hosts, &due("https://localhost:9/hook"), Utc::now()).await;
         assert!(named.error.as_deref().is_some_and(|e| e.starts_with("refused:")), "{named:?}");
     }
 
@@ -262,7 +264,7 @@ mod tests {
     async fn a_connection_error_is_a_failed_attempt_with_a_reason() {
         let options = DeliveryOptions::new(AllowHosts::parse("127.0.0.1"), Duration::from_secs(30));
         // Port 9 (discard) is closed on a test machine: the connection is refused.
-        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook")).await;
+        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook"), Utc::now()).await;
         assert_eq!((result.status, result.error.as_deref()), (None, Some("could not connect")));
     }
 }

@@ -1,12 +1,13 @@
 //! The patient widget over real HTTP on both backends, driven the way a browser without
 //! JavaScript drives it: GET pages, POST forms to the server functions, follow redirects.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
+use chrono_tz::Europe::Berlin;
 use leptos::prelude::LeptosOptions;
 use reqwest::redirect::Policy;
 use store::links::{sign, LinkClaims, LinkKey};
-use store::testing::{scalar_i64, TestDb};
-use store::{on_both_backends, DemoSeed, Store};
+use store::testing::{scalar_i64, test_clock, TestDb};
+use store::{on_both_backends, Clock, DemoSeed, Store};
 
 const KEY: &str = "test passphrase for manage links";
 
@@ -14,18 +15,22 @@ struct TestServer {
     base: String,
     http: reqwest::Client,
     store: Store,
+    clock: Clock,
 }
 
-/// Seeds the demo clinic into `db` and serves the production router on a free port.
+/// Seeds the demo clinic into `db` and serves the production router on a free port, both as
+/// of the suite's date.
 async fn spawn_app(db: TestDb) -> TestServer {
-    db.store.seed_demo(&DemoSeed { now: Utc::now(), api_key: "bk_test".into() }).await.unwrap();
+    let clock = test_clock();
+    db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: "bk_test".into() }).await.unwrap();
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
-    let app = server::router(db.store.clone(), LinkKey::from_passphrase(KEY), options, &server::api::ApiOptions::default());
+    let api_options = server::api::ApiOptions { clock, ..Default::default() };
+    let app = server::router(db.store.clone(), LinkKey::from_passphrase(KEY), options, &api_options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-    TestServer { base: format!("http://{addr}"), http, store: db.store }
+    TestServer { base: format!("http://{addr}"), http, store: db.store, clock }
 }
 
 struct Answer {
@@ -79,7 +84,7 @@ impl TestServer {
         let sep = if query.is_empty() { "?" } else { "&" };
         let mut found = None;
         for ahead in 3..20 {
-            let date = (Utc::now() + Duration::days(ahead)).date_naive();
+            let date = (self.clock.now() + Duration::days(ahead)).date_naive();
             let page = self.get(&format!("/book/demo{query}{sep}date={date}")).await;
             assert_eq!(page.status, 200, "{}", page.body);
             if page.body.contains(r#"name="slot" value=""#) {
@@ -95,11 +100,33 @@ impl TestServer {
 
     /// Books the first offered time for a patient: the manage page's path.
     async fn book_first_time(&self) -> String {
+        self.book_first_time_and_slot().await.0
+    }
+
+    /// Books the first offered time for a patient: the manage page's path and the slot.
+    async fn book_first_time_and_slot(&self) -> (String, String) {
         let (slot, details) = self.hold_first_time("").await;
         let hold = query_value(&details, "hold");
         let booked = self.post_form("confirm_booking", &patient_form(&hold, &slot), &details).await;
         assert!(booked.location.starts_with("/manage/"), "{} {} {}", booked.status, booked.location, booked.body);
-        booked.location
+        (booked.location, slot)
+    }
+
+    /// A time the reschedule picker offers on another Berlin day than `current` and outside
+    /// the change cutoff (with an hour to spare), so the moved appointment stays changeable.
+    async fn reschedule_target(&self, token: &str, current: &str) -> String {
+        let day = |slot: &str| domain::SlotId::parse(slot).unwrap().start.with_timezone(&Berlin).date_naive();
+        let earliest = self.clock.now() + Duration::hours(25);
+        for ahead in 1..30 {
+            let date = (self.clock.now() + Duration::days(ahead)).with_timezone(&Berlin).date_naive();
+            let page = self.get(&format!("/manage/{token}/reschedule?date={date}")).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            let offered = page.body.split("/reschedule/confirm?slot=").skip(1).map(|rest| rest[..rest.find(['"', '&']).unwrap()].to_owned());
+            if let Some(slot) = offered.into_iter().find(|s| domain::SlotId::parse(s).unwrap().start >= earliest && day(s) != day(current)) {
+                return slot;
+            }
+        }
+        panic!("the picker offers no time after {earliest} within four weeks");
     }
 }
 
@@ -258,14 +285,13 @@ async fn the_manage_link_cancels_with_a_reason(db: TestDb) {
 
 async fn the_manage_link_reschedules_through_a_confirmation_step(db: TestDb) {
     let app = spawn_app(db).await;
-    let manage = app.book_first_time().await;
+    let (manage, current) = app.book_first_time_and_slot().await;
     let token = token_of(&manage);
     let before: i64 = app.count("SELECT MAX(id) FROM appointments").await;
     let picker = app.get(&format!("/manage/{token}/reschedule")).await;
     assert_eq!(picker.status, 200, "{}", picker.body);
-    let at = picker.body.find("/reschedule/confirm?slot=").expect("times link to the confirmation step");
-    let rest = &picker.body[at + "/reschedule/confirm?slot=".len()..];
-    let slot = rest[..rest.find(['"', '&']).unwrap()].to_owned();
+    assert!(picker.body.contains("/reschedule/confirm?slot="), "times link to the confirmation step");
+    let slot = app.reschedule_target(&token, &current).await;
     let confirm_path = format!("/manage/{token}/reschedule/confirm?slot={slot}");
     let confirm = app.get(&confirm_path).await;
     assert_eq!(confirm.status, 200, "{}", confirm.body);
@@ -276,6 +302,7 @@ async fn the_manage_link_reschedules_through_a_confirmation_step(db: TestDb) {
     assert_eq!(app.count("SELECT MAX(id) FROM appointments").await, before, "a reschedule moves, it does not create");
     let page = app.get(&moved.location).await;
     assert!(page.body.contains("Your appointment was moved"));
+    assert!(page.body.contains(r#"data-testid="cancel""#), "moved outside the cutoff, it can still be cancelled");
     // Moving onto a time that is not offered is refused and changes nothing.
     let bogus = domain::SlotId::parse(&slot).map(|mut s| {
         s.start -= Duration::days(400);
@@ -302,7 +329,7 @@ async fn tampered_expired_or_reassigned_links_are_refused(db: TestDb) {
     let id = app.count("SELECT MAX(id) FROM appointments WHERE source = 'widget'").await;
     let booker = app.count("SELECT booker_id FROM appointments WHERE source = 'widget'").await;
     let key = LinkKey::from_passphrase(KEY);
-    let expired = sign(&key, &LinkClaims { appointment_id: id, patient_id: booker, expires_at: Utc::now() - Duration::minutes(1) });
+    let expired = sign(&key, &LinkClaims { appointment_id: id, patient_id: booker, expires_at: app.clock.now() - Duration::minutes(1) });
     let page = app.get(&format!("/manage/{expired}")).await;
     assert_eq!(page.status, 410);
     assert!(page.body.contains("This link has expired"));

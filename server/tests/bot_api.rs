@@ -1,7 +1,7 @@
 //! The bot REST API over real HTTP on both backends: authentication, facility scoping, every
 //! endpoint's answers and refusals, idempotency, cutoffs and races.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::{json, Value};
 use store::credentials::CredentialKind;
 use store::testing::{another_clinic, execute, scalar_i64, TestDb};
@@ -26,7 +26,7 @@ async fn requests_without_valid_credentials_are_refused_with_a_challenge(db: Tes
         let a = api.as_user(user, key).get("/calendars").await;
         assert_eq!((a.status, a.code()), (401, "unauthorized"), "{user}:{key}");
     }
-    let staff = api.store.create_credential(api.clinic_id, None, "front-desk", CredentialKind::Staff, None, Utc::now()).await.unwrap();
+    let staff = api.store.create_credential(api.clinic_id, None, "front-desk", CredentialKind::Staff, None, api.now()).await.unwrap();
     let a = api.as_user("front-desk", &staff.key).get("/calendars").await;
     assert_eq!(a.status, 401, "a staff credential is not a bot credential");
     let unknown = api.get("/no-such-endpoint").await;
@@ -56,7 +56,7 @@ async fn calendars_list_providers_with_location_and_appointment_types_under_both
 async fn availability_groups_free_slots_by_local_date_and_refuses_bad_ranges(db: TestDb) {
     let api = spawn(db, 600).await;
     let (cal, kind) = api.berlin_calendar().await;
-    let month = (Utc::now() + Duration::days(3)).format("%Y-%m");
+    let month = (api.now() + Duration::days(3)).format("%Y-%m");
     let a = api.get(&format!("/availability?calendar_id={cal}&appointment_type_id={kind}&month={month}")).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["timeZone"], "Europe/Berlin");
@@ -187,7 +187,7 @@ async fn a_new_patient_books_the_longer_first_visit_slots(db: TestDb) {
         (at("end") - at("start")).num_minutes()
     };
     assert_eq!(minutes(offered), 45, "the alternatives fit a new patient: {offered}");
-    let from = (Utc::now() + Duration::days(3)).date_naive();
+    let from = (api.now() + Duration::days(3)).date_naive();
     let to = from + Duration::days(14);
     let first_visit = api.get(&format!("/availability?calendar_id={cal}&appointment_type_id={kind}&from={from}&to={to}&new_patient=true")).await;
     let slot = &first_visit.body["days"][0]["slots"][0];
@@ -322,7 +322,7 @@ async fn a_location_credential_sees_only_its_location(db: TestDb) {
     let temporary = berlin.body["temporaryPatientId"].as_str().unwrap();
 
     let singapore_id = scalar_i64(&api.store, "SELECT id FROM locations WHERE name = 'Singapore Orchard'").await;
-    let issued = api.store.create_credential(api.clinic_id, Some(singapore_id), "orchard-bot", CredentialKind::Bot, None, Utc::now()).await.unwrap();
+    let issued = api.store.create_credential(api.clinic_id, Some(singapore_id), "orchard-bot", CredentialKind::Bot, None, api.now()).await.unwrap();
     let orchard = api.as_user("orchard-bot", &issued.key);
     let cals = orchard.get("/calendars").await;
     let names: Vec<&str> = cals.body["calendars"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
@@ -351,7 +351,7 @@ async fn another_clinics_ids_answer_404(db: TestDb) {
     let id = booked.body["appointmentId"].as_str().unwrap();
     let temporary = booked.body["temporaryPatientId"].as_str().unwrap();
     let other_id = another_clinic(&api.store, "other").await;
-    let issued = api.store.create_credential(other_id, None, "other-bot", CredentialKind::Bot, None, Utc::now()).await.unwrap();
+    let issued = api.store.create_credential(other_id, None, "other-bot", CredentialKind::Bot, None, api.now()).await.unwrap();
     let other = api.as_user("other-bot", &issued.key);
     assert_eq!(other.get("/calendars").await.body["calendars"], json!([]));
     for a in [
@@ -366,7 +366,7 @@ async fn another_clinics_ids_answer_404(db: TestDb) {
     let a = other.post("/appointments", json!({ "slotId": slots[1]["slotId"], "temporaryPatientId": temporary })).await;
     assert!(a.status == 404 || a.status == 422, "{}", a.body);
 
-    let desk = api.store.create_credential(other_id, None, "other-desk", CredentialKind::Staff, None, Utc::now()).await.unwrap();
+    let desk = api.store.create_credential(other_id, None, "other-desk", CredentialKind::Staff, None, api.now()).await.unwrap();
     let other_desk = api.as_user("other-desk", &desk.key);
     for action in ["check-in", "complete", "no-show"] {
         let a = other_desk.post(&format!("/staff/appointments/{id}/{action}"), json!({})).await;
@@ -389,9 +389,9 @@ async fn a_rotated_key_works_beside_the_old_one_until_the_next_rotation(db: Test
     assert_eq!(api.get("/calendars").await.status, 200, "the old key still works");
     let fresh = api.as_user("demo", &new_key);
     assert_eq!(fresh.get("/calendars").await.status, 200);
-    let short = fresh.post("/credentials/rotate", json!({ "expiresAt": (Utc::now() + Duration::days(30)).to_rfc3339() })).await;
+    let short = fresh.post("/credentials/rotate", json!({ "expiresAt": (api.now() + Duration::days(30)).to_rfc3339() })).await;
     assert_eq!((short.status, short.code()), (422, "invalid_field"), "keys live at least 90 days");
-    let third = fresh.post("/credentials/rotate", json!({ "expiresAt": (Utc::now() + Duration::days(120)).to_rfc3339() })).await;
+    let third = fresh.post("/credentials/rotate", json!({ "expiresAt": (api.now() + Duration::days(120)).to_rfc3339() })).await;
     assert_eq!(third.status, 201);
     assert_eq!(third.body["revokedKeys"], 1);
     assert_eq!(api.get("/calendars").await.status, 401, "the oldest key is revoked");
@@ -407,14 +407,14 @@ async fn each_facility_is_rate_limited_with_retry_after(db: TestDb) {
     assert_eq!((limited.status, limited.code()), (429, "rate_limited"));
     let wait: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=20).contains(&wait), "{wait}");
-    let issued = api.store.create_credential(api.clinic_id, None, "second-bot", CredentialKind::Bot, None, Utc::now()).await.unwrap();
+    let issued = api.store.create_credential(api.clinic_id, None, "second-bot", CredentialKind::Bot, None, api.now()).await.unwrap();
     assert_eq!(api.as_user("second-bot", &issued.key).get("/calendars").await.status, 200, "another facility has its own budget");
 }
 
 async fn staff_book_walk_ins_check_them_in_in_order_and_register_patients(db: TestDb) {
     let api = spawn(db, 600).await;
     let (cal, kind) = api.berlin_calendar().await;
-    let issued = api.store.create_credential(api.clinic_id, None, "front-desk", CredentialKind::Staff, None, Utc::now()).await.unwrap();
+    let issued = api.store.create_credential(api.clinic_id, None, "front-desk", CredentialKind::Staff, None, api.now()).await.unwrap();
     let desk = api.as_user("front-desk", &issued.key);
     let person = json!({ "name": "Walter Walk", "dob": "1950-03-03", "phone": "+49 30 999999", "email": "walter@example.org" });
 
@@ -424,7 +424,7 @@ async fn staff_book_walk_ins_check_them_in_in_order_and_register_patients(db: Te
     let walk_in = desk.post("/staff/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "walkIn": true, "patient": person })).await;
     assert_eq!(walk_in.status, 201, "{}", walk_in.body);
     let first = walk_in.body["appointmentId"].as_str().unwrap().to_owned();
-    let later = (Utc::now() + Duration::minutes(40)).to_rfc3339();
+    let later = (api.now() + Duration::minutes(40)).to_rfc3339();
     let temporary = walk_in.body["temporaryPatientId"].as_str().unwrap().to_owned();
     let phone = desk.post("/staff/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "start": later, "temporaryPatientId": temporary })).await;
     assert_eq!(phone.status, 201, "{}", phone.body);

@@ -1,12 +1,14 @@
 //! The staff CLI on a real database file: credentials, a desk booking, check-in, registration.
 
-use chrono::Utc;
 use domain::patient::{PersonDetails, PersonName, Phone};
 use std::process::{Command, Output};
-use store::Store;
+use store::testing::test_clock;
+use store::{Clock, Store};
 
 struct Cli {
     url: String,
+    /// Every command runs as of the suite's date, as the tests' own store calls do.
+    clock: Clock,
     _dir: tempdir::Dir,
 }
 
@@ -24,17 +26,19 @@ impl Cli {
     fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("booking-cli-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
-        Cli { url: format!("sqlite://{}/booking.db?mode=rwc", dir.display()), _dir: tempdir::Dir(dir) }
+        Cli { url: format!("sqlite://{}/booking.db?mode=rwc", dir.display()), clock: test_clock(), _dir: tempdir::Dir(dir) }
     }
 
+    /// The server binary on this database, as of the suite's date.
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(args)
-            .env("DATABASE_URL", &self.url)
-            .env("BOOKING_DEMO_API_KEY", "bk_cli_test_key")
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap()
+        self.command().args(args).arg(format!("--test-clock={}", self.clock.now().to_rfc3339())).output().unwrap()
+    }
+
+    /// The server binary on this database, with only the arguments given.
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command.env("DATABASE_URL", &self.url).env("BOOKING_DEMO_API_KEY", "bk_cli_test_key").env("RUST_LOG", "warn");
+        command
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -61,7 +65,7 @@ async fn the_desk_books_checks_in_and_registers_from_the_command_line() {
         phone: Some(Phone::parse("+49 30 999999", None).unwrap()),
         ..Default::default()
     };
-    let patient = store.create_patient(clinic.id, &details, false, Utc::now()).await.unwrap();
+    let patient = store.create_patient(clinic.id, &details, false, cli.clock.now()).await.unwrap();
     let temporary = patient.temporary_id.clone().unwrap();
 
     // Sophie Wagner (calendar 4), physiotherapy 30 minutes (type 2): a walk-in, now.
@@ -80,7 +84,7 @@ async fn the_desk_books_checks_in_and_registers_from_the_command_line() {
 
     let created = cli.ok(&["credentials", "create", "demo", "front-desk", "--staff"]);
     let key = created.lines().find_map(|l| l.strip_prefix("key  ")).unwrap().to_owned();
-    let facility = store.authenticate("front-desk", &key, Utc::now()).await.unwrap().unwrap();
+    let facility = store.authenticate("front-desk", &key, cli.clock.now()).await.unwrap().unwrap();
     assert_eq!(facility.kind, store::credentials::CredentialKind::Staff);
     assert!(!cli.run(&["credentials", "create", "demo", "front-desk"]).status.success(), "usernames are unique");
     assert!(!cli.run(&["credentials", "rotate", "front-desk", "--expires-in-days", "30"]).status.success(), "90 days at least");
@@ -101,7 +105,7 @@ async fn a_voice_integration_is_created_and_given_phone_lines_from_the_command_l
     let key = created.lines().find_map(|l| l.strip_prefix("key  ")).unwrap().to_owned();
     assert!(cli.ok(&["voice-line", "demo", "sip-4930123", "acme-voice"]).contains("answered by acme-voice"));
     let store = Store::connect(&cli.url).await.unwrap();
-    let facility = store.authenticate("acme-voice", &key, Utc::now()).await.unwrap().unwrap();
+    let facility = store.authenticate("acme-voice", &key, cli.clock.now()).await.unwrap().unwrap();
     assert_eq!(facility.kind, store::credentials::CredentialKind::Voice);
     let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse("demo").unwrap()).await.unwrap();
     assert_eq!(store.voice_line(facility.credential_id, "sip-4930123").await.unwrap(), Some(clinic.id));
@@ -113,4 +117,48 @@ async fn a_voice_integration_is_created_and_given_phone_lines_from_the_command_l
     assert!(!cli.run(&["voice-line", "demo", "sip-3", "nobody"]).status.success());
     assert!(!cli.run(&["voice-line", "demo", " ", "acme-voice"]).status.success(), "a sipId is required");
     assert!(!cli.run(&["credentials", "create", "demo", "both", "--voice", "--staff"]).status.success());
+}
+
+#[tokio::test]
+async fn the_test_clock_sets_the_date_of_every_command_and_a_bad_one_is_refused() {
+    use std::io::{BufRead, BufReader};
+    let cli = Cli::new();
+    let at = "--test-clock=2031-06-02T09:00:00+02:00"; // a Monday
+    let seeded = cli.command().args(["seed-demo", at]).output().unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let store = Store::connect(&cli.url).await.unwrap();
+    let count = |sql: &'static str| {
+        let store = store.clone();
+        async move { store::testing::scalar_i64(&store, sql).await }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM holidays WHERE on_date = '2031-12-25'").await, 1, "the next Christmas is closed");
+    assert!(count("SELECT COUNT(*) FROM appointments WHERE local_date = '2031-06-03'").await > 0, "the demo's appointments start the next day");
+
+    let mut server = cli
+        .command()
+        .args(["serve", at])
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the server printed its address").unwrap();
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            break addr.trim().to_owned();
+        }
+    };
+    let page = reqwest::get(format!("{base}/book/demo")).await.unwrap().text().await.unwrap();
+    let yesterday = reqwest::get(format!("{base}/book/demo?date=2031-06-01")).await.unwrap().status();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(page.contains("June 2031"), "the booking page opens on the clock's month");
+    assert_eq!(yesterday.as_u16(), 422, "the day before the clock's date lies in the past");
+
+    for bad in ["--test-clock=tomorrow", "--test-clock=2031-06-02", "--test-clock="] {
+        let refused = cli.command().args(["migrate", bad]).output().unwrap();
+        assert!(!refused.status.success(), "{bad} was accepted");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("ISO 8601"), "{bad}: {}", String::from_utf8_lossy(&refused.stderr));
+    }
 }

@@ -6,7 +6,9 @@ mod support;
 
 use axum::routing::post;
 use axum::Router;
-use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{Duration, NaiveDate, TimeZone};
+use chrono_tz::Europe::{Berlin, London};
+use chrono_tz::Tz;
 use domain::outbound::AllowHosts;
 use domain::patient::{PersonDetails, PersonName};
 use serde_json::{json, Value};
@@ -22,7 +24,11 @@ use support::{spawn_with, Answer, Api, DEMO_KEY};
 async fn spawn(db: TestDb) -> (Api, Api) {
     let allow = AllowHosts::parse("127.0.0.1");
     let bot = spawn_with(db, ApiOptions { webhook_allow_hosts: allow.clone(), ..Default::default() }).await;
-    let options = DeliveryOptions { idle_poll: std::time::Duration::from_millis(20), ..DeliveryOptions::new(allow, std::time::Duration::from_secs(30)) };
+    let options = DeliveryOptions {
+        idle_poll: std::time::Duration::from_millis(20),
+        clock: bot.clock,
+        ..DeliveryOptions::new(allow, std::time::Duration::from_secs(30))
+    };
     std::mem::forget(server::webhooks::spawn(bot.store.clone(), options).0);
     let voice = bot.as_user("demo-voice", DEMO_KEY);
     (bot, voice)
@@ -57,13 +63,36 @@ async fn receiver(bot: &Api) -> Arc<Mutex<Vec<Value>>> {
     got
 }
 
-/// A weekday at least three days ahead (outside the 24-hour change cutoff), as YYYY-MM-DD.
-fn weekday_ahead(days: i64) -> NaiveDate {
-    let mut d = (Utc::now() + Duration::days(days)).date_naive();
-    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-        d += Duration::days(1);
+impl Api {
+    /// The Berlin date `days` ahead: three or more lie outside the 24-hour change cutoff.
+    fn berlin_date_ahead(&self, days: i64) -> NaiveDate {
+        (self.now() + Duration::days(days)).with_timezone(&Berlin).date_naive()
     }
-    d
+
+    /// The first Berlin day from `from` on which the agent (or any agent, for `None`) has
+    /// free times of the product: weekends, holidays and days off are skipped by asking, as a
+    /// bot would, not by a calendar rule.
+    async fn first_day_with_times(&self, from: NaiveDate, physio: &str, agent: Option<&str>, product: &str) -> NaiveDate {
+        let mut day = from;
+        for _ in 0..21 {
+            let slots = self
+                .voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": agent, "productId": product, "dateTime": day.to_string(), "timezone": "Europe/Berlin" }))
+                .await;
+            assert_eq!(slots.status, 200, "{}", slots.body);
+            if !slots.body.as_array().unwrap().is_empty() {
+                return day;
+            }
+            day += Duration::days(1);
+        }
+        panic!("no free time within three weeks of {from}");
+    }
+}
+
+/// A Berlin wall-clock time on `day` in the contract's format, written in `zone`: the offsets
+/// change with daylight saving time, so they are computed, never assumed.
+fn contract_time(day: NaiveDate, hour: u32, zone: Tz) -> String {
+    let at = Berlin.from_local_datetime(&day.and_hms_opt(hour, 0, 0).unwrap()).single().expect("an unambiguous hour");
+    at.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
 }
 
 /// `2024-09-16T08:00:00.000+01:00`: the contract's format, to the millisecond.
@@ -109,7 +138,7 @@ async fn a_phone_call_books_and_a_second_call_finds_moves_and_cancels(db: TestDb
     let with = voice.voice(json!({ "action": "getAppointmentTypesWithProducts", "entityId": "demo" })).await;
     assert_eq!(with.body[1]["products"], products.body, "the same products, nested");
 
-    let day = weekday_ahead(3);
+    let day = voice.first_day_with_times(voice.berlin_date_ahead(3), &physio, Some(&wagner), &product).await;
     let slots = voice
         .voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": wagner, "productId": product, "dateTime": day.to_string(), "timezone": "Europe/Berlin" }))
         .await;
@@ -122,13 +151,13 @@ async fn a_phone_call_books_and_a_second_call_finds_moves_and_cancels(db: TestDb
         assert!(contract_format(start) && contract_format(end), "{s}");
         assert!(start.starts_with(&day.to_string()));
     }
-    assert_eq!(&list[0]["slotStart"].as_str().unwrap()[10..], "T08:00:00.000+01:00", "Wagner starts at eight, Berlin time");
+    assert_eq!(list[0]["slotStart"].as_str().unwrap(), contract_time(day, 8, Berlin), "Wagner starts at eight, Berlin time");
     // From a time on, in another zone: the same instants, written in that zone.
     let afternoon = voice
-        .voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": wagner, "productId": product, "dateTime": format!("{day}T13:00:00.000+01:00"), "timezone": "Europe/London" }))
+        .voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": wagner, "productId": product, "dateTime": contract_time(day, 13, Berlin), "timezone": "Europe/London" }))
         .await;
     let first = afternoon.body[0]["slotStart"].as_str().unwrap();
-    assert_eq!(&first[10..], "T12:00:00.000+00:00", "{}", afternoon.body);
+    assert_eq!(first, contract_time(day, 13, London), "{}", afternoon.body);
     let any = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": null, "productId": product, "dateTime": day.to_string(), "timezone": "Europe/Berlin" })).await;
     let any_starts: Vec<&str> = any.body.as_array().unwrap().iter().map(|s| s["slotStart"].as_str().unwrap()).collect();
     assert!(any_starts.len() >= list.len(), "any agent offers at least Wagner's times");
@@ -162,7 +191,7 @@ async fn a_phone_call_books_and_a_second_call_finds_moves_and_cancels(db: TestDb
         birth_date: NaiveDate::from_ymd_opt(1950, 1, 1),
         ..Default::default()
     };
-    bot.store.create_patient(clinic, &namesake, true, Utc::now()).await.unwrap();
+    bot.store.create_patient(clinic, &namesake, true, bot.now()).await.unwrap();
     let both = voice.voice(json!({ "action": "findExistingUser", "participant": { "firstname": "moritz", "lastname": "MUSTERMANN" } })).await;
     assert_eq!(both.body.as_array().unwrap().len(), 2, "{}", both.body);
     for user in both.body.as_array().unwrap() {
@@ -180,7 +209,8 @@ async fn a_phone_call_books_and_a_second_call_finds_moves_and_cancels(db: TestDb
     assert_eq!((found["bookingId"].as_str(), found["name"].as_str(), found["productId"].as_str()), (Some(booking.as_str()), Some("Physiotherapy 30 min"), Some(product.as_str())));
     assert_eq!((found["slotId"].as_str(), found["start"].as_str()), (slot["avId"].as_str(), slot["slotStart"].as_str()));
 
-    let later = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": wagner, "productId": product, "dateTime": weekday_ahead(5).to_string(), "timezone": "Europe/Berlin" })).await;
+    let later_day = voice.first_day_with_times(day + Duration::days(1), &physio, Some(&wagner), &product).await;
+    let later = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "agentId": wagner, "productId": product, "dateTime": later_day.to_string(), "timezone": "Europe/Berlin" })).await;
     let new_slot = later.body[0].clone();
     let moved = voice
         .voice(json!({ "action": "modifyAppointment", "bookingId": booking, "slotIdOld": found["slotId"], "slotIdNew": new_slot["avId"], "start": new_slot["slotStart"] }))
@@ -222,7 +252,7 @@ async fn every_action_refuses_bad_input_and_changes_nothing(db: TestDb) {
     let (general, physio) = (types.body[0]["id"].as_str().unwrap().to_owned(), types.body[1]["id"].as_str().unwrap().to_owned());
     let products = voice.voice(json!({ "action": "getProducts", "entityId": "demo", "appointmentTypeId": physio })).await;
     let product = products.body[0]["id"].as_str().unwrap().to_owned();
-    let day = weekday_ahead(3).to_string();
+    let day = voice.first_day_with_times(voice.berlin_date_ahead(3), &physio, None, &product).await.to_string();
     let slots = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day, "timezone": "Europe/Berlin" })).await;
     let slot = slots.body[0].clone();
     let booker = json!({ "firstname": "Eva", "lastname": "Probe", "email": "eva@example.org", "dob": "1990-01-01", "phone": "+49 30 1112223" });
@@ -310,8 +340,8 @@ async fn every_action_refuses_bad_input_and_changes_nothing(db: TestDb) {
     let booked = voice.voice(book(json!({}))).await;
     assert_eq!(booked.status, 200, "{}", booked.body);
     let other = another_clinic(&bot.store, "other").await;
-    let issued = bot.store.create_credential(other, None, "other-voice", CredentialKind::Voice, None, Utc::now()).await.unwrap();
-    bot.store.add_voice_line("other-sip", other, "other-voice", Utc::now()).await.unwrap();
+    let issued = bot.store.create_credential(other, None, "other-voice", CredentialKind::Voice, None, bot.now()).await.unwrap();
+    bot.store.add_voice_line("other-sip", other, "other-voice", bot.now()).await.unwrap();
     let them = bot.as_user("other-voice", &issued.key);
     assert_eq!(them.voice(json!({ "action": "getEntityForSipId", "sipId": "other-sip" })).await.body, json!({ "entityId": "other" }));
     let booking = booked.body["bookingId"].as_str().unwrap();

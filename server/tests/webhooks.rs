@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use chrono::Utc;
 use domain::outbound::AllowHosts;
 use domain::webhook::{body_signature, parse_secret, verify_standard};
 use serde_json::{json, Value};
@@ -20,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::credentials::CredentialKind;
 use store::on_both_backends;
-use store::testing::{another_clinic, TestDb};
+use store::testing::{another_clinic, test_clock, TestDb};
+use store::Clock;
 use support::{spawn_with, Api};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -33,12 +33,13 @@ struct Received {
     body: Value,
 }
 
-#[derive(Default)]
 struct Inbox {
     received: Vec<Received>,
     /// Requests per (path, event id), to fail or stall only the first.
     seen: HashMap<(String, String), u32>,
     forged: u32,
+    /// The receiver checks timestamps against the suite's clock, as the server signs with it.
+    clock: Clock,
 }
 
 #[derive(Clone)]
@@ -55,7 +56,8 @@ async fn receive(State(inbox): State<Arc<Mutex<Inbox>>>, Path(path): Path<String
     let id = header("webhook-id");
     let timestamp: i64 = header("webhook-timestamp").parse().unwrap_or(0);
     let vendor_ok = header("x-webhook-signature") == body_signature(&key, &body);
-    let standard_ok = verify_standard(&key, &id, timestamp, &body, &header("webhook-signature"), Utc::now().timestamp(), 300);
+    let now = inbox.lock().unwrap().clock.now().timestamp();
+    let standard_ok = verify_standard(&key, &id, timestamp, &body, &header("webhook-signature"), now, 300);
     let n = {
         let mut inbox = inbox.lock().unwrap();
         if !(vendor_ok && standard_ok) {
@@ -82,7 +84,7 @@ async fn receive(State(inbox): State<Arc<Mutex<Inbox>>>, Path(path): Path<String
 }
 
 async fn receiver() -> Receiver {
-    let inbox = Arc::new(Mutex::new(Inbox::default()));
+    let inbox = Arc::new(Mutex::new(Inbox { received: Vec::new(), seen: HashMap::new(), forged: 0, clock: test_clock() }));
     let app = Router::new().route("/hook/{path}", post(receive)).with_state(inbox.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -119,6 +121,7 @@ async fn spawn(db: TestDb) -> Api {
         timeout: Duration::from_secs(1),
         lease: Duration::from_secs(3),
         idle_poll: Duration::from_millis(20),
+        clock: api.clock,
         ..DeliveryOptions::new(allow, Duration::from_secs(3))
     };
     let (stop, _) = server::webhooks::spawn(api.store.clone(), options);
@@ -149,7 +152,7 @@ async fn every_event_type_arrives_signed_with_the_patient_and_verifies(db: TestD
     assert_eq!(api.put(&format!("/appointments/{id}/cancel"), json!({ "reason": "feeling better" })).await.status, 200);
 
     // The front desk takes two walk-ins: one is seen, one never shows up.
-    let issued = api.store.create_credential(api.clinic_id, None, "desk", CredentialKind::Staff, None, Utc::now()).await.unwrap();
+    let issued = api.store.create_credential(api.clinic_id, None, "desk", CredentialKind::Staff, None, api.now()).await.unwrap();
     let desk = api.as_user("desk", &issued.key);
     let person = json!({ "name": "Wanda Walk", "dob": "1960-01-01", "phone": "+49 30 5550000", "email": "wanda@example.org" });
     let walk_in = desk.post("/staff/appointments", json!({ "calendarId": cal, "appointmentTypeId": kind, "walkIn": true, "patient": person })).await;
@@ -324,7 +327,7 @@ async fn subscriptions_are_validated_limited_to_25_and_private_to_their_clinic(d
 
     // Another clinic sees none of them and cannot touch them.
     let other = another_clinic(&api.store, "other").await;
-    let issued = api.store.create_credential(other, None, "other-bot", CredentialKind::Bot, None, Utc::now()).await.unwrap();
+    let issued = api.store.create_credential(other, None, "other-bot", CredentialKind::Bot, None, api.now()).await.unwrap();
     let them = api.as_user("other-bot", &issued.key);
     assert_eq!(them.get("/webhooks").await.body["webhooks"], json!([]));
     let id = created.body["id"].as_str().unwrap();

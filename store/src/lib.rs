@@ -5,6 +5,7 @@
 //! (time encoding, locking) the difference lives in `time.rs` or in an explicit branch.
 
 mod availability;
+mod clock;
 mod booking;
 pub mod credentials;
 mod error;
@@ -20,6 +21,7 @@ mod widget;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use clock::Clock;
 pub use availability::{Availability, AvailabilityRequest, ProviderAvailability, Slot};
 pub use booking::{Booked, Hold, NewAppointment, Reschedule, SlotBooking};
 pub use error::StoreError;

@@ -4,7 +4,8 @@
 //! connection (default `postgres://postgres@127.0.0.1:5432/postgres`). A test that cannot
 //! reach it fails: a missing database must never turn into a skipped suite.
 
-use crate::{Backend, Store};
+use crate::{Backend, Clock, Store};
+use chrono::{DateTime, Utc};
 use rand::Rng;
 
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -51,6 +52,41 @@ pub async fn fresh_db(backend: Backend) -> TestDb {
     let store = Store::connect(&url).await.expect("connect to fresh test database");
     store.migrate().await.expect("migrate fresh test database");
     TestDb { url, store }
+}
+
+/// The instants the suites run as of, `(name, ISO 8601 instant)`: `scripts/test-dates`, which
+/// `make test` and the browser tests read too.
+pub fn test_dates() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../scripts/test-dates")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_once(char::is_whitespace).map(|(n, at)| (n, at.trim())).expect("a name and an instant per line"))
+        .collect()
+}
+
+/// The instant a test suite runs as of: `BOOKING_TEST_NOW` names one of `test_dates()`,
+/// gives an ISO 8601 instant, or says `real` for the machine's clock. Unset, it is the first
+/// of `test_dates()`, so that a plain `cargo test` never depends on the day it runs.
+pub fn test_start() -> Option<DateTime<Utc>> {
+    let dates = test_dates();
+    let wanted = std::env::var("BOOKING_TEST_NOW").ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let wanted = wanted.as_deref().unwrap_or(dates[0].0);
+    if wanted == "real" {
+        return None;
+    }
+    let raw = dates.iter().find(|(name, _)| *name == wanted).map_or(wanted, |(_, at)| at);
+    let at = DateTime::parse_from_rfc3339(raw).unwrap_or_else(|_| {
+        let names: Vec<&str> = dates.iter().map(|(name, _)| *name).collect();
+        panic!("BOOKING_TEST_NOW={wanted:?} is neither `real`, one of {names:?}, nor an ISO 8601 instant")
+    });
+    Some(at.with_timezone(&Utc))
+}
+
+/// A clock for one test, started at `test_start()`. Each test makes its own, so every test
+/// begins at the same instant however long the suite has run.
+pub fn test_clock() -> Clock {
+    test_start().map_or_else(Clock::system, Clock::starting_at)
 }
 
 /// Declares each listed `async fn(TestDb)` as two tests, `<name>::on_sqlite` and
@@ -144,4 +180,51 @@ pub async fn appointment_ids(store: &Store) -> Vec<i64> {
     crate::with_pool!(store, pool => {
         sqlx::query_scalar("SELECT id FROM appointments ORDER BY id").fetch_all(pool).await.expect("read appointment ids")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, Duration, Timelike, Weekday};
+    use chrono_tz::Europe::Berlin;
+
+    fn dates() -> Vec<(&'static str, DateTime<chrono_tz::Tz>)> {
+        test_dates()
+            .into_iter()
+            .map(|(name, at)| (name, DateTime::parse_from_rfc3339(at).unwrap_or_else(|e| panic!("{name}: {e}")).with_timezone(&Berlin)))
+            .collect()
+    }
+
+    /// Whether Berlin's offset from UTC changes during the local day of `at`.
+    fn offset_changes_on(day: chrono::NaiveDate) -> bool {
+        let offset = |d: chrono::NaiveDate| (Berlin.from_utc_datetime(&d.and_hms_opt(12, 0, 0).unwrap()).naive_local() - d.and_hms_opt(12, 0, 0).unwrap()).num_minutes();
+        offset(day) != offset(day + Duration::days(1))
+    }
+
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_suites_run_at_the_hard_dates_the_issue_names() {
+        let dates = dates();
+        let names: std::collections::HashSet<_> = dates.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names.len(), dates.len(), "names are unique");
+        let last_of_month = |t: &DateTime<chrono_tz::Tz>| (t.date_naive() + Duration::days(1)).day() == 1;
+        assert!(dates.iter().any(|(_, t)| last_of_month(t) && t.month() != 12), "the last day of a month");
+        assert!(dates.iter().any(|(_, t)| t.month() == 12 && t.day() == 31), "the last day of a year");
+        assert!(dates.iter().any(|(_, t)| offset_changes_on(t.date_naive() + Duration::days(1))), "the day before a DST change");
+        assert!(dates.iter().any(|(_, t)| offset_changes_on(t.date_naive())), "the day of a DST change");
+        assert!(dates.iter().any(|(_, t)| t.weekday() == Weekday::Sat && t.hour() >= 20), "a Saturday night");
+    }
+
+    #[test]
+    fn a_test_date_is_named_or_given_as_an_instant() {
+        // The variable is read per call; this test alone in this binary sets it.
+        std::env::set_var("BOOKING_TEST_NOW", "year-end");
+        assert_eq!(test_start().unwrap().to_rfc3339(), "2026-12-31T15:30:00+00:00");
+        std::env::set_var("BOOKING_TEST_NOW", "2030-01-01T00:00:00Z");
+        assert_eq!(test_start().unwrap().to_rfc3339(), "2030-01-01T00:00:00+00:00");
+        std::env::set_var("BOOKING_TEST_NOW", "real");
+        assert_eq!(test_start(), None);
+        std::env::remove_var("BOOKING_TEST_NOW");
+    }
 }

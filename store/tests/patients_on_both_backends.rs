@@ -1,11 +1,15 @@
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::patient::{Email, PatientField, PersonDetails, PersonName, Phone};
 use domain::ClinicSlug;
 use store::testing::{scalar_i64, TestDb};
 use store::{on_both_backends, PatientQuery, PatientRef, StoreError};
 
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap()
+}
+
 async fn demo(db: &TestDb) -> i64 {
-    store::testing::seeded_demo(&db.store, Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap()).await.0
+    store::testing::seeded_demo(&db.store, now()).await.0
 }
 
 fn max() -> PersonDetails {
@@ -24,7 +28,7 @@ fn max() -> PersonDetails {
 
 async fn a_new_patient_gets_a_temporary_id_until_registered_and_then_an_event(db: TestDb) {
     let clinic = demo(&db).await;
-    let now = Utc::now();
+    let now = now();
     let p = db.store.create_patient(clinic, &max(), false, now).await.unwrap();
     let temporary = p.temporary_id.clone().expect("unregistered patients get a temporary id");
     assert!(temporary.starts_with("tmp_"));
@@ -40,18 +44,18 @@ async fn a_new_patient_gets_a_temporary_id_until_registered_and_then_an_event(db
 
 async fn a_registered_patient_has_no_temporary_id(db: TestDb) {
     let clinic = demo(&db).await;
-    let p = db.store.create_patient(clinic, &max(), true, Utc::now()).await.unwrap();
+    let p = db.store.create_patient(clinic, &max(), true, now()).await.unwrap();
     assert_eq!(p.temporary_id, None);
 }
 
 async fn a_patient_without_a_name_or_of_another_clinic_is_refused(db: TestDb) {
     let clinic = demo(&db).await;
     let nameless = PersonDetails { last_name: None, ..max() };
-    let refused = db.store.create_patient(clinic, &nameless, false, Utc::now()).await;
+    let refused = db.store.create_patient(clinic, &nameless, false, now()).await;
     assert!(matches!(refused, Err(StoreError::Rule(_))), "{refused:?}");
     assert_eq!(scalar_i64(&db.store, "SELECT COUNT(*) FROM patients").await, 0);
-    let p = db.store.create_patient(clinic, &max(), false, Utc::now()).await.unwrap();
-    let foreign = db.store.register_patient(clinic + 1, p.id, Utc::now()).await;
+    let p = db.store.create_patient(clinic, &max(), false, now()).await.unwrap();
+    let foreign = db.store.register_patient(clinic + 1, p.id, now()).await;
     assert!(matches!(foreign, Err(StoreError::NotFound("patient"))), "{foreign:?}");
 }
 
@@ -68,7 +72,7 @@ async fn a_product_names_the_details_it_requires(db: TestDb) {
 
 async fn lookup_matches_names_without_case_or_accents_and_narrows_by_birth_date(db: TestDb) {
     let clinic = demo(&db).await;
-    let now = Utc::now();
+    let now = now();
     let max = db.store.create_patient(clinic, &max(), false, now).await.unwrap();
     let twin = PersonDetails { birth_date: NaiveDate::from_ymd_opt(1990, 1, 2), email: None, ..self::max() };
     let twin = db.store.create_patient(clinic, &twin, true, now).await.unwrap();

@@ -67,7 +67,7 @@ pub(super) async fn with_patient(api: &Api, facility: &Facility, a: AppointmentV
 
 /// The nearest free times of the same calendar and type, for a 409.
 async fn alternatives(api: &Api, clinic_id: i64, slot: &SlotId, new_patient: bool) -> Vec<schema::FreeSlot> {
-    let now = Utc::now();
+    let now = api.clock.now();
     let from = (slot.start - Duration::days(1)).date_naive().max(now.date_naive());
     let request = AvailabilityRequest {
         clinic_id,
@@ -194,7 +194,7 @@ pub(super) async fn booking_patient(
         (Some(id), None, None) => Ok((api.store.patient(clinic, PatientRef::Id(id.parse("patientId")?)).await.map_err(not_found)?, false)),
         (None, Some(t), None) => Ok((api.store.patient(clinic, PatientRef::Temporary(t.trim())).await.map_err(not_found)?, false)),
         (None, None, Some(p)) => {
-            let today = Utc::now().date_naive();
+            let today = domain::patient::latest_date_anywhere(api.clock.now());
             let (first, last) = match (&p.first_name, &p.last_name, &p.name) {
                 (Some(f), Some(l), None) => (f.clone(), l.clone()),
                 (None, None, Some(n)) => match n.trim().rsplit_once(char::is_whitespace) {
@@ -245,7 +245,7 @@ pub(super) async fn booking_patient(
             if let ([one], true) = (existing.as_slice(), details.birth_date.is_some() || details.phone.is_some()) {
                 return Ok((one.clone(), false));
             }
-            let created = api.store.create_patient(clinic, &details, false, Utc::now()).await?;
+            let created = api.store.create_patient(clinic, &details, false, api.clock.now()).await?;
             if let Some(g) = &p.gender {
                 api.store.set_patient_gender(clinic, created.id, g).await?;
             }
@@ -314,7 +314,7 @@ pub async fn create(
             reason,
             idempotency,
             hold_token: None,
-            now: Utc::now(),
+            now: api.clock.now(),
         })
         .await;
     if booked.is_err() && new_patient {
@@ -405,7 +405,7 @@ pub async fn reschedule(
 ) -> Result<Json<schema::Appointment>, ApiError> {
     let current = visible(&api, &facility, path_id(&id, "appointment")?).await?;
     let slot = chosen_slot(&api, &facility, &body.value).await?;
-    match api.store.reschedule_to_slot(facility.clinic_id, current.id, slot, BookingSource::BotApi, Utc::now()).await {
+    match api.store.reschedule_to_slot(facility.clinic_id, current.id, slot, BookingSource::BotApi, api.clock.now()).await {
         Ok(_) => {}
         Err(StoreError::SlotTaken | StoreError::SlotUnavailable) => return Err(taken(&api, facility.clinic_id, &slot, false).await),
         Err(e) => return Err(e.into()),
@@ -433,7 +433,7 @@ pub async fn cancel(
 ) -> Result<Json<schema::Appointment>, ApiError> {
     let current = visible(&api, &facility, path_id(&id, "appointment")?).await?;
     let reason = check_reason(&body.value.reason)?;
-    api.store.cancel_appointment(facility.clinic_id, current.id, &reason, BookingSource::BotApi, Utc::now()).await?;
+    api.store.cancel_appointment(facility.clinic_id, current.id, &reason, BookingSource::BotApi, api.clock.now()).await?;
     let cancelled = api.store.appointment_view(current.id).await?;
     Ok(Json(with_patient(&api, &facility, cancelled).await?))
 }
@@ -464,7 +464,7 @@ pub async fn rotate_key(
                 .map_err(|_| ApiError::invalid("expiresAt", "must be an ISO 8601 date-time with offset"))
         })
         .transpose()?;
-    let issued = api.store.rotate_key(&facility.username, expires_at, Utc::now()).await?;
+    let issued = api.store.rotate_key(&facility.username, expires_at, api.clock.now()).await?;
     Ok((
         StatusCode::CREATED,
         Json(schema::IssuedKey {

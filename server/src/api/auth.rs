@@ -46,7 +46,7 @@ async fn admit(api: Api, mut req: Request, next: Next, kind: CredentialKind) -> 
     let (user, key) = basic_credentials(req.headers())?;
     let facility = api
         .store
-        .authenticate(&user, &key, chrono::Utc::now())
+        .authenticate(&user, &key, api.clock.now())
         .await?
         .ok_or_else(|| ApiError::unauthorized("unknown user id or API key"))?;
     if facility.kind != kind {

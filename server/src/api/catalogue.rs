@@ -248,7 +248,7 @@ pub async fn availability(
             from,
             to,
             new_patient: q.new_patient.unwrap_or(false),
-            now: Utc::now(),
+            now: api.clock.now(),
         })
         .await?;
     let tz = found.tz;

@@ -21,7 +21,7 @@ use axum::Router;
 use domain::outbound::AllowHosts;
 use std::sync::Arc;
 use store::credentials::Facility;
-use store::Store;
+use store::{Clock, Store};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -32,6 +32,7 @@ pub struct Api {
     pub limiter: Arc<RateLimiter>,
     /// Hosts whose webhook URLs may use plain http and internal addresses.
     pub webhook_allow_hosts: AllowHosts,
+    pub clock: Clock,
 }
 
 /// How the API is set up, from the server's settings.
@@ -40,11 +41,13 @@ pub struct ApiOptions {
     /// Requests a minute per facility (and per server instance), also the burst allowed.
     pub requests_per_minute: u32,
     pub webhook_allow_hosts: AllowHosts,
+    /// Where every handler reads the time: the system clock except in tests.
+    pub clock: Clock,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
-        ApiOptions { requests_per_minute: crate::config::DEFAULT_API_RATE_LIMIT, webhook_allow_hosts: AllowHosts::default() }
+        ApiOptions { requests_per_minute: crate::config::DEFAULT_API_RATE_LIMIT, webhook_allow_hosts: AllowHosts::default(), clock: Clock::system() }
     }
 }
 
@@ -54,6 +57,7 @@ impl Api {
             store,
             limiter: Arc::new(RateLimiter::new(options.requests_per_minute)),
             webhook_allow_hosts: options.webhook_allow_hosts.clone(),
+            clock: options.clock,
         }
     }
 }

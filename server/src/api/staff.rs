@@ -47,7 +47,7 @@ pub async fn create(
     body: ApiJson<StaffBooking>,
 ) -> Result<(StatusCode, Json<schema::Appointment>), ApiError> {
     let r = &body.value;
-    let now = Utc::now();
+    let now = api.clock.now();
     let reason = check_reason(&r.reason)?;
     let provider_id = r.calendar_id.parse("calendarId")?;
     let product_id = r.appointment_type_id.parse("appointmentTypeId")?;
@@ -131,7 +131,7 @@ impl DeskTime {
 
 async fn move_to(api: Api, facility: Facility, id: String, to: AppointmentStatus) -> Result<Json<schema::Appointment>, ApiError> {
     let current = visible(&api, &facility, path_id(&id, "appointment")?).await?;
-    api.store.change_status(facility.clinic_id, current.id, to, BookingSource::Staff, Utc::now()).await?;
+    api.store.change_status(facility.clinic_id, current.id, to, BookingSource::Staff, api.clock.now()).await?;
     let view = api.store.appointment_view(current.id).await?;
     Ok(Json(with_patient(&api, &facility, view).await?))
 }
@@ -175,7 +175,7 @@ pub async fn register(
     Path(who): Path<String>,
 ) -> Result<Json<schema::Registered>, ApiError> {
     let patient = api.store.patient(facility.clinic_id, PatientRef::parse(&who)).await?;
-    api.store.register_patient(facility.clinic_id, patient.id, Utc::now()).await.map_err(|e| match e {
+    api.store.register_patient(facility.clinic_id, patient.id, api.clock.now()).await.map_err(|e| match e {
         StoreError::Rule(_) => ApiError::new(StatusCode::CONFLICT, "already_registered", "this patient is already registered"),
         other => other.into(),
     })?;

@@ -258,7 +258,7 @@ async fn slots(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiErr
             from: day - Duration::days(1),
             to: day + Duration::days(1),
             new_patient: false,
-            now: Utc::now(),
+            now: api.clock.now(),
         };
         let available = api.store.availability(&request).await?;
         for slot in available.providers.into_iter().flat_map(|p| p.slots) {
@@ -328,7 +328,7 @@ async fn patient_for(
             Err(e) => Err(e.into()),
         };
     }
-    let today = Utc::now().date_naive();
+    let today = domain::patient::latest_date_anywhere(api.clock.now());
     let details = PersonDetails::from_text(|f| user_field(user, f), required, today).map_err(|(field, problem)| match problem {
         FieldProblem::Missing => ApiError::invalid(&field_name(role, field.as_str()), "is required for this product"),
         FieldProblem::Invalid(why) => ApiError::invalid(&field_name(role, field.as_str()), why),
@@ -350,7 +350,7 @@ async fn patient_for(
             return Ok((one.clone(), false));
         }
     }
-    let created = api.store.create_patient(clinic_id, &details, false, Utc::now()).await?;
+    let created = api.store.create_patient(clinic_id, &details, false, api.clock.now()).await?;
     Ok((api.store.patient(clinic_id, PatientRef::Id(created.id)).await?, true))
 }
 
@@ -414,7 +414,7 @@ async fn book(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiErro
             reason: String::new(),
             idempotency: None,
             hold_token: None,
-            now: Utc::now(),
+            now: api.clock.now(),
         })
         .await;
     if booked.is_err() {
@@ -485,7 +485,7 @@ async fn modify(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiEr
     if !c.locations.iter().any(|l| l.id == slot.location_id) {
         return Err(ApiError::not_found("slot"));
     }
-    match api.store.reschedule_to_slot(a.clinic.id, a.id, slot, BookingSource::VoiceBot, Utc::now()).await {
+    match api.store.reschedule_to_slot(a.clinic.id, a.id, slot, BookingSource::VoiceBot, api.clock.now()).await {
         Ok(_) => {}
         Err(StoreError::SlotTaken | StoreError::SlotUnavailable) => return Err(taken(api, a.clinic.id, &slot, false).await),
         Err(e) => return Err(e.into()),
@@ -505,7 +505,7 @@ async fn cancel(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiEr
     let a = booking(api, f, call).await?;
     check_current(call, "slotId", &a)?;
     check_start(call, a.start, "this booking")?;
-    api.store.cancel_appointment(a.clinic.id, a.id, "", BookingSource::VoiceBot, Utc::now()).await?;
+    api.store.cancel_appointment(a.clinic.id, a.id, "", BookingSource::VoiceBot, api.clock.now()).await?;
     Ok(json!({ "success": true, "bookingId": a.id.to_string(), "status": AppointmentStatus::Cancelled.as_str() }))
 }
 
@@ -536,7 +536,7 @@ async fn find_user(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, Ap
 
 async fn find_bookings(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiError> {
     let id = call.id("id")?;
-    let now = Utc::now();
+    let now = api.clock.now();
     let (mut out, mut known) = (Vec::new(), false);
     for clinic in api.store.voice_clinics(f.credential_id).await? {
         let patient = match api.store.patient(clinic, PatientRef::Id(id)).await {

@@ -99,7 +99,7 @@ pub async fn create(
         description: &description,
         secret: &secret,
     };
-    let created = api.store.create_subscription(&subscription, Utc::now()).await?;
+    let created = api.store.create_subscription(&subscription, api.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(view(created, Some(secret)))))
 }
 
@@ -175,7 +175,7 @@ pub async fn redeliver(
 ) -> Result<(StatusCode, Json<schema::Redelivery>), ApiError> {
     let subscription = path_id(&id, "webhook")?;
     let delivery = path_id(&delivery, "delivery")?;
-    api.store.redeliver(facility.clinic_id, subscription, delivery, Utc::now()).await.map_err(|e| match e {
+    api.store.redeliver(facility.clinic_id, subscription, delivery, api.clock.now()).await.map_err(|e| match e {
         StoreError::Rule(rule) => ApiError::new(StatusCode::CONFLICT, "webhook_disabled", rule.to_string()),
         other => other.into(),
     })?;

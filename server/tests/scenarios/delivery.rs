@@ -9,7 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use chrono::{Duration as Days, Utc};
+use chrono::Duration as Days;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -17,8 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use store::testing::{scalar_i64, TestDb};
-use store::{DemoSeed, Store};
+use store::testing::{scalar_i64, test_clock, TestDb};
+use store::{Clock, DemoSeed, Store};
 
 const KEY: &str = "bk_crash_test_key";
 const BOOKINGS: usize = 1_000;
@@ -30,9 +30,12 @@ struct Instance {
     base: String,
 }
 
-fn start(url: &str) -> Instance {
+/// Starts an instance whose clock reads what `clock` reads now, so that instances started
+/// at different times agree on the time.
+fn start(url: &str, clock: &Clock) -> Instance {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .arg("serve")
+        .arg(format!("--test-clock={}", clock.now().to_rfc3339()))
         .env("DATABASE_URL", url)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_SITE_ROOT", "target/site")
@@ -100,7 +103,7 @@ async fn receiver(delay: Duration) -> (String, Arc<Mutex<Inbox>>) {
 
 /// Free slot ids for new patients (whose first visit may take longer) across every
 /// calendar, enough for the run.
-async fn slots(http: &reqwest::Client, base: &str) -> Vec<String> {
+async fn slots(http: &reqwest::Client, base: &str, clock: &Clock) -> Vec<String> {
     let get = |path: String| async move {
         let res = http.get(format!("{base}/api/v1{path}")).basic_auth("demo", Some(KEY)).send().await.unwrap();
         assert_eq!(res.status(), 200);
@@ -108,7 +111,7 @@ async fn slots(http: &reqwest::Client, base: &str) -> Vec<String> {
     };
     let calendars = get("/calendars".into()).await;
     let mut per_calendar = Vec::new();
-    let from = (Utc::now() + Days::days(1)).date_naive();
+    let from = (clock.now() + Days::days(1)).date_naive();
     for cal in calendars["calendars"].as_array().unwrap() {
         let (c, t) = (cal["id"].as_str().unwrap(), cal["appointmentTypes"][0]["id"].as_str().unwrap());
         // Slots of one calendar may overlap (offered every 15 minutes): keep a run of slots
@@ -206,9 +209,10 @@ pub struct Figures {
 /// or not its client heard the answer) reaches the receiver, and nothing else does.
 pub async fn run(db: TestDb, run: Run) -> Figures {
     let instances = run.instances;
-    db.store.seed_demo(&DemoSeed { now: Utc::now(), api_key: KEY.into() }).await.unwrap();
+    let clock = test_clock();
+    db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: KEY.into() }).await.unwrap();
     let (hook, inbox) = receiver(run.receiver_delay).await;
-    let mut running: Vec<Instance> = (0..instances).map(|_| start(&db.url)).collect();
+    let mut running: Vec<Instance> = (0..instances).map(|_| start(&db.url, &clock)).collect();
     let bases = Arc::new(running.iter().map(|i| Mutex::new(i.base.clone())).collect::<Vec<_>>());
     let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let clinic = scalar_i64(&db.store, "SELECT id FROM clinics WHERE slug = 'demo'").await;
@@ -222,7 +226,7 @@ pub async fn run(db: TestDb, run: Run) -> Figures {
             .unwrap();
         assert_eq!(sub.status(), 201);
     }
-    let slots = slots(&http, &running[0].base).await;
+    let slots = slots(&http, &running[0].base, &clock).await;
     assert!(slots.len() >= BOOKINGS, "only {} free slots", slots.len());
 
     // The demo seed has appointments of its own, made before anyone subscribed.
@@ -259,7 +263,7 @@ pub async fn run(db: TestDb, run: Run) -> Figures {
         running[0].child.wait().unwrap();
         in_flight_at_kill = scalar_i64(&db.store, "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' AND attempts > 0").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let restarted = start(&db.url);
+        let restarted = start(&db.url, &clock);
         *bases[0].lock().unwrap() = restarted.base.clone();
         running[0] = restarted;
     }

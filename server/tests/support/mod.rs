@@ -3,13 +3,13 @@
 
 #![allow(dead_code)] // each suite uses a different part
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
 use server::api::ApiOptions;
 use store::links::LinkKey;
-use store::testing::{scalar_i64, TestDb};
-use store::{DemoSeed, Store};
+use store::testing::{scalar_i64, test_clock, TestDb};
+use store::{Clock, DemoSeed, Store};
 
 pub const DEMO_KEY: &str = "bk_test_demo_key";
 
@@ -20,6 +20,8 @@ pub struct Api {
     pub clinic_id: i64,
     pub user: String,
     pub key: String,
+    /// The server's clock, started at the suite's date (`store::testing::test_start`).
+    pub clock: Clock,
 }
 
 pub struct Answer {
@@ -34,9 +36,12 @@ impl Answer {
     }
 }
 
-/// Seeds the demo clinic and serves the whole router on a free port of 127.0.0.1.
+/// Seeds the demo clinic and serves the whole router on a free port of 127.0.0.1, both as of
+/// the suite's date. The options' clock is replaced by that date's.
 pub async fn spawn_with(db: TestDb, api_options: ApiOptions) -> Api {
-    let seeded = db.store.seed_demo(&DemoSeed { now: Utc::now(), api_key: DEMO_KEY.into() }).await.unwrap();
+    let clock = test_clock();
+    let api_options = ApiOptions { clock, ..api_options };
+    let seeded = db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: DEMO_KEY.into() }).await.unwrap();
     let store::SeedOutcome::Created { clinic_id } = seeded else { panic!("fresh database") };
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
     let app = server::router(db.store.clone(), LinkKey::from_passphrase("bot api test passphrase"), options, &api_options);
@@ -50,13 +55,27 @@ pub async fn spawn_with(db: TestDb, api_options: ApiOptions) -> Api {
         clinic_id,
         user: "demo".into(),
         key: DEMO_KEY.into(),
+        clock,
     }
 }
 
 impl Api {
     /// The same server, as another credential.
     pub fn as_user(&self, user: &str, key: &str) -> Api {
-        Api { base: self.base.clone(), http: self.http.clone(), store: self.store.clone(), clinic_id: self.clinic_id, user: user.into(), key: key.into() }
+        Api {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            store: self.store.clone(),
+            clinic_id: self.clinic_id,
+            user: user.into(),
+            key: key.into(),
+            clock: self.clock,
+        }
+    }
+
+    /// Now, as the server sees it.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
@@ -97,7 +116,7 @@ impl Api {
 
     /// Free slots of a calendar, from three days ahead (outside the change cutoff).
     pub async fn free_slots(&self, calendar: &str, kind: &str) -> Vec<Value> {
-        let from = (Utc::now() + Duration::days(3)).date_naive();
+        let from = (self.now() + Duration::days(3)).date_naive();
         let to = from + Duration::days(14);
         let a = self.get(&format!("/availability?calendar_id={calendar}&appointment_type_id={kind}&from={from}&to={to}")).await;
         assert_eq!(a.status, 200, "{}", a.body);
