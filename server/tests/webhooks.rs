@@ -209,8 +209,17 @@ async fn failed_and_timed_out_attempts_are_retried_with_the_same_event_id(db: Te
     let got = hooks.wait_for("flaky", 20, |r| r.len() >= 2).await;
     assert_eq!(got[0].id, got[1].id, "the same event id on every attempt");
     assert_eq!(got[0].body, got[1].body, "the same body");
-    let log = api.get(&format!("/webhooks/{flaky}/deliveries")).await;
-    assert_eq!(log.status, 200, "{}", log.body);
+    // The server records an attempt after the receiver has answered it: wait for the record.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = api.get(&format!("/webhooks/{flaky}/deliveries")).await;
+        assert_eq!(log.status, 200, "{}", log.body);
+        let settled = log.body["deliveries"].as_array().unwrap().iter().filter(|a| a["statusCode"].is_number()).count();
+        if settled >= 2 || tokio::time::Instant::now() > deadline {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let attempts = log.body["deliveries"].as_array().unwrap();
     let codes: Vec<Value> = attempts.iter().map(|a| a["statusCode"].clone()).collect();
     assert_eq!(codes, [json!(204), json!(500)], "newest first");
