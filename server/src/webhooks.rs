@@ -217,7 +217,13 @@ pub fn spawn(store: Store, options: DeliveryOptions) -> (watch::Sender<bool>, to
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
     use std::str::FromStr;
+
+    /// When the attempts in these tests are made: what they check does not depend on it.
+    fn signed_at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, 17, 0, 0).unwrap()
+    }
 
     async fn resolve(allow: &str, host: &str) -> Result<Vec<SocketAddr>, String> {
         let resolver = GuardedResolver::new(AllowHosts::parse(allow));
@@ -244,7 +250,7 @@ mod tests {
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
             event_id: "evt_1".to_owned(),
             event_type: "appointmentCreated".to_owned(),
-            event_created_at: Utc::now(),
+            event_created_at: signed_at(),
             body: "{}".to_owned(),
         }
     }
@@ -253,10 +259,10 @@ mod tests {
     async fn an_attempt_to_a_url_no_longer_allowed_is_refused_without_connecting() {
         // Subscribed while the operator trusted 127.0.0.1; the trust was withdrawn since.
         let options = DeliveryOptions::new(AllowHosts::default(), Duration::from_secs(30));
-        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook"), Utc::now()).await;
+        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook"), signed_at()).await;
         assert_eq!(result.status, None);
         assert!(result.error.as_deref().is_some_and(|e| e.starts_with("refused:")), "{result:?}");
-        let named = attempt(&client(&options), &options.allow_hosts, &due("https://localhost:9/hook"), Utc::now()).await;
+        let named = attempt(&client(&options), &options.allow_hosts, &due("https://localhost:9/hook"), signed_at()).await;
         assert!(named.error.as_deref().is_some_and(|e| e.starts_with("refused:")), "{named:?}");
     }
 
@@ -264,7 +270,7 @@ mod tests {
     async fn a_connection_error_is_a_failed_attempt_with_a_reason() {
         let options = DeliveryOptions::new(AllowHosts::parse("127.0.0.1"), Duration::from_secs(30));
         // Port 9 (discard) is closed on a test machine: the connection is refused.
-        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook"), Utc::now()).await;
+        let result = attempt(&client(&options), &options.allow_hosts, &due("http://127.0.0.1:9/hook"), signed_at()).await;
         assert_eq!((result.status, result.error.as_deref()), (None, Some("could not connect")));
     }
 }
