@@ -195,10 +195,12 @@ mod tests {
             .collect()
     }
 
-    /// Whether Berlin's offset from UTC changes during the local day of `at`.
+    /// Whether Berlin's offset from UTC changes on `day` (at night, between the noons of the
+    /// day before and of the day).
     fn offset_changes_on(day: chrono::NaiveDate) -> bool {
-        let offset = |d: chrono::NaiveDate| (Berlin.from_utc_datetime(&d.and_hms_opt(12, 0, 0).unwrap()).naive_local() - d.and_hms_opt(12, 0, 0).unwrap()).num_minutes();
-        offset(day) != offset(day + Duration::days(1))
+        let noon = |d: chrono::NaiveDate| d.and_hms_opt(12, 0, 0).unwrap();
+        let offset = |d: chrono::NaiveDate| (Berlin.from_utc_datetime(&noon(d)).naive_local() - noon(d)).num_minutes();
+        offset(day - Duration::days(1)) != offset(day)
     }
 
     use chrono::TimeZone;
