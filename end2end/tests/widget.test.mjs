@@ -38,8 +38,8 @@ function watchErrors(page) {
   return errors;
 }
 
-const timeButtons = (scope) => scope.locator(timeButtons.selector);
-timeButtons.selector = '[data-testid=times] button[name="slot"]';
+const TIME_BUTTONS = '[data-testid=times] button[name="slot"]';
+const timeButtons = (scope) => scope.locator(TIME_BUTTONS);
 
 const HOUR = 3_600_000;
 /// The demo clinic's change cutoff: an appointment closer than this can no longer be moved or
@@ -56,6 +56,9 @@ async function offered(scope, selector) {
   return starts.map((start, i) => ({ start: new Date(start), control: scope.locator(selector).nth(i) }));
 }
 
+/// The first time button of the shown day that starts at `earliest` or later.
+const firstTimeFrom = async (scope, earliest) => (await offered(scope, TIME_BUTTONS)).find((t) => t.start >= earliest);
+
 /// The demo clinic's minimum notice: a time closer than this is no longer offered.
 const NOTICE = HOUR;
 
@@ -64,8 +67,7 @@ const NOTICE = HOUR;
 /// test clicks. A day without one gives way to the next free day of the month view.
 async function bookableTime(scope) {
   for (let tries = 0; tries < 5; tries++) {
-    const earliest = new Date(server.now().getTime() + NOTICE + HOUR / 4);
-    const time = (await offered(scope, timeButtons.selector)).find((t) => t.start >= earliest);
+    const time = await firstTimeFrom(scope, new Date(server.now().getTime() + NOTICE + HOUR / 4));
     if (time) return time;
     const shown = await scope.getByTestId("chosen-date").innerText();
     await scope.locator("[data-testid=days] a[data-free]:not([aria-current])").first().click();
@@ -85,7 +87,7 @@ async function openChangeableTime(page) {
   for (let ahead = 1; ahead < 30; ahead++) {
     const date = berlinDate(new Date(server.now().getTime() + ahead * 24 * HOUR));
     await page.goto(`${server.base}/book/demo?date=${date}`);
-    const time = (await offered(page, timeButtons.selector)).find((t) => t.start >= earliest);
+    const time = await firstTimeFrom(page, earliest);
     if (time) return time;
   }
   throw new Error(`no free time after ${earliest.toISOString()} within four weeks`);

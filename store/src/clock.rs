@@ -30,11 +30,6 @@ impl Clock {
         let now = Utc::now();
         self.offset.map_or(now, |offset| now + offset)
     }
-
-    /// Whether this is the system clock (a set clock is for tests only).
-    pub fn is_system(&self) -> bool {
-        self.offset.is_none()
-    }
 }
 
 #[cfg(test)]
@@ -50,13 +45,11 @@ mod tests {
         assert!(first >= start && first - start < Duration::seconds(5), "{first}");
         std::thread::sleep(std::time::Duration::from_millis(20));
         assert!(clock.now() > first, "the clock stands still");
-        assert!(!clock.is_system());
     }
 
     #[test]
     fn the_system_clock_reads_the_system_time() {
         let clock = Clock::system();
         assert!((clock.now() - Utc::now()).abs() < Duration::seconds(5));
-        assert!(clock.is_system());
     }
 }

@@ -185,7 +185,7 @@ pub async fn appointment_ids(store: &Store) -> Vec<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Datelike, Duration, Timelike, Weekday};
+    use chrono::{Datelike, Duration, TimeZone, Timelike, Weekday};
     use chrono_tz::Europe::Berlin;
 
     fn dates() -> Vec<(&'static str, DateTime<chrono_tz::Tz>)> {
@@ -202,8 +202,6 @@ mod tests {
         let offset = |d: chrono::NaiveDate| (Berlin.from_utc_datetime(&noon(d)).naive_local() - noon(d)).num_minutes();
         offset(day - Duration::days(1)) != offset(day)
     }
-
-    use chrono::TimeZone;
 
     #[test]
     fn the_suites_run_at_the_hard_dates_the_issue_names() {
