@@ -12,6 +12,19 @@ const binary = join(root, "target/release/server");
 /// The passphrase the test server signs manage links with, so tests can forge expired ones.
 export const LINK_SECRET = "e2e link secret, not for production";
 
+/// The demo owner's console password on the test server.
+export const DEMO_OWNER_PASSWORD = "e2e demo owner password";
+
+/// Runs axe-core (the accessibility checker) on the page; returns its violations of WCAG 2.1
+/// A and AA rules as "rule: target" lines.
+export async function accessibilityProblems(page) {
+  await page.addScriptTag({ path: join(root, "node_modules/axe-core/axe.min.js") });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")} (${v.help})`));
+}
+
 /// The instants the suites run as of: scripts/test-dates, [{ name, at }].
 export function testDates() {
   return readFileSync(join(root, "scripts/test-dates"), "utf8")
@@ -56,6 +69,7 @@ export async function startServer({ embedOrigins = [], start = testStart() } = {
     LEPTOS_SITE_ADDR: "127.0.0.1:0",
     LEPTOS_SITE_ROOT: join(root, "target/site"),
     BOOKING_DEMO_API_KEY: "bk_e2e_demo_key",
+    BOOKING_DEMO_OWNER_PASSWORD: DEMO_OWNER_PASSWORD,
     RUST_LOG: "warn",
   };
   execFileSync(binary, ["seed-demo", ...clockArgs()], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
@@ -80,6 +94,11 @@ export async function startServer({ embedOrigins = [], start = testStart() } = {
     base,
     /// Now, as the server sees it (a Date).
     now,
+    /// Runs a command of the server binary on the server's database, as of the suite's date;
+    /// returns what it printed.
+    cli(args, extraEnv = {}) {
+      return execFileSync(binary, [...args, ...clockArgs()], { env: { ...env, ...extraEnv }, cwd: root, encoding: "utf8" });
+    },
     /// Runs one SQL query against the server's database and returns its rows (tab-separated).
     sql(query) {
       return execFileSync("sqlite3", ["-separator", "\t", database, query], { encoding: "utf8" })

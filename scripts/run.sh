@@ -21,6 +21,14 @@ if [ -z "${BOOKING_DEMO_API_KEY:-}" ]; then
   BOOKING_DEMO_API_KEY=$(cat data/demo-api-key)
 fi
 export BOOKING_DEMO_API_KEY
+# The demo owner's console password, kept the same way.
+if [ -z "${BOOKING_DEMO_OWNER_PASSWORD:-}" ]; then
+  if [ ! -s data/demo-owner-password ]; then
+    (umask 077; od -An -N12 -tx1 /dev/urandom | tr -d ' \n' > data/demo-owner-password)
+  fi
+  BOOKING_DEMO_OWNER_PASSWORD=$(cat data/demo-owner-password)
+fi
+export BOOKING_DEMO_OWNER_PASSWORD
 
 target/release/server migrate
 target/release/server seed-demo
@@ -31,6 +39,7 @@ cat <<INFO
   Patient booking page   $base/book/demo
   Embed on a website     <script src="$base/embed.js" data-clinic="demo" async></script>
                          (allow the website first: target/release/server embed-origins demo http://localhost:8080)
+  Clinic console         $base/admin   (owner@demo.example, password $BOOKING_DEMO_OWNER_PASSWORD)
   Bot API credentials    user demo, key $BOOKING_DEMO_API_KEY   (HTTP Basic)
   Database               $DATABASE_URL
 

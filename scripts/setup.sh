@@ -114,13 +114,15 @@ install_toolchain() {
     INSTALL_PATH="/usr/bin:$CARGO_HOME/bin" INSTALL_CARGO=/usr/bin/cargo INSTALL_RUSTC=/usr/bin/rustc
   fi
 }
-cargo_install() { # name version [extra args]
-  local name=$1 version=$2; shift 2
+cargo_install() { # name version opt-level [extra args]
+  local name=$1 version=$2 opt=$3; shift 3
   [ -n "${INSTALL_CARGO:-}" ] || install_toolchain
   log "installing $name $version from crates.io (once per machine)"
-  # A fast, non-LTO profile for the tool itself: fat LTO would take tens of minutes on 2 cores.
+  # A cheap profile for the tools: they orchestrate the build and transform one small wasm
+  # file, so full optimisation and LTO buy nothing but tens of minutes on 2 cores.
   env PATH="$INSTALL_PATH:$PATH" RUSTC="$INSTALL_RUSTC" \
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" CARGO_PROFILE_RELEASE_DEBUG=false \
     CARGO_TARGET_DIR="$STATE/install-target" \
     "$INSTALL_CARGO" install "$name" --version "$version" --root "$CARGO_HOME" "$@" >&2
 }
@@ -129,14 +131,14 @@ have_version() { # binary expected-substring
   [ -x "$CARGO_HOME/bin/$1" ] && "$CARGO_HOME/bin/$1" --version 2>/dev/null | grep -q "$2"
 }
 
-have_version cargo-leptos "$CARGO_LEPTOS_VERSION" || cargo_install cargo-leptos "$CARGO_LEPTOS_VERSION" --locked
+have_version cargo-leptos "$CARGO_LEPTOS_VERSION" || cargo_install cargo-leptos "$CARGO_LEPTOS_VERSION" 0 --locked
 
 # wasm-bindgen-cli must match the wasm-bindgen library in Cargo.lock exactly.
 [ -f "$ROOT/Cargo.lock" ] || (cd "$ROOT" && PATH="$TOOL_PATH:$PATH" "$TOOL_CARGO" generate-lockfile >&2)
 WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")
 [ -n "$WB_VERSION" ] || die "cannot read the wasm-bindgen version from Cargo.lock"
 # Without --locked: the CLI's own lock file pins crates some registry mirrors do not serve.
-have_version wasm-bindgen "$WB_VERSION" || cargo_install wasm-bindgen-cli "$WB_VERSION"
+have_version wasm-bindgen "$WB_VERSION" || cargo_install wasm-bindgen-cli "$WB_VERSION" 1
 
 # ---------------------------------------------------------------- npm tools
 command -v npm >/dev/null 2>&1 || apt_ensure nodejs npm

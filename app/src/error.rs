@@ -26,6 +26,18 @@ pub enum AppError {
     LinkExpired,
     #[error("the booking service is temporarily unavailable")]
     Unavailable,
+    /// No live staff session: the console sends the browser to its sign-in page.
+    #[error("not signed in")]
+    SignedOut,
+    /// A staff member without the role, or a request without the session's CSRF token or
+    /// from another site.
+    #[error("forbidden")]
+    Forbidden,
+    /// Wrong e-mail or password (never told apart).
+    #[error("the e-mail address or the password is wrong")]
+    SignInRefused,
+    #[error("too many failed sign-ins; try again in {minutes} minutes")]
+    Throttled { minutes: i64 },
     #[error("{0}")]
     Transport(ServerFnErrorErr),
 }
@@ -45,6 +57,10 @@ impl AppError {
             AppError::LinkInvalid => locale.t(Msg::LinkInvalid).to_owned(),
             AppError::LinkExpired => locale.t(Msg::LinkExpired).to_owned(),
             AppError::Unavailable | AppError::Transport(_) => locale.t(Msg::Unavailable).to_owned(),
+            AppError::SignedOut => locale.t(Msg::SignedOut).to_owned(),
+            AppError::Forbidden => locale.t(Msg::Forbidden).to_owned(),
+            AppError::SignInRefused => locale.t(Msg::SignInRefused).to_owned(),
+            AppError::Throttled { minutes } => format!("{} {minutes}", locale.t(Msg::Throttled)),
         }
     }
 
@@ -58,6 +74,9 @@ impl AppError {
             AppError::LinkInvalid => StatusCode::FORBIDDEN,
             AppError::LinkExpired => StatusCode::GONE,
             AppError::Unavailable | AppError::Transport(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::SignedOut | AppError::SignInRefused => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }

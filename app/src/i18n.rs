@@ -138,6 +138,16 @@ impl Locale {
                 "Die Buchung ist gerade nicht möglich. Bitte versuchen Sie es gleich noch einmal.",
             ),
             StartOver => self.pick("Start over", "Neu beginnen"),
+            SignedOut => self.pick("Please sign in again.", "Bitte melden Sie sich erneut an."),
+            Forbidden => self.pick(
+                "This request was refused. Reload the page and try again; some pages are only for owners or admins.",
+                "Diese Anfrage wurde abgelehnt. Laden Sie die Seite neu; manche Seiten sind nur für Inhaber oder Admins.",
+            ),
+            SignInRefused => self.pick("The e-mail address or the password is wrong.", "E-Mail-Adresse oder Passwort ist falsch."),
+            Throttled => self.pick(
+                "Too many failed attempts. Please wait before trying again; minutes left:",
+                "Zu viele Fehlversuche. Bitte warten Sie, bevor Sie es erneut versuchen; verbleibende Minuten:",
+            ),
             CheckField => self.pick("Please check this field", "Bitte prüfen Sie dieses Feld"),
             Required => self.pick("This field is required.", "Dieses Feld ist erforderlich."),
             InvalidPhone => self.pick(
@@ -234,6 +244,10 @@ impl Locale {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Msg {
     PageTitle,
+    SignedOut,
+    Forbidden,
+    SignInRefused,
+    Throttled,
     Location,
     Service,
     Duration,

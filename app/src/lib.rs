@@ -9,6 +9,7 @@
 //! details form checks each field as it is typed and submits without losing what was typed
 //! when the server refuses; the picker names the patient's own time zone.
 
+pub mod admin;
 pub mod book;
 pub mod error;
 pub mod i18n;
@@ -61,6 +62,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/manage/:token") view=manage::ManagePage ssr=SsrMode::Async/>
                 <Route path=path!("/manage/:token/reschedule") view=manage::ReschedulePage ssr=SsrMode::Async/>
                 <Route path=path!("/manage/:token/reschedule/confirm") view=manage::RescheduleConfirmPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=admin::settings::OverviewPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/login") view=admin::sign_in::SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/setup/:token") view=admin::sign_in::SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/settings") view=admin::settings::SettingsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/staff") view=admin::staff::StaffPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view=admin::staff::AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/account") view=admin::account::AccountPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -81,7 +89,7 @@ pub fn Page(children: Children) -> impl IntoView {
 /// taken over the page's islands (effects run only in the browser). The browser tests wait for
 /// it, and its absence shows a page that works without any WebAssembly.
 #[island]
-fn Hydrated() -> impl IntoView {
+pub(crate) fn Hydrated() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! { <span hidden data-hydrated=move || hydrated.get().to_string()></span> }

@@ -34,7 +34,11 @@ pub fn link_key() -> Result<LinkKey, AppError> {
 /// that read only the status line (and the no-JavaScript page load).
 pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
-        response.set_status(e.status());
+        // A page that already sent the browser elsewhere (to sign in) keeps its redirect.
+        let redirecting = response.0.read().is_ok_and(|parts| parts.status.is_some_and(|s| s.is_redirection()));
+        if !redirecting {
+            response.set_status(e.status());
+        }
     }
     result
 }

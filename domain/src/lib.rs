@@ -10,6 +10,7 @@ pub mod outbound;
 pub mod patient;
 pub mod schedule;
 pub mod slot_id;
+pub mod staff;
 pub mod webhook;
 
 #[cfg(feature = "tz")]

@@ -26,6 +26,10 @@ pub struct Settings {
     /// worker before another may take it over (the worker died). Default 30; at least 11,
     /// so that it outlasts the 10-second attempt timeout.
     pub webhook_lease_seconds: u32,
+    /// `BOOKING_PUBLIC_URL`: the origin people reach this server at (e.g.
+    /// https://booking.example-clinic.de), for links printed by commands. Defaults to
+    /// http://LEPTOS_SITE_ADDR.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Error)]
@@ -38,6 +42,8 @@ pub enum ConfigError {
     BadRateLimit,
     #[error("BOOKING_WEBHOOK_LEASE_SECONDS must be a whole number of seconds, 11 or more")]
     BadLease,
+    #[error("BOOKING_PUBLIC_URL must be an origin such as https://booking.example.org: {0}")]
+    BadPublicUrl(String),
 }
 
 impl Settings {
@@ -67,7 +73,16 @@ impl Settings {
             None => DEFAULT_WEBHOOK_LEASE_SECONDS,
             Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| *n >= 11).ok_or(ConfigError::BadLease)?,
         };
-        Ok(Self { database_url, leptos, link_secret, api_requests_per_minute, webhook_allow_hosts, webhook_lease_seconds })
+        let public_url = match std::env::var("BOOKING_PUBLIC_URL").ok().filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(domain::clinic::parse_origin(raw.trim().trim_end_matches('/')).map_err(|e| ConfigError::BadPublicUrl(e.to_string()))?),
+        };
+        Ok(Self { database_url, leptos, link_secret, api_requests_per_minute, webhook_allow_hosts, webhook_lease_seconds, public_url })
+    }
+
+    /// Where people reach this server, for printed links.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.leptos.site_addr))
     }
 
     pub fn api_options(&self, clock: Clock) -> ApiOptions {

@@ -30,11 +30,13 @@ pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &
             provide_context(clock);
         }
     };
+    let home = Router::new().route("/", get(home)).with_state(store.clone());
     let calendar = Router::new()
         .route("/manage/{token}/calendar.ics", get(calendar_file))
         .with_state(CalendarState { store, key, clock });
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(home)
         .nest_service("/api/v1", api.clone())
         .nest_service("/v1", api)
         .merge(voice)
@@ -56,6 +58,19 @@ pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// `/`: a deployment of one clinic opens its booking page; any other leads to the console's
+/// sign-in (patients reach their clinic through its own link or embed).
+async fn home(axum::extract::State(store): axum::extract::State<Store>) -> axum::response::Redirect {
+    match store.only_clinic().await {
+        Ok(Some(slug)) => axum::response::Redirect::to(&format!("/book/{slug}")),
+        Ok(None) => axum::response::Redirect::to("/admin/login"),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot count clinics for /");
+            axum::response::Redirect::to("/admin/login")
+        }
+    }
 }
 
 /// Liveness for load balancers: a constant JSON answer that touches nothing (also the ceiling

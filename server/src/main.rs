@@ -8,7 +8,7 @@ use domain::appointment::{AppointmentStatus, BookingSource};
 use store::credentials::{CredentialKind, Facility};
 use store::links::LinkKey;
 use store::PatientRef;
-use store::{Clock, DemoSeed, SeedOutcome, Store, DEMO_API_USER, DEMO_SLUG};
+use store::{Clock, DemoSeed, SeedOutcome, Store, DEMO_API_USER, DEMO_OWNER_EMAIL, DEMO_SLUG};
 use chrono::{DateTime, Utc};
 use tracing_subscriber::EnvFilter;
 
@@ -46,6 +46,9 @@ enum Command {
         /// Origins such as https://www.example-clinic.de or http://localhost:8080.
         origins: Vec<String>,
     },
+    /// Clinics: create one with its owner's one-time setup link.
+    #[command(subcommand)]
+    Clinic(ClinicCommand),
     /// API users: one per facility (a clinic or one of its locations), bot or staff.
     #[command(subcommand)]
     Credentials(CredentialCommand),
@@ -89,6 +92,28 @@ enum Command {
         clinic: String,
         /// The patient's temporary id or id.
         patient: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClinicCommand {
+    /// Creates an empty clinic and its owner's account, and prints the owner's one-time link
+    /// to choose a password and sign in to the console (valid 7 days).
+    Create {
+        /// The clinic's short name in URLs: a-z, 0-9 and inner '-', e.g. praxis-nord.
+        slug: String,
+        /// The clinic's name as patients read it.
+        #[arg(long)]
+        name: String,
+        /// The IANA time zone new locations start in, e.g. Europe/Berlin.
+        #[arg(long)]
+        time_zone: String,
+        /// The owner's e-mail address (signs in to the console with it).
+        #[arg(long)]
+        owner_email: String,
+        /// The language patients see first (en or de).
+        #[arg(long, default_value = "en")]
+        locale: String,
     },
 }
 
@@ -177,6 +202,17 @@ async fn run(command: Command, clock: Clock) -> Result<(), BoxError> {
                 println!("clinic '{clinic}' may be embedded by: {}", saved.join(" "));
             }
         }
+        Command::Clinic(ClinicCommand::Create { slug, name, time_zone, owner_email, locale }) => {
+            let new = store::NewClinic {
+                slug: domain::ClinicSlug::parse(slug.trim()).map_err(|e| format!("slug: {e}"))?,
+                profile: domain::staff::ClinicProfile::new(&name, &locale, &time_zone)?,
+                owner_email: domain::patient::Email::parse(&owner_email).map_err(|e| format!("owner e-mail: {e}"))?,
+            };
+            let (_, invitation) = store.create_clinic(&new, clock.now()).await?;
+            println!("created clinic '{}' ({})", new.slug, new.profile.name);
+            println!("owner {} sets a password and signs in at (once, within 7 days):", invitation.email);
+            println!("{}/admin/setup/{}", settings.public_url(), invitation.token);
+        }
         Command::Credentials(c) => credentials(&store, c, clock).await?,
         Command::VoiceLine { clinic, sip_id, username } => {
             let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
@@ -242,6 +278,18 @@ async fn seed_demo(store: &Store, clock: Clock) -> Result<(), BoxError> {
         }
         SeedOutcome::AlreadyPresent => println!("the demo clinic '{DEMO_SLUG}' already exists; nothing changed"),
     }
+    let owner_password = std::env::var("BOOKING_DEMO_OWNER_PASSWORD").ok().filter(|p| !p.is_empty());
+    let password = owner_password.clone().unwrap_or_else(|| {
+        let mut bytes = [0u8; 12];
+        rand::rng().fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    });
+    if store.seed_demo_owner(&password, clock.now()).await? {
+        match owner_password {
+            Some(_) => println!("console owner '{DEMO_OWNER_EMAIL}', password from BOOKING_DEMO_OWNER_PASSWORD"),
+            None => println!("console owner '{DEMO_OWNER_EMAIL}', password {password} (shown once; store it now)"),
+        }
+    }
     Ok(())
 }
 
@@ -288,7 +336,10 @@ async fn serve(store: Store, settings: Settings, clock: Clock) -> Result<(), Box
     let (stop_worker, worker) = server::webhooks::spawn(store.clone(), delivery);
     // Printed on stdout, one line, so scripts (and the browser tests) can find the port.
     println!("listening on http://{local}");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    // The client's address reaches handlers (sign-in throttling counts failures per address).
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     // Attempts in flight finish (each within its timeout); nothing new is claimed.
     let _ = stop_worker.send(true);
     let _ = worker.await;

@@ -162,3 +162,46 @@ async fn the_test_clock_sets_the_date_of_every_command_and_a_bad_one_is_refused(
         assert!(String::from_utf8_lossy(&refused.stderr).contains("ISO 8601"), "{bad}: {}", String::from_utf8_lossy(&refused.stderr));
     }
 }
+
+#[tokio::test]
+async fn a_clinic_is_created_from_the_command_line_with_a_one_time_owner_link() {
+    let cli = Cli::new();
+    let created = cli
+        .command()
+        .args(["clinic", "create", "praxis-nord", "--name", "Praxis Nord", "--time-zone", "America/New_York"])
+        .args(["--owner-email", "Chef@Praxis-Nord.example", "--locale", "de"])
+        .env("BOOKING_PUBLIC_URL", "https://booking.praxis-nord.example/")
+        .arg(format!("--test-clock={}", cli.clock.now().to_rfc3339()))
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let out = String::from_utf8(created.stdout).unwrap();
+    let link = out.lines().find(|l| l.starts_with("https://")).unwrap_or_else(|| panic!("{out}"));
+    let token = link.strip_prefix("https://booking.praxis-nord.example/admin/setup/").unwrap_or_else(|| panic!("{link}"));
+    assert_eq!(token.len(), 64);
+    assert!(out.contains("chef@praxis-nord.example"), "{out}");
+
+    let store = Store::connect(&cli.url).await.unwrap();
+    let invited = store.invitation(token, cli.clock.now()).await.unwrap();
+    assert_eq!((invited.clinic_name.as_str(), invited.locale.as_str()), ("Praxis Nord", "de"));
+    let count = |sql: &'static str| {
+        let store = store.clone();
+        async move { store::testing::scalar_i64(&store, sql).await }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM clinics WHERE slug = 'praxis-nord' AND time_zone = 'America/New_York'").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM audit_log WHERE action = 'clinic.create' AND actor = 'cli'").await, 1);
+
+    for (bad, says) in [
+        (vec!["praxis-nord", "--name", "Again", "--time-zone", "UTC", "--owner-email", "x@y.example"], "already in use"),
+        (vec!["Praxis Süd", "--name", "Süd", "--time-zone", "UTC", "--owner-email", "x@y.example"], "slug"),
+        (vec!["sued", "--name", "Süd", "--time-zone", "Europe/Atlantis", "--owner-email", "x@y.example"], "timeZone"),
+        (vec!["sued", "--name", "Süd", "--time-zone", "UTC", "--owner-email", "not-an-address"], "e-mail"),
+        (vec!["sued", "--name", "  ", "--time-zone", "UTC", "--owner-email", "x@y.example"], "name"),
+    ] {
+        let refused = cli.run(&[&["clinic", "create"], bad.as_slice()].concat());
+        assert!(!refused.status.success(), "{bad:?} was accepted");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(says), "{bad:?}: {stderr}");
+    }
+    assert_eq!(count("SELECT COUNT(*) FROM clinics").await, 1, "a refused command created a clinic");
+}

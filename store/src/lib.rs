@@ -4,15 +4,18 @@
 //! for each backend, so both are type-checked and tested; where the backends must differ
 //! (time encoding, locking) the difference lives in `time.rs` or in an explicit branch.
 
+mod audit;
 mod availability;
 mod clock;
 mod booking;
+mod clinic_admin;
 pub mod credentials;
 mod error;
 pub mod links;
 mod patients;
 mod records;
 mod seed;
+pub mod staff;
 mod time;
 pub mod voice;
 pub mod webhooks;
@@ -28,7 +31,9 @@ pub use error::StoreError;
 pub use patients::{PatientQuery, PatientRecord, PatientRef, PatientView, MAX_CANDIDATES};
 pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderRecord, ServiceRecord};
 pub use widget::{AppointmentView, Catalogue, HoldView, Offer, ProductOption, ServiceOption};
-pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_SIP_ID, DEMO_SLUG, DEMO_VOICE_USER};
+pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_OWNER_EMAIL, DEMO_SIP_ID, DEMO_SLUG, DEMO_VOICE_USER};
+pub use audit::AuditEntry;
+pub use clinic_admin::{ClinicConfig, NewClinic};
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

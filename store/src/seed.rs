@@ -13,6 +13,8 @@ pub const DEMO_API_USER: &str = "demo";
 /// The demo's voice-bot user (same key as `DEMO_API_USER`) and the phone line it answers.
 pub const DEMO_VOICE_USER: &str = "demo-voice";
 pub const DEMO_SIP_ID: &str = "demo-sip";
+/// The demo clinic's owner, who signs in to the console at `/admin`.
+pub const DEMO_OWNER_EMAIL: &str = "owner@demo.example";
 
 pub struct DemoSeed {
     /// Existing appointments are placed on the days after this instant.
@@ -99,7 +101,7 @@ impl Store {
             }
             let now = db_time(pool, seed.now);
             let (clinic_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO clinics (slug, name, default_locale, created_at) VALUES ($1, $2, 'en', $3) RETURNING id",
+                "INSERT INTO clinics (slug, name, default_locale, time_zone, created_at) VALUES ($1, $2, 'en', 'Europe/Berlin', $3) RETURNING id",
             )
             .bind(DEMO_SLUG)
             .bind("Stadtpark Health Clinic")
@@ -260,4 +262,32 @@ fn demo_appointment_times(n: i64) -> Vec<(usize, NaiveTime)> {
         (0, at(14 + (n % 2) as u32, 0)),
         (1, at(15 + (n % 3) as u32, 30)),
     ]
+}
+
+impl Store {
+    /// Gives the demo clinic an owner who signs in with `password`; does nothing when the
+    /// account exists (the password is then whatever it was set to).
+    pub async fn seed_demo_owner(&self, password: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        domain::staff::check_password(password, DEMO_OWNER_EMAIL).map_err(StoreError::Rule)?;
+        let hash = crate::staff::hash_password(password.to_owned()).await?;
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let clinic: Option<(i64,)> = sqlx::query_as("SELECT id FROM clinics WHERE slug = $1")
+                .bind(DEMO_SLUG).fetch_optional(&mut *tx).await?;
+            let (clinic_id,) = clinic.ok_or(StoreError::NotFound("clinic"))?;
+            let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM staff_users WHERE email = $1")
+                .bind(DEMO_OWNER_EMAIL).fetch_optional(&mut *tx).await?;
+            if exists.is_some() {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO staff_users (clinic_id, email, display_name, role, locale, password_hash, created_at)
+                 VALUES ($1, $2, 'Demo Owner', 'owner', 'en', $3, $4)",
+            )
+            .bind(clinic_id).bind(DEMO_OWNER_EMAIL).bind(&hash).bind(db_time(pool, now))
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
 }

@@ -118,6 +118,14 @@ pub async fn scalar_i64(store: &Store, sql: &str) -> i64 {
     row.0
 }
 
+/// Runs a query that returns one TEXT value, on either backend.
+pub async fn scalar_text(store: &Store, sql: &str) -> String {
+    let row: (String,) = crate::with_pool!(store, pool => {
+        sqlx::query_as(sql).fetch_one(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    });
+    row.0
+}
+
 /// Seeds the demo clinic into a fresh database at `now`: its id and booking context.
 pub async fn seeded_demo(store: &Store, now: chrono::DateTime<chrono::Utc>) -> (i64, crate::BookingContext) {
     let seed = crate::DemoSeed { now, api_key: "bk_test".into() };

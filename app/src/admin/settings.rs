@@ -1,0 +1,232 @@
+//! The console's overview and the clinic's profile and booking settings.
+
+use super::text::{t, T};
+use super::{Console, Field, Frame, Notice, Refused, Section, BUTTON, CARD};
+use crate::{AppError, Problem};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub frame: Frame,
+    pub locations: i64,
+    pub providers: i64,
+    pub services: i64,
+}
+
+#[server(endpoint = "admin_overview")]
+pub async fn load_overview() -> Result<Overview, AppError> {
+    use super::session::for_page;
+    let result = async {
+        let (session, frame) = for_page("/admin", |_| true).await?;
+        let (locations, providers, services) = crate::server::store()?.clinic_counts(session.user.clinic_id).await?;
+        Ok(Overview { frame, locations, providers, services })
+    };
+    crate::server::with_status(result.await)
+}
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_overview());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(o) => view! { <OverviewView o/> }.into_any(),
+                    Err(e) => view! { <Refused e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OverviewView(o: Overview) -> impl IntoView {
+    let locale = o.frame.locale;
+    let booking = format!("/book/{}", o.frame.clinic_slug);
+    let counts = [(T::Locations, o.locations), (T::Providers, o.providers), (T::Services, o.services)];
+    view! {
+        <Console frame=o.frame section=Section::Overview>
+            <h1 class="mb-4 text-2xl font-semibold">{t(locale, T::Overview)}</h1>
+            <section class=CARD aria-labelledby="booking-page">
+                <h2 id="booking-page" class="mb-2 text-lg font-semibold">{t(locale, T::BookingPage)}</h2>
+                <p>{t(locale, T::BookingPageIntro)} " " <a href=booking.clone() class="text-teal-800 underline" data-testid="booking-link">{booking.clone()}</a></p>
+            </section>
+            <dl class="grid grid-cols-1 gap-3 sm:grid-cols-3">
+                {counts.into_iter().map(|(label, n)| view! {
+                    <div class="rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200">
+                        <dt class="text-sm text-slate-600">{t(locale, label)}</dt>
+                        <dd class="text-2xl font-semibold">{n}</dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+        </Console>
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub frame: Frame,
+    pub name: String,
+    pub default_locale: String,
+    pub time_zone: String,
+    pub minimum_notice_minutes: u32,
+    pub horizon_days: u32,
+    pub change_cutoff_minutes: u32,
+    pub hold_minutes: u32,
+    /// Every IANA zone name, for the list to choose from.
+    pub zones: Vec<String>,
+    /// `saved` or `unchanged` after a post.
+    pub done: Option<String>,
+}
+
+#[server(endpoint = "admin_settings")]
+pub async fn load_settings(done: Option<String>) -> Result<SettingsView, AppError> {
+    crate::server::with_status(ssr::load(done).await)
+}
+
+#[allow(clippy::too_many_arguments)] // one argument per form field
+#[server(endpoint = "admin_save_settings")]
+pub async fn save_settings(
+    csrf: String,
+    name: String,
+    default_locale: String,
+    time_zone: String,
+    minimum_notice_minutes: String,
+    horizon_days: String,
+    change_cutoff_minutes: String,
+    hold_minutes: String,
+) -> Result<(), AppError> {
+    let numbers = [
+        ("minimumNoticeMinutes", minimum_notice_minutes),
+        ("horizonDays", horizon_days),
+        ("changeCutoffMinutes", change_cutoff_minutes),
+        ("holdMinutes", hold_minutes),
+    ];
+    crate::server::with_status(ssr::save(csrf, name, default_locale, time_zone, numbers).await)
+}
+
+/// A whole number from a form field, refused naming the field.
+pub fn whole_number(field: &str, raw: &str) -> Result<u32, AppError> {
+    raw.trim().parse::<u32>().map_err(|_| AppError::invalid(field, format!("{:?} is not a whole number of 0 or more", raw.trim())))
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+    use crate::admin::session::{for_change, for_page};
+    use crate::server::{now, store};
+    use domain::clinic::ClinicSettings;
+    use domain::staff::{ClinicProfile, Role};
+    use store::staff::Actor;
+
+    pub async fn load(done: Option<String>) -> Result<SettingsView, AppError> {
+        let (session, frame) = for_page("/admin/settings", Role::can_configure).await?;
+        let config = store()?.clinic_config(session.user.clinic_id).await?;
+        let mut zones: Vec<String> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name().to_owned()).collect();
+        zones.sort();
+        let s = config.settings;
+        Ok(SettingsView {
+            frame,
+            name: config.profile.name,
+            default_locale: config.profile.default_locale,
+            time_zone: config.profile.time_zone,
+            minimum_notice_minutes: s.minimum_notice_minutes,
+            horizon_days: s.horizon_days,
+            change_cutoff_minutes: s.change_cutoff_minutes,
+            hold_minutes: s.hold_minutes,
+            zones,
+            done: done.filter(|d| d == "saved" || d == "unchanged"),
+        })
+    }
+
+    pub async fn save(
+        csrf: String,
+        name: String,
+        default_locale: String,
+        time_zone: String,
+        numbers: [(&str, String); 4],
+    ) -> Result<(), AppError> {
+        let session = for_change(&csrf, Role::can_configure).await?;
+        let profile = ClinicProfile::new(&name, &default_locale, &time_zone)?;
+        let [notice, horizon, cutoff, hold] = [0, 1, 2, 3].map(|i| whole_number(numbers[i].0, &numbers[i].1));
+        let settings = ClinicSettings::new(notice?, horizon?, cutoff?, hold?)?;
+        let changed = store()?.update_clinic(session.user.clinic_id, &Actor::staff(&session.user), &profile, &settings, now()?).await?;
+        leptos_axum::redirect(if changed { "/admin/settings?done=saved" } else { "/admin/settings?done=unchanged" });
+        Ok(())
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(move || query.read().get("done"), load_settings);
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(s) => view! { <SettingsForm s/> }.into_any(),
+                    Err(e) => view! { <Refused e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SettingsForm(s: SettingsView) -> impl IntoView {
+    let locale = s.frame.locale;
+    let action = ServerAction::<SaveSettings>::new();
+    let problem = crate::refusal(action).map(|e| view! { <Problem e locale/> });
+    let notice = match s.done.as_deref() {
+        Some("saved") => Some(view! { <Notice text=t(locale, T::Saved)/> }),
+        Some("unchanged") => Some(view! { <Notice text=t(locale, T::NothingChanged)/> }),
+        _ => None,
+    };
+    let current_zone = s.time_zone.clone();
+    let zones = s
+        .zones
+        .iter()
+        .map(|z| view! { <option value=z.clone() selected=*z == current_zone>{z.clone()}</option> })
+        .collect_view();
+    let languages = crate::i18n::Locale::ALL
+        .map(|l| view! { <option value=l.code() selected=l.code() == s.default_locale>{l.name()}</option> })
+        .collect_view();
+    view! {
+        <Console frame=s.frame.clone() section=Section::Settings>
+            <h1 class="mb-4 text-2xl font-semibold">{t(locale, T::Settings)}</h1>
+            {notice}
+            <div aria-live="assertive">{problem}</div>
+            <leptos::form::ActionForm action>
+                <input type="hidden" name="csrf" value=s.frame.csrf.clone()/>
+                <fieldset class=CARD>
+                    <legend class="px-1 text-lg font-semibold">{t(locale, T::ClinicProfile)}</legend>
+                    <Field label=t(locale, T::ClinicName) name="name" value=s.name.clone() autocomplete="organization"/>
+                    <div class="mb-4">
+                        <label for="default_locale" class="mb-1 block font-medium">{t(locale, T::DefaultLanguage)}</label>
+                        <select id="default_locale" name="default_locale" class="rounded-md border border-slate-400 bg-white px-3 py-2">{languages}</select>
+                    </div>
+                    <div class="mb-4">
+                        <label for="time_zone" class="mb-1 block font-medium">{t(locale, T::TimeZone)}</label>
+                        <select id="time_zone" name="time_zone" aria-describedby="time_zone-hint"
+                            class="w-full max-w-md rounded-md border border-slate-400 bg-white px-3 py-2">{zones}</select>
+                        <p id="time_zone-hint" class="mt-1 text-sm text-slate-600">{t(locale, T::TimeZoneHint)}</p>
+                    </div>
+                </fieldset>
+                <fieldset class=CARD>
+                    <legend class="px-1 text-lg font-semibold">{t(locale, T::BookingRules)}</legend>
+                    <Field label=t(locale, T::MinimumNotice) name="minimum_notice_minutes" kind="number"
+                        value=s.minimum_notice_minutes.to_string() hint=t(locale, T::MinimumNoticeHint)/>
+                    <Field label=t(locale, T::Horizon) name="horizon_days" kind="number"
+                        value=s.horizon_days.to_string() hint=t(locale, T::HorizonHint)/>
+                    <Field label=t(locale, T::ChangeCutoff) name="change_cutoff_minutes" kind="number"
+                        value=s.change_cutoff_minutes.to_string() hint=t(locale, T::ChangeCutoffHint)/>
+                    <Field label=t(locale, T::HoldLength) name="hold_minutes" kind="number"
+                        value=s.hold_minutes.to_string() hint=t(locale, T::HoldLengthHint)/>
+                </fieldset>
+                <button type="submit" class=BUTTON data-testid="save-settings">{t(locale, T::Save)}</button>
+            </leptos::form::ActionForm>
+        </Console>
+    }
+}

@@ -1,0 +1,117 @@
+// The clinic console in Chromium: a new clinic's owner follows the setup link printed by
+// `server clinic create`, edits the clinic, invites a colleague, signs out and in again; the
+// demo owner's console in German on a phone. Every page passes the accessibility checker.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { accessibilityProblems, DEMO_OWNER_PASSWORD, hydrated, launchBrowser, startServer } from "../support.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function checked(page, what) {
+  await hydrated(page);
+  assert.deepEqual(await accessibilityProblems(page), [], `${what}: accessibility`);
+}
+
+test("a new clinic's owner sets up the account, edits the clinic, invites a colleague and signs in again", async () => {
+  const out = server.cli(
+    ["clinic", "create", "praxis-nord", "--name", "Praxis Nord", "--time-zone", "America/New_York", "--owner-email", "chef@praxis-nord.example"],
+    { BOOKING_PUBLIC_URL: server.base },
+  );
+  const link = out.split("\n").find((l) => l.startsWith(`${server.base}/admin/setup/`));
+  assert.ok(link, out);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(link);
+  await checked(page, "set-up page");
+  assert.equal(await page.getByTestId("email").inputValue(), "chef@praxis-nord.example");
+  await page.getByLabel("Your name").fill("Dr. Nora Nord");
+  await page.getByLabel("Choose a password").fill("north clinic owner secret");
+  await page.getByLabel("Repeat the password").fill("north clinic owner secret");
+  await page.getByTestId("create-account").click();
+  await page.waitForURL(`${server.base}/admin`);
+  assert.equal(await page.getByTestId("clinic-name").textContent(), "Praxis Nord");
+  assert.equal(await page.getByTestId("signed-in-as").textContent(), "Dr. Nora Nord");
+  await checked(page, "overview");
+
+  // Settings: a good change is saved; a bad one is refused naming the field, nothing saved.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.waitForURL(`${server.base}/admin/settings`);
+  await checked(page, "settings");
+  assert.equal(await page.getByLabel("Time zone").inputValue(), "America/New_York");
+  await page.getByLabel("Booking horizon (days)").fill("120");
+  await page.getByLabel("Default language").selectOption("de");
+  await page.getByTestId("save-settings").click();
+  await page.waitForURL(/done=saved/);
+  assert.match(await page.getByTestId("notice").textContent(), /Saved/);
+  assert.equal(await page.getByLabel("Booking horizon (days)").inputValue(), "120");
+  await page.getByLabel("Booking horizon (days)").fill("0");
+  await page.getByTestId("save-settings").click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").textContent(), /horizonDays/);
+  assert.deepEqual(server.sql("SELECT horizon_days, default_locale FROM clinics WHERE slug = 'praxis-nord'"), [["120", "de"]]);
+
+  // Staff: the invitation link is shown once.
+  await page.getByRole("link", { name: "Staff" }).click();
+  await page.getByLabel("E-mail address").fill("desk@praxis-nord.example");
+  await page.getByLabel("Role").selectOption("desk");
+  await page.getByTestId("invite").click();
+  await page.getByTestId("invitation").waitFor();
+  assert.match(await page.getByTestId("invitation-link").inputValue(), new RegExp(`^${server.base}/admin/setup/[0-9a-f]{64}$`));
+  await checked(page, "staff");
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await checked(page, "audit log");
+  const actions = await page.locator("[data-testid=audit] tbody tr td:nth-child(3)").allTextContents();
+  assert.deepEqual(actions, ["staff.invite", "clinic.update", "clinic.create"]);
+
+  // Out, and in again: a wrong password is refused, the right one leads back.
+  await page.getByTestId("sign-out").click();
+  await page.waitForURL(`${server.base}/admin/login`);
+  await checked(page, "sign-in page");
+  await page.goto(`${server.base}/admin/settings`);
+  await page.waitForURL(/\/admin\/login\?next=/);
+  await page.getByLabel("E-mail address").fill("chef@praxis-nord.example");
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByTestId("sign-in").click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").textContent(), /wrong/);
+  await page.getByLabel("E-mail address").fill("chef@praxis-nord.example");
+  await page.getByLabel("Password").fill("north clinic owner secret");
+  await page.getByTestId("sign-in").click();
+  await page.waitForURL(`${server.base}/admin/settings`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the demo owner's console reads in German and fits a phone", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "de-DE" });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/admin/login`);
+  assert.equal(await page.locator("h1").textContent(), "Anmeldung zur Praxis-Verwaltung");
+  await page.getByLabel("E-Mail-Adresse").fill("owner@demo.example");
+  await page.getByLabel("Passwort").fill(DEMO_OWNER_PASSWORD);
+  await page.getByTestId("sign-in").click();
+  await page.waitForURL(`${server.base}/admin`);
+  await page.getByRole("link", { name: "My account" }).click();
+  await page.getByLabel("Language", { exact: true }).selectOption("de");
+  await page.getByTestId("save-language").click();
+  await page.waitForURL(/done=language/);
+  await page.getByRole("link", { name: "Einstellungen" }).click();
+  await checked(page, "settings in German");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  await context.close();
+});

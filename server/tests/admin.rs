@@ -1,0 +1,523 @@
+//! The clinic console over real HTTP on both backends, driven as a browser drives it: pages are
+//! fetched, forms are posted to the server functions with the browser's `Origin`, and the
+//! session cookie is carried by hand.
+
+use leptos::prelude::LeptosOptions;
+use reqwest::redirect::Policy;
+use serde_json::Value;
+use store::links::LinkKey;
+use store::staff::MAX_FAILURES_PER_ACCOUNT;
+use store::testing::{scalar_i64, scalar_text, test_clock, TestDb};
+use store::{on_both_backends, Clock, DemoSeed, NewClinic, Store, DEMO_OWNER_EMAIL};
+
+const OWNER_PASSWORD: &str = "demo owner password 1";
+
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    store: Store,
+    clock: Clock,
+    demo_id: i64,
+}
+
+/// One browser: its cookie jar is the one session cookie.
+#[derive(Clone)]
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookie: Option<String>,
+    /// The session's CSRF token, read from the console's forms.
+    csrf: String,
+}
+
+struct Answer {
+    status: u16,
+    location: String,
+    body: String,
+    set_cookie: Vec<String>,
+    retry_after: Option<String>,
+}
+
+async fn spawn_app(db: TestDb) -> Server {
+    let clock = test_clock();
+    let seeded = db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: "bk_test".into() }).await.unwrap();
+    let store::SeedOutcome::Created { clinic_id } = seeded else { panic!("fresh database") };
+    db.store.seed_demo_owner(OWNER_PASSWORD, clock.now()).await.unwrap();
+    let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
+    let api_options = server::api::ApiOptions { clock, ..Default::default() };
+    let app = server::router(db.store.clone(), LinkKey::from_passphrase("admin test passphrase"), options, &api_options);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+    });
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    Server { base: format!("http://{addr}"), http, store: db.store, clock, demo_id: clinic_id }
+}
+
+async fn answer(res: reqwest::Response) -> Answer {
+    let status = res.status().as_u16();
+    let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    let location = header("location").unwrap_or_default();
+    let retry_after = header("retry-after");
+    let set_cookie = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    Answer { status, location, body: res.text().await.unwrap(), set_cookie, retry_after }
+}
+
+impl Server {
+    fn browser(&self) -> Browser {
+        Browser { base: self.base.clone(), http: self.http.clone(), cookie: None, csrf: String::new() }
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        scalar_i64(&self.store, sql).await
+    }
+
+    /// A browser signed in as the demo clinic's owner.
+    async fn owner(&self) -> Browser {
+        let mut b = self.browser();
+        let signed = b.sign_in(DEMO_OWNER_EMAIL, OWNER_PASSWORD).await;
+        assert_eq!(signed.status, 302, "{}", signed.body);
+        b
+    }
+
+    /// A browser signed in as a new staff member of the demo clinic with `role`.
+    async fn staff(&self, email: &str, role: &str) -> Browser {
+        let mut owner = self.owner().await;
+        let invited = owner.post("admin_invite", &[("email", email), ("role", role)]).await;
+        assert_eq!(invited.status, 302, "{}", invited.body);
+        let token = invited.location.split("invited=").nth(1).unwrap().to_owned();
+        let mut b = self.browser();
+        let accepted = b.accept(&token, "Desk Person", "a long staff password").await;
+        assert_eq!(accepted.status, 302, "{}", accepted.body);
+        b
+    }
+
+    /// A second clinic created as `server clinic create` does; its owner's setup token.
+    async fn new_clinic(&self, slug: &str, owner: &str, zone: &str) -> String {
+        let new = NewClinic {
+            slug: domain::ClinicSlug::parse(slug).unwrap(),
+            profile: domain::staff::ClinicProfile::new(&format!("Clinic {slug}"), "en", zone).unwrap(),
+            owner_email: domain::patient::Email::parse(owner).unwrap(),
+        };
+        self.store.create_clinic(&new, self.clock.now()).await.unwrap().1.token
+    }
+
+    async fn demo_settings(&self) -> (String, i64, i64) {
+        let name: (String,) = store_row(&self.store, &format!("SELECT name FROM clinics WHERE id = {}", self.demo_id)).await;
+        let horizon = self.count(&format!("SELECT CAST(horizon_days AS BIGINT) FROM clinics WHERE id = {}", self.demo_id)).await;
+        let audits = self.count(&format!("SELECT COUNT(*) FROM audit_log WHERE clinic_id = {}", self.demo_id)).await;
+        (name.0, horizon, audits)
+    }
+}
+
+async fn store_row(store: &Store, sql: &str) -> (String,) {
+    (scalar_text(store, sql).await,)
+}
+
+impl Browser {
+    fn with_cookie(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => req.header("Cookie", format!("booking_staff={c}")),
+            None => req,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        answer(self.with_cookie(self.http.get(format!("{}{path}", self.base))).send().await.unwrap()).await
+    }
+
+    /// A form post as the hydrated page sends it: errors come back as JSON with their status.
+    async fn call(&self, function: &str, form: &[(&str, &str)], origin: Option<&str>) -> Answer {
+        let mut req = self.with_cookie(self.http.post(format!("{}/api/{function}", self.base)))
+            .header("Accept", "application/json")
+            .form(form);
+        if let Some(origin) = origin {
+            req = req.header("Origin", origin);
+        }
+        let a = answer(req.send().await.unwrap()).await;
+        a
+    }
+
+    /// A post from the console's own page, with the session's CSRF token.
+    async fn post(&mut self, function: &str, form: &[(&str, &str)]) -> Answer {
+        let mut fields = vec![("csrf", self.csrf.as_str())];
+        fields.extend_from_slice(form);
+        let base = self.base.clone();
+        let a = self.call(function, &fields, Some(&base)).await;
+        self.take_cookie(&a);
+        a
+    }
+
+    fn take_cookie(&mut self, a: &Answer) {
+        for c in &a.set_cookie {
+            if let Some(rest) = c.strip_prefix("booking_staff=") {
+                let value = rest.split(';').next().unwrap();
+                self.cookie = (!value.is_empty()).then(|| value.to_owned());
+            }
+        }
+    }
+
+    /// Reads the CSRF token from a console page's forms.
+    async fn refresh_csrf(&mut self) {
+        let page = self.get("/admin/account").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let at = page.body.find(r#"name="csrf" value=""#).expect("a form with the CSRF token") + r#"name="csrf" value=""#.len();
+        self.csrf = page.body[at..at + 64].to_owned();
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Answer {
+        let base = self.base.clone();
+        let a = self.call("admin_sign_in", &[("email", email), ("password", password), ("next", "/admin/settings")], Some(&base)).await;
+        self.take_cookie(&a);
+        if a.status == 302 {
+            self.refresh_csrf().await;
+        }
+        a
+    }
+
+    async fn accept(&mut self, token: &str, name: &str, password: &str) -> Answer {
+        let base = self.base.clone();
+        let form = [("token", token), ("display_name", name), ("password", password), ("password_again", password)];
+        let a = self.call("admin_accept", &form, Some(&base)).await;
+        self.take_cookie(&a);
+        if a.status == 302 {
+            self.refresh_csrf().await;
+        }
+        a
+    }
+}
+
+const SETTINGS: [(&str, &str); 7] = [
+    ("name", "Stadtpark Health Clinic"),
+    ("default_locale", "en"),
+    ("time_zone", "Europe/Berlin"),
+    ("minimum_notice_minutes", "60"),
+    ("horizon_days", "90"),
+    ("change_cutoff_minutes", "1440"),
+    ("hold_minutes", "10"),
+];
+
+fn settings_with(field: &str, value: &'static str) -> Vec<(&'static str, &'static str)> {
+    SETTINGS.iter().map(|(k, v)| (*k, if *k == field { value } else { *v })).collect()
+}
+
+async fn a_new_clinic_owner_follows_the_setup_link_and_signs_in(db: TestDb) {
+    let app = spawn_app(db).await;
+    let token = app.new_clinic("praxis-nord", "Chef@Praxis-Nord.example", "America/New_York").await;
+    let page = app.browser().get(&format!("/admin/setup/{token}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Clinic praxis-nord") && page.body.contains("chef@praxis-nord.example"), "{}", page.body);
+
+    let mut owner = app.browser();
+    let weak = owner.accept(&token, "Dr. Chef", "short").await;
+    assert_eq!(weak.status, 422, "{}", weak.body);
+    assert!(weak.body.contains("password"), "{}", weak.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0, "a refused set-up signed somebody in");
+
+    let accepted = owner.accept(&token, "Dr. Chef", "north clinic owner secret").await;
+    assert_eq!((accepted.status, accepted.location.as_str()), (302, "/admin"), "{}", accepted.body);
+    let cookie = accepted.set_cookie.iter().find(|c| c.starts_with("booking_staff=")).expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    assert!(!cookie.contains("Secure"), "a plain-http cookie marked Secure is never sent back: {cookie}");
+    let home = owner.get("/admin").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Clinic praxis-nord") && !home.body.contains("Stadtpark"), "{}", home.body);
+    assert!(home.body.contains("/book/praxis-nord"));
+
+    // The link works once.
+    let again = app.browser().get(&format!("/admin/setup/{token}")).await;
+    assert_eq!(again.status, 404);
+    assert!(again.body.contains("already used or has expired"), "{}", again.body);
+    let mut thief = app.browser();
+    let reused = thief.accept(&token, "Thief", "another long password").await;
+    assert_eq!(reused.status, 404, "{}", reused.body);
+    assert!(thief.cookie.is_none());
+    // Signing in later works with the chosen password, the address in any case.
+    let mut later = app.browser();
+    assert_eq!(later.sign_in("CHEF@praxis-nord.example", "north clinic owner secret").await.status, 302);
+}
+
+async fn signing_in_and_out_starts_and_ends_a_server_side_session(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut b = app.browser();
+    let wrong = b.sign_in(DEMO_OWNER_EMAIL, "not the password").await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(b.cookie.is_none());
+    let unknown = b.sign_in("nobody@demo.example", "not the password").await;
+    assert_eq!(unknown.status, 401, "an unknown account is refused like a wrong password");
+    assert_eq!(unknown.body, wrong.body);
+
+    let signed = b.sign_in(DEMO_OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!((signed.status, signed.location.as_str()), (302, "/admin/settings"), "{}", signed.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 1);
+    assert_eq!(b.get("/admin/settings").await.status, 200);
+    // The database holds the token's digest, not the token.
+    let cookie = b.cookie.clone().unwrap();
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM staff_sessions WHERE id_sha256 = '{cookie}'")).await, 0);
+
+    let out = b.post("admin_sign_out", &[]).await;
+    assert_eq!((out.status, out.location.as_str()), (302, "/admin/login"), "{}", out.body);
+    assert!(out.set_cookie.iter().any(|c| c.starts_with("booking_staff=;") && c.contains("Max-Age=0")), "{:?}", out.set_cookie);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
+    // The old cookie, replayed, opens nothing.
+    let replay = Browser { cookie: Some(cookie), ..app.browser() };
+    let page = replay.get("/admin/settings").await;
+    assert_eq!((page.status, page.location.as_str()), (302, "/admin/login?next=%2Fadmin%2Fsettings"));
+    // Signed in, the sign-in page moves on.
+    let mut again = app.owner().await;
+    assert_eq!(again.get("/admin/login").await.location, "/admin");
+    assert_eq!(again.post("admin_sign_out", &[]).await.status, 302);
+}
+
+async fn failed_sign_ins_lock_the_account_for_a_while_even_with_the_right_password(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut b = app.browser();
+    for _ in 0..MAX_FAILURES_PER_ACCOUNT {
+        assert_eq!(b.sign_in(DEMO_OWNER_EMAIL, "guess guess guess").await.status, 401);
+    }
+    let locked = b.sign_in(DEMO_OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(locked.body.contains("Throttled"), "{}", locked.body);
+    let retry: i64 = locked.retry_after.expect("Retry-After").parse().unwrap();
+    assert!((60..=15 * 60).contains(&retry), "{retry}");
+    assert!(b.cookie.is_none());
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
+    // Another account from the same address is not locked by it.
+    let token = app.new_clinic("other", "owner@other.example", "Europe/Vienna").await;
+    assert_eq!(app.browser().accept(&token, "Other", "other clinic secret").await.status, 302);
+    assert_eq!(app.browser().sign_in("owner@other.example", "other clinic secret").await.status, 302);
+}
+
+async fn changes_without_the_csrf_token_or_from_another_site_change_nothing(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let before = app.demo_settings().await;
+    let form = settings_with("horizon_days", "120");
+    let own = app.base.clone();
+    let csrf = owner.csrf.clone();
+    let with_csrf = |token: &'static str| {
+        let mut f = vec![("csrf", token)];
+        f.extend(form.iter().copied());
+        f
+    };
+    let leaked: &'static str = Box::leak(csrf.clone().into_boxed_str());
+    for (case, fields, origin) in [
+        ("no token", with_csrf(""), Some(own.as_str())),
+        ("another session's token", with_csrf("0000000000000000000000000000000000000000000000000000000000000000"), Some(own.as_str())),
+        ("another origin", with_csrf(leaked), Some("https://evil.example")),
+        ("an opaque origin", with_csrf(leaked), Some("null")),
+    ] {
+        let a = owner.call("admin_save_settings", &fields, origin).await;
+        assert_eq!(a.status, 403, "{case}: {}", a.body);
+        assert_eq!(app.demo_settings().await, before, "{case} changed the clinic");
+    }
+    let cross = owner
+        .with_cookie(owner.http.post(format!("{}/api/admin_save_settings", owner.base)))
+        .header("Accept", "application/json")
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&with_csrf(leaked))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status().as_u16(), 403);
+    assert_eq!(app.demo_settings().await, before, "a cross-site request changed the clinic");
+    // Without a session, nothing: the token alone is not a credential.
+    let anonymous = app.browser().call("admin_save_settings", &with_csrf(leaked), Some(&own)).await;
+    assert_eq!(anonymous.status, 401);
+
+    let saved = owner.post("admin_save_settings", &form).await;
+    assert_eq!((saved.status, saved.location.as_str()), (302, "/admin/settings?done=saved"), "{}", saved.body);
+    let after = app.demo_settings().await;
+    assert_eq!((after.1, after.2), (120, before.2 + 1));
+}
+
+async fn the_settings_form_refuses_bad_values_naming_the_field_and_saves_nothing(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let before = app.demo_settings().await;
+    for (field, value, named) in [
+        ("time_zone", "Mars/Olympus_Mons", "timeZone"),
+        ("time_zone", "", "timeZone"),
+        ("name", "   ", "name"),
+        ("default_locale", "fr", "defaultLocale"),
+        ("horizon_days", "0", "horizonDays"),
+        ("horizon_days", "1097", "horizonDays"),
+        ("hold_minutes", "121", "holdMinutes"),
+        ("hold_minutes", "0", "holdMinutes"),
+        ("minimum_notice_minutes", "-5", "minimumNoticeMinutes"),
+        ("change_cutoff_minutes", "ten", "changeCutoffMinutes"),
+        ("change_cutoff_minutes", "1.5", "changeCutoffMinutes"),
+    ] {
+        let a = owner.post("admin_save_settings", &settings_with(field, value)).await;
+        assert_eq!(a.status, 422, "{field}={value:?}: {}", a.body);
+        let body: Value = serde_json::from_str(&a.body).unwrap_or_else(|_| panic!("{}", a.body));
+        let reported = body["Invalid"]["field"].as_str().unwrap_or_else(|| panic!("{body}"));
+        assert!(reported == named || reported == "minimumNotice" && named == "minimumNoticeMinutes", "{field}: {body}");
+        assert_eq!(app.demo_settings().await, before, "{field}={value:?} changed the clinic");
+    }
+    // The same values again change nothing, not even the audit log.
+    let same = owner.post("admin_save_settings", &SETTINGS).await;
+    assert_eq!(same.location, "/admin/settings?done=unchanged");
+    assert_eq!(app.demo_settings().await, before);
+    // Without JavaScript the refusal returns to the form, which names the field.
+    let no_js = owner
+        .with_cookie(owner.http.post(format!("{}/api/admin_save_settings", owner.base)))
+        .header("Accept", "text/html")
+        .header("Origin", &owner.base)
+        .header("Referer", format!("{}/admin/settings", owner.base))
+        .form(&[vec![("csrf", owner.csrf.as_str())], settings_with("time_zone", "Mars/Olympus_Mons")].concat())
+        .send()
+        .await
+        .unwrap();
+    let back = answer(no_js).await;
+    assert!(back.location.starts_with("/admin/settings") && back.location.contains("__err="), "{} {}", back.status, back.location);
+    let page = owner.get(&back.location).await;
+    assert!(page.body.contains("timeZone") && page.body.contains("role=\"alert\""), "{}", page.body);
+}
+
+async fn roles_and_clinics_bound_what_staff_can_see_and_change(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    let mut admin = app.staff("admin@demo.example", "admin").await;
+    let other_token = app.new_clinic("elsewhere", "owner@elsewhere.example", "Asia/Tokyo").await;
+    let mut other = app.browser();
+    assert_eq!(other.accept(&other_token, "Other Owner", "elsewhere owner secret").await.status, 302);
+    let anonymous = app.browser();
+    let before = app.demo_settings().await;
+    let staff_before = app.count("SELECT COUNT(*) FROM staff_users").await;
+
+    // Pages: (path, desk, admin) allowed; the owner may see them all.
+    for (path, desk_ok, admin_ok) in [
+        ("/admin", true, true),
+        ("/admin/account", true, true),
+        ("/admin/settings", false, true),
+        ("/admin/audit", false, true),
+        ("/admin/staff", false, false),
+    ] {
+        let want = |ok: bool| if ok { 200 } else { 403 };
+        assert_eq!(desk.get(path).await.status, want(desk_ok), "desk {path}");
+        assert_eq!(admin.get(path).await.status, want(admin_ok), "admin {path}");
+        let signed_out = anonymous.get(path).await;
+        assert_eq!(signed_out.status, 302, "anonymous {path}");
+        assert!(signed_out.location.starts_with("/admin/login?next="), "{}", signed_out.location);
+    }
+    // Changes.
+    let refused = [
+        ("desk saves settings", desk.post("admin_save_settings", &settings_with("horizon_days", "200")).await),
+        ("desk invites", desk.post("admin_invite", &[("email", "x@demo.example"), ("role", "owner")]).await),
+        ("admin invites", admin.post("admin_invite", &[("email", "y@demo.example"), ("role", "owner")]).await),
+    ];
+    for (case, a) in refused {
+        assert_eq!(a.status, 403, "{case}: {}", a.body);
+    }
+    let with_token = |form: &[(&'static str, &'static str)]| [&[("csrf", "x")], form].concat();
+    for (function, form) in [
+        ("admin_save_settings", with_token(&settings_with("horizon_days", "200"))),
+        ("admin_invite", with_token(&[("email", "z@demo.example"), ("role", "owner")])),
+        ("admin_change_password", with_token(&[("current_password", "a"), ("new_password", "b"), ("new_password_again", "b")])),
+        ("admin_language", with_token(&[("locale", "de")])),
+        ("admin_sign_out", with_token(&[])),
+    ] {
+        let a = anonymous.call(function, &form, Some(&app.base)).await;
+        assert_eq!(a.status, 401, "anonymous {function}: {}", a.body);
+    }
+    assert_eq!(app.demo_settings().await, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_users").await, staff_before);
+    // Another clinic's owner sees and changes only their own clinic.
+    let page = other.get("/admin/settings").await;
+    assert!(page.body.contains("Clinic elsewhere") && !page.body.contains("Stadtpark"), "{}", page.body);
+    let saved = other.post("admin_save_settings", &settings_with("horizon_days", "30")).await;
+    assert_eq!(saved.status, 302, "{}", saved.body);
+    assert_eq!(app.demo_settings().await, before, "another clinic's owner changed the demo clinic");
+    assert_eq!(app.count("SELECT CAST(horizon_days AS BIGINT) FROM clinics WHERE slug = 'elsewhere'").await, 30);
+    // An admin configures.
+    assert_eq!(admin.post("admin_save_settings", &settings_with("horizon_days", "100")).await.status, 302);
+    assert_eq!(app.demo_settings().await.1, 100);
+}
+
+async fn an_owner_invites_staff_with_a_one_time_link_and_sees_who_changed_what(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let invited = owner.post("admin_invite", &[("email", "Front.Desk@Demo.example"), ("role", "desk")]).await;
+    assert_eq!(invited.status, 302, "{}", invited.body);
+    let page = owner.get(&invited.location).await;
+    let link = format!("{}/admin/setup/{}", app.base, invited.location.split("invited=").nth(1).unwrap());
+    assert!(page.body.contains(&link), "the link is shown: {}", page.body);
+    assert!(page.body.contains("front.desk@demo.example") && page.body.contains("Invited"));
+    for (email, role, field) in [("front.desk@demo.example", "desk", "email"), ("not an address", "desk", "email"), ("z@demo.example", "root", "role")] {
+        let a = owner.post("admin_invite", &[("email", email), ("role", role)]).await;
+        assert_eq!(a.status, 422, "{email} {role}: {}", a.body);
+        assert!(a.body.contains(field), "{}", a.body);
+    }
+    let token = invited.location.split("invited=").nth(1).unwrap();
+    let mut desk = app.browser();
+    assert_eq!(desk.accept(token, "Frida Front", "front desk password").await.status, 302);
+    assert!(owner.get("/admin/staff").await.body.contains("Frida Front"));
+
+    assert_eq!(owner.post("admin_save_settings", &settings_with("name", "Stadtpark Clinic")).await.status, 302);
+    let audit = owner.get("/admin/audit").await;
+    assert_eq!(audit.status, 200);
+    assert!(audit.body.contains("staff.invite") && audit.body.contains("clinic.update"), "{}", audit.body);
+    assert!(audit.body.contains(DEMO_OWNER_EMAIL));
+    let detail: (String,) = store_row(&app.store, "SELECT detail FROM audit_log WHERE action = 'clinic.update'").await;
+    let detail: Value = serde_json::from_str(&detail.0).unwrap();
+    assert_eq!(detail, serde_json::json!({ "name": { "from": "Stadtpark Health Clinic", "to": "Stadtpark Clinic" } }));
+}
+
+async fn a_password_change_needs_the_current_password_and_ends_other_sessions(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut here = app.owner().await;
+    let elsewhere = app.owner().await;
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        vec![("current_password", current), ("new_password", new), ("new_password_again", again)]
+    };
+    for (form, field) in [
+        (change("wrong current one", "brand new password", "brand new password"), "currentPassword"),
+        (change(OWNER_PASSWORD, "brand new password", "brand new passwort"), "newPasswordAgain"),
+        (change(OWNER_PASSWORD, "short", "short"), "password"),
+    ] {
+        let a = here.post("admin_change_password", &form).await;
+        assert_eq!(a.status, 422, "{field}: {}", a.body);
+        assert!(a.body.contains(field), "{}", a.body);
+    }
+    assert_eq!(elsewhere.get("/admin").await.status, 200, "a refused change ended a session");
+    let changed = here.post("admin_change_password", &change(OWNER_PASSWORD, "brand new password", "brand new password")).await;
+    assert_eq!((changed.status, changed.location.as_str()), (302, "/admin/account?done=password"), "{}", changed.body);
+    assert_eq!(here.get("/admin").await.status, 200, "the session that changed it stays");
+    assert_eq!(elsewhere.get("/admin").await.status, 302, "other sessions end");
+    assert_eq!(app.browser().sign_in(DEMO_OWNER_EMAIL, OWNER_PASSWORD).await.status, 401);
+    assert_eq!(app.browser().sign_in(DEMO_OWNER_EMAIL, "brand new password").await.status, 302);
+    // The console speaks German once asked to.
+    assert_eq!(here.post("admin_language", &[("locale", "de")]).await.status, 302);
+    assert!(here.get("/admin").await.body.contains("Übersicht"));
+    assert_eq!(here.post("admin_language", &[("locale", "fr")]).await.status, 422);
+}
+
+async fn the_root_leads_to_the_only_clinic_then_to_sign_in(db: TestDb) {
+    let app = spawn_app(db).await;
+    let root = app.browser().get("/").await;
+    assert_eq!((root.status, root.location.as_str()), (303, "/book/demo"));
+    app.new_clinic("second", "owner@second.example", "Europe/Paris").await;
+    let root = app.browser().get("/").await;
+    assert_eq!((root.status, root.location.as_str()), (303, "/admin/login"));
+    let login = app.browser().get("/admin/login").await;
+    assert_eq!(login.status, 200);
+    assert!(login.body.contains(r#"autocomplete="current-password""#));
+    let german = app.browser().http.get(format!("{}/admin/login", app.base)).header("Accept-Language", "de-DE,de;q=0.9,en;q=0.5").send().await.unwrap();
+    assert!(answer(german).await.body.contains("Anmeldung zur Praxis-Verwaltung"));
+}
+
+on_both_backends!(
+    a_new_clinic_owner_follows_the_setup_link_and_signs_in,
+    signing_in_and_out_starts_and_ends_a_server_side_session,
+    failed_sign_ins_lock_the_account_for_a_while_even_with_the_right_password,
+    changes_without_the_csrf_token_or_from_another_site_change_nothing,
+    the_settings_form_refuses_bad_values_naming_the_field_and_saves_nothing,
+    roles_and_clinics_bound_what_staff_can_see_and_change,
+    an_owner_invites_staff_with_a_one_time_link_and_sees_who_changed_what,
+    a_password_change_needs_the_current_password_and_ends_other_sessions,
+    the_root_leads_to_the_only_clinic_then_to_sign_in,
+);
