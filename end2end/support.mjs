@@ -13,7 +13,7 @@ const binary = join(root, "target/release/server");
 export const LINK_SECRET = "e2e link secret, not for production";
 
 /// The demo owner's console password on the test server.
-export const DEMO_OWNER_PASSWORD = "e2e demo owner password";
+export const DEMO_OWNER_PASSWORD = "e2e stadtpark garden key";
 
 /// Runs axe-core (the accessibility checker) on the page; returns its violations of WCAG 2.1
 /// A and AA rules as "rule: target" lines.

@@ -32,11 +32,18 @@ pub fn link_key() -> Result<LinkKey, AppError> {
 
 /// Sets the response status for an error, so a refused request is a 4xx also for clients
 /// that read only the status line (and the no-JavaScript page load).
+///
+/// Two answers keep their redirect instead: a page that sent the browser elsewhere (to sign
+/// in), and a form posted without JavaScript, which leptos sends back to the form's page with
+/// the error in the address (a browser does not follow a 4xx's `Location`).
 pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
-        // A page that already sent the browser elsewhere (to sign in) keeps its redirect.
-        let redirecting = response.0.read().is_ok_and(|parts| parts.status.is_some_and(|s| s.is_redirection()));
-        if !redirecting {
+        let redirecting = response.0.read().is_ok_and(|r| r.headers.contains_key(http::header::LOCATION));
+        let plain_form_post = use_context::<http::request::Parts>().is_some_and(|p| {
+            let accepts_html = p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+            p.method == http::Method::POST && accepts_html && p.headers.contains_key(http::header::REFERER)
+        });
+        if !redirecting && !plain_form_post {
             response.set_status(e.status());
         }
     }

@@ -238,6 +238,7 @@ async fn invalid_details_are_refused_naming_the_field_and_nothing_is_written(db:
     let mut bad = patient_form(&hold, &slot);
     bad[5] = ("booker[phone]", "12ab");
     let no_js = app.post_form("confirm_booking", &bad, &details_path).await;
+    assert_eq!(no_js.status, 302, "a browser follows only a redirect back to the form");
     assert!(no_js.location.contains("__err="), "{}", no_js.location);
     assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, patients, "a refused form wrote patients");
     assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE source = 'widget'").await, 0);
