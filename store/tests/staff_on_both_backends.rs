@@ -46,11 +46,11 @@ async fn an_invitation_expires_after_seven_days_and_works_once(db: TestDb) {
     let late = store.accept_invitation(&owner.token, "Chef", "a long enough secret", t0 + Duration::days(7) + Duration::seconds(1)).await;
     assert!(matches!(late, Err(StoreError::NotFound("invitation"))), "{late:?}");
     let desk = store.invite_staff(clinic_id, &Actor::cli(), &Email::parse("desk@sued.example").unwrap(), Role::Desk, t0).await.unwrap();
-    store.accept_invitation(&desk.token, "Desk", "desk long secret", t0).await.unwrap();
+    store.accept_invitation(&desk.token, "Desk", "front counter secret", t0).await.unwrap();
     let twice = store.accept_invitation(&desk.token, "Desk", "another long secret", t0).await;
     assert!(matches!(twice, Err(StoreError::NotFound("invitation"))), "{twice:?}");
     // The first password stands.
-    assert!(store.sign_in("desk@sued.example", "desk long secret", "10.0.0.2", t0).await.is_ok());
+    assert!(store.sign_in("desk@sued.example", "front counter secret", "10.0.0.2", t0).await.is_ok());
     // Disabled accounts and accounts that never set a password cannot sign in.
     let never = store.sign_in("chef@sued.example", "", "10.0.0.2", t0).await;
     assert!(matches!(never, Err(SignInError::Refused)), "{never:?}");
