@@ -1,8 +1,9 @@
-// `make screenshots`: the patient flow, phone-sized and desktop, into docs/screenshots/.
+// `make screenshots`: the patient flow and the clinic console, phone-sized and desktop, into
+// docs/screenshots/.
 // Uses the release build and a fresh demo database, like the browser tests.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fillPatient, hydrated, launchBrowser, startServer } from "./support.mjs";
+import { DEMO_OWNER_PASSWORD, fillPatient, hydrated, launchBrowser, startServer } from "./support.mjs";
 
 const out = resolve(import.meta.dirname, "../docs/screenshots");
 mkdirSync(out, { recursive: true });
@@ -39,6 +40,32 @@ try {
     await hydrated(page);
     await shot("6-german");
     await page.close();
+  }
+  // The console: signed in as the demo owner, in English, then in German.
+  for (const [name, viewport] of Object.entries(viewports)) {
+    for (const lang of ["en", "de"]) {
+      const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: lang === "de" ? "de-DE" : "en-GB" });
+      const page = await context.newPage();
+      const shot = (step) => page.screenshot({ path: join(out, `console-${step}-${lang}-${name}.jpg`), type: "jpeg", quality: 70, fullPage: true });
+      await page.goto(`${server.base}/admin/login`);
+      await shot("1-sign-in");
+      await page.locator("#email").fill("owner@demo.example");
+      await page.locator("#password").fill(DEMO_OWNER_PASSWORD);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(`${server.base}/admin`);
+      if (lang === "de") {
+        await page.goto(`${server.base}/admin/account`);
+        await page.locator("#locale").selectOption("de");
+        await page.getByTestId("save-language").click();
+        await page.waitForURL(/done=language/);
+      }
+      for (const [step, path] of [["2-overview", "/admin"], ["3-settings", "/admin/settings"], ["4-website", "/admin/website"], ["5-integrations", "/admin/integrations"], ["6-staff", "/admin/staff"], ["7-audit", "/admin/audit"]]) {
+        await page.goto(`${server.base}${path}`);
+        await hydrated(page);
+        await shot(step);
+      }
+      await context.close();
+    }
   }
 } finally {
   await browser.close();

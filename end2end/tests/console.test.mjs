@@ -72,10 +72,34 @@ test("a new clinic's owner sets up the account, edits the clinic, invites a coll
   await page.getByTestId("invitation").waitFor();
   assert.match(await page.getByTestId("invitation-link").inputValue(), new RegExp(`^${server.base}/admin/setup/[0-9a-f]{64}$`));
   await checked(page, "staff");
+  // Website: allow the clinic's site; the snippet names this server and the clinic.
+  await page.getByRole("link", { name: "Website" }).click();
+  await page.getByLabel("Website addresses, one per line").fill("https://www.praxis-nord.example");
+  await page.getByTestId("save-origins").click();
+  await page.waitForURL(/done=saved/);
+  assert.equal(
+    await page.getByTestId("snippet").textContent(),
+    `<script src="${server.base}/embed.js" data-clinic="praxis-nord" async></script>`,
+  );
+  await checked(page, "website");
+
+  // Integrations: a bot user's key is shown once and works against the bot API.
+  await page.getByRole("link", { name: "Integrations" }).click();
+  await page.getByLabel("User id").fill("nord-bot");
+  await page.getByTestId("create-credential").click();
+  await page.getByTestId("issued").waitFor();
+  const key = await page.getByTestId("issued-key").inputValue();
+  await checked(page, "integrations");
+  const auth = `Basic ${Buffer.from(`nord-bot:${key}`).toString("base64")}`;
+  const calendars = await fetch(`${server.base}/api/v1/calendars`, { headers: { authorization: auth } });
+  assert.equal(calendars.status, 200);
+  await page.reload();
+  assert.equal(await page.getByTestId("issued").count(), 0, "the key is shown once");
+
   await page.getByRole("link", { name: "Audit log" }).click();
   await checked(page, "audit log");
-  const actions = await page.locator("[data-testid=audit] tbody tr td:nth-child(3)").allTextContents();
-  assert.deepEqual(actions, ["staff.invite", "clinic.update", "clinic.create"]);
+  const actions = (await page.locator("[data-testid=audit] tbody tr td:nth-child(3)").allInnerTexts()).map((a) => a.trim());
+  assert.deepEqual(actions, ["credential.create", "clinic.embed_origins", "staff.invite", "clinic.update", "clinic.create"]);
 
   // Out, and in again: a wrong password is refused, the right one leads back.
   await page.getByTestId("sign-out").click();

@@ -195,7 +195,7 @@ async fn run(command: Command, clock: Clock) -> Result<(), BoxError> {
         Command::SeedDemo => seed_demo(&store, clock).await?,
         Command::EmbedOrigins { clinic, origins } => {
             let slug = domain::ClinicSlug::parse(&clinic)?;
-            let saved = store.set_embed_origins(&slug, &origins).await?;
+            let saved = store.set_embed_origins(&slug, &origins, clock.now()).await?;
             if saved.is_empty() {
                 println!("clinic '{clinic}' can no longer be embedded by other sites");
             } else {

@@ -413,6 +413,8 @@ async fn roles_and_clinics_bound_what_staff_can_see_and_change(db: TestDb) {
         ("/admin/account", true, true),
         ("/admin/settings", false, true),
         ("/admin/audit", false, true),
+        ("/admin/website", false, true),
+        ("/admin/integrations", false, true),
         ("/admin/staff", false, false),
     ] {
         let want = |ok: bool| if ok { 200 } else { 403 };
@@ -528,7 +530,102 @@ async fn the_root_leads_to_the_only_clinic_then_to_sign_in(db: TestDb) {
     assert!(answer(german).await.body.contains("Anmeldung zur Praxis-Verwaltung"));
 }
 
+async fn an_admin_allows_websites_which_alone_may_then_frame_the_widget(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut admin = app.staff("admin@demo.example", "admin").await;
+    let page = admin.get("/admin/website").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("{}/embed.js", app.base)) && page.body.contains(r#"data-clinic="demo" async"#), "{}", page.body);
+    let saved = admin.post("admin_save_origins", &[("origins", "https://www.Praxis.example\nhttp://localhost:8080\n\nhttps://www.praxis.example")]).await;
+    assert_eq!((saved.status, saved.location.as_str()), (302, "/admin/website?done=saved"), "{}", saved.body);
+    let stored = scalar_text(&app.store, "SELECT embed_origins FROM clinics WHERE slug = 'demo'").await;
+    assert_eq!(stored, "https://www.praxis.example\nhttp://localhost:8080", "trimmed, lower-cased, without duplicates");
+    let booking = app.http.get(format!("{}/book/demo", app.base)).send().await.unwrap();
+    let policy = booking.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("https://www.praxis.example") && policy.contains("http://localhost:8080"), "{policy}");
+    let audits = app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'clinic.embed_origins'").await;
+    assert_eq!(audits, 1);
+    for bad in ["https://www.praxis.example/booking", "*", "ftp://files.example", "www.praxis.example"] {
+        let a = admin.post("admin_save_origins", &[("origins", bad)]).await;
+        assert_eq!(a.status, 422, "{bad}: {}", a.body);
+        assert!(a.body.contains("origin"), "{}", a.body);
+    }
+    let many: String = (0..21).map(|i| format!("https://site{i}.example\n")).collect();
+    assert_eq!(admin.post("admin_save_origins", &[("origins", many.as_str())]).await.status, 422);
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    assert_eq!(desk.get("/admin/website").await.status, 403);
+    assert_eq!(desk.post("admin_save_origins", &[("origins", "")]).await.status, 403);
+    assert_eq!(scalar_text(&app.store, "SELECT embed_origins FROM clinics WHERE slug = 'demo'").await, stored, "a refused change saved");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'clinic.embed_origins'").await, audits);
+}
+
+/// The key the integrations page shows once, if any.
+fn shown_key(body: &str) -> Option<String> {
+    let at = body.find(r#"data-testid="issued-key""#)?;
+    let start = body[..at].rfind("value=\"")? + "value=\"".len();
+    Some(body[start..].split('"').next()?.to_owned())
+}
+
+async fn api_users_are_created_rotated_and_revoked_with_each_key_shown_once(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let calendars = |key: String| {
+        let http = app.http.clone();
+        let url = format!("{}/api/v1/calendars", app.base);
+        async move { http.get(url).basic_auth("acme-bot", Some(key)).send().await.unwrap().status().as_u16() }
+    };
+    let created = owner.post("admin_create_credential", &[("username", "acme-bot"), ("kind", "bot"), ("location", ""), ("expires_in_days", "")]).await;
+    assert_eq!((created.status, created.location.as_str()), (302, "/admin/integrations"), "{}", created.body);
+    let page = owner.get("/admin/integrations").await;
+    let first = shown_key(&page.body).unwrap_or_else(|| panic!("no key shown: {}", page.body));
+    assert!(first.starts_with("bk_"));
+    assert!(shown_key(&owner.get("/admin/integrations").await.body).is_none(), "a key is shown once");
+    assert_eq!(calendars(first.clone()).await, 200);
+
+    assert_eq!(owner.post("admin_rotate_credential", &[("username", "acme-bot")]).await.status, 302);
+    let second = shown_key(&owner.get("/admin/integrations").await.body).expect("the new key");
+    assert_ne!(first, second);
+    assert_eq!((calendars(first.clone()).await, calendars(second.clone()).await), (200, 200), "both keys work during a rotation");
+
+    let revoked = owner.post("admin_revoke_credential", &[("username", "acme-bot")]).await;
+    assert_eq!((revoked.status, revoked.location.as_str()), (302, "/admin/integrations?revoked=acme-bot"));
+    assert_eq!((calendars(first).await, calendars(second).await), (401, 401));
+    assert!(owner.get("/admin/integrations").await.body.contains("no working key"));
+    for action in ["credential.create", "credential.rotate", "credential.revoke"] {
+        let sql = format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND actor = '{DEMO_OWNER_EMAIL}'");
+        assert_eq!(app.count(&sql).await, 1, "{action}");
+    }
+
+    // Bad input names its field and creates nothing; another clinic's users are out of reach.
+    let other = store::testing::another_clinic(&app.store, "elsewhere").await;
+    app.store.create_credential(other, None, "other-bot", store::credentials::CredentialKind::Bot, None, app.clock.now()).await.unwrap();
+    let users = app.count("SELECT COUNT(*) FROM api_credentials").await;
+    for (form, status, field) in [
+        ([("username", "Acme Bot"), ("kind", "bot"), ("location", ""), ("expires_in_days", "")], 422, "username"),
+        ([("username", "acme-bot"), ("kind", "bot"), ("location", ""), ("expires_in_days", "")], 422, "username"),
+        ([("username", "acme-2"), ("kind", "root"), ("location", ""), ("expires_in_days", "")], 422, "kind"),
+        ([("username", "acme-2"), ("kind", "bot"), ("location", "x"), ("expires_in_days", "")], 422, "location"),
+        ([("username", "acme-2"), ("kind", "bot"), ("location", "999999"), ("expires_in_days", "")], 404, "location"),
+        ([("username", "acme-2"), ("kind", "bot"), ("location", ""), ("expires_in_days", "30")], 422, "expiresAt"),
+        ([("username", "acme-2"), ("kind", "bot"), ("location", ""), ("expires_in_days", "-1")], 422, "expiresInDays"),
+    ] {
+        let a = owner.post("admin_create_credential", &form).await;
+        assert_eq!(a.status, status, "{form:?}: {}", a.body);
+        assert!(a.body.contains(field), "{form:?}: {}", a.body);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM api_credentials").await, users);
+    for function in ["admin_rotate_credential", "admin_revoke_credential"] {
+        assert_eq!(owner.post(function, &[("username", "other-bot")]).await.status, 404, "{function}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys k JOIN api_credentials c ON c.id = k.credential_id WHERE c.username = 'other-bot' AND k.revoked_at IS NULL").await, 1);
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    assert_eq!(desk.get("/admin/integrations").await.status, 403);
+    assert_eq!(desk.post("admin_rotate_credential", &[("username", "demo")]).await.status, 403);
+}
+
 on_both_backends!(
+    an_admin_allows_websites_which_alone_may_then_frame_the_widget,
+    api_users_are_created_rotated_and_revoked_with_each_key_shown_once,
     a_new_clinic_owner_follows_the_setup_link_and_signs_in,
     signing_in_and_out_starts_and_ends_a_server_side_session,
     failed_sign_ins_lock_the_account_for_a_while_even_with_the_right_password,

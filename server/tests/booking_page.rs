@@ -410,14 +410,14 @@ async fn german_pages_use_german_words_and_dates(db: TestDb) {
 async fn only_allowed_origins_may_frame_the_widget_and_hear_from_it(db: TestDb) {
     let app = spawn_app(db).await;
     let slug = domain::ClinicSlug::parse("demo").unwrap();
-    app.store.set_embed_origins(&slug, &["https://www.clinic.example".into()]).await.unwrap();
+    app.store.set_embed_origins(&slug, &["https://www.clinic.example".into()], app.clock.now()).await.unwrap();
     let allowed = app.get("/book/demo?embed=https%3A%2F%2Fwww.clinic.example").await;
     assert_eq!(allowed.headers["content-security-policy"], "frame-ancestors 'self' https://www.clinic.example");
     assert!(allowed.body.contains(r#"name="booking-parent" content="https://www.clinic.example""#));
     let other = app.get("/book/demo?embed=https%3A%2F%2Fevil.example").await;
     assert_eq!(other.headers["content-security-policy"], "frame-ancestors 'self' https://www.clinic.example");
     assert!(!other.body.contains("booking-parent"), "a page embedded elsewhere must not talk to its parent");
-    assert!(app.store.set_embed_origins(&slug, &["*".into()]).await.is_err(), "a wildcard is never an origin");
+    assert!(app.store.set_embed_origins(&slug, &["*".into()], app.clock.now()).await.is_err(), "a wildcard is never an origin");
 }
 
 on_both_backends!(

@@ -3,7 +3,9 @@
 //! A key is 128 random bits with a recognisable prefix; only its SHA-256 is stored, and the
 //! comparison runs in constant time.
 
+use crate::audit::INSERT_AUDIT;
 use crate::booking::WriteTx;
+use crate::staff::Actor;
 use crate::time::{db_time, row_time};
 use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -141,9 +143,25 @@ impl Store {
         })
     }
 
-    /// Creates a user for a clinic (or one of its locations) with its first key.
+    /// Creates a user for a clinic (or one of its locations) with its first key, from the
+    /// command line.
     pub async fn create_credential(
         &self,
+        clinic_id: i64,
+        location_id: Option<i64>,
+        username: &str,
+        kind: CredentialKind,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedKey, StoreError> {
+        self.create_credential_as(&Actor::cli(), clinic_id, location_id, username, kind, expires_at, now).await
+    }
+
+    /// Creates a user with its first key, recording who did it in the audit log.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_credential_as(
+        &self,
+        actor: &Actor,
         clinic_id: i64,
         location_id: Option<i64>,
         username: &str,
@@ -177,6 +195,12 @@ impl Store {
             .bind(id).bind(public_start(&key)).bind(key_digest(&key)).bind(stamp)
             .bind(expires_at.map(|e| db_time(pool, e)))
             .execute(&mut *tx).await?;
+            let kind_name = match kind { CredentialKind::Voice => "voice", other => other.as_str() };
+            sqlx::query(INSERT_AUDIT)
+                .bind(clinic_id).bind(actor.staff_user_id).bind(&actor.label).bind("credential.create")
+                .bind(serde_json::json!({ "username": username, "kind": kind_name, "locationId": location_id }).to_string())
+                .bind(stamp)
+                .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(IssuedKey { username: username.to_owned(), key, expires_at, revoked: 0 })
         })
@@ -185,13 +209,29 @@ impl Store {
     /// Issues a new key for `username`. The user keeps at most two active keys: issuing one
     /// more revokes the oldest, so a rotation is "issue, deploy the new key, issue again".
     pub async fn rotate_key(&self, username: &str, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<IssuedKey, StoreError> {
+        let actor = Actor { staff_user_id: None, label: format!("credential {username}") };
+        self.rotate_key_as(&actor, None, username, expires_at, now).await
+    }
+
+    /// Issues a new key, as `rotate_key`, for a user of `clinic` (any clinic when `None`),
+    /// recording who did it.
+    pub async fn rotate_key_as(
+        &self,
+        actor: &Actor,
+        clinic: Option<i64>,
+        username: &str,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedKey, StoreError> {
         check_expiry(expires_at, now)?;
         let key = new_key();
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
-            let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM api_credentials WHERE username = $1")
+            let found: Option<(i64, i64)> = sqlx::query_as("SELECT id, clinic_id FROM api_credentials WHERE username = $1")
                 .bind(username).fetch_optional(&mut *tx).await?;
-            let (credential_id,) = found.ok_or(StoreError::NotFound("credential"))?;
+            let (credential_id, clinic_id) = found
+                .filter(|(_, owner)| clinic.is_none_or(|c| c == *owner))
+                .ok_or(StoreError::NotFound("credential"))?;
             let stamp = db_time(pool, now);
             // Expired keys are not active: revoke them first so they do not count.
             sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL AND expires_at <= $1")
@@ -209,10 +249,96 @@ impl Store {
             .bind(credential_id).bind(public_start(&key)).bind(key_digest(&key)).bind(stamp)
             .bind(expires_at.map(|e| db_time(pool, e)))
             .execute(&mut *tx).await?;
+            sqlx::query(INSERT_AUDIT)
+                .bind(clinic_id).bind(actor.staff_user_id).bind(&actor.label).bind("credential.rotate")
+                .bind(serde_json::json!({ "username": username, "revokedKeys": revoked }).to_string())
+                .bind(stamp)
+                .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(IssuedKey { username: username.to_owned(), key, expires_at, revoked })
         })
     }
+
+    /// Stops every key of a clinic's user at once (a leaked key, an integration that ended).
+    /// Returns how many keys were revoked.
+    pub async fn revoke_credential(&self, actor: &Actor, clinic_id: i64, username: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM api_credentials WHERE username = $1 AND clinic_id = $2")
+                .bind(username).bind(clinic_id).fetch_optional(&mut *tx).await?;
+            let (credential_id,) = found.ok_or(StoreError::NotFound("credential"))?;
+            let stamp = db_time(pool, now);
+            let revoked = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL")
+                .bind(stamp).bind(credential_id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(INSERT_AUDIT)
+                .bind(clinic_id).bind(actor.staff_user_id).bind(&actor.label).bind("credential.revoke")
+                .bind(serde_json::json!({ "username": username, "revokedKeys": revoked }).to_string())
+                .bind(stamp)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(revoked)
+        })
+    }
+
+    /// A clinic's API users with their live keys (public starts only), for the console.
+    pub async fn credentials_of(&self, clinic_id: i64, now: DateTime<Utc>) -> Result<Vec<CredentialView>, StoreError> {
+        with_pool!(self, pool => {
+            let users = sqlx::query(
+                "SELECT c.id, c.username, c.kind, c.voice, l.name AS location FROM api_credentials c
+                   LEFT JOIN locations l ON l.id = c.location_id
+                  WHERE c.clinic_id = $1 ORDER BY c.username",
+            )
+            .bind(clinic_id).fetch_all(pool).await?;
+            let mut views = Vec::with_capacity(users.len());
+            for user in &users {
+                let id: i64 = user.try_get("id")?;
+                let keys = sqlx::query(
+                    "SELECT key_prefix, created_at, expires_at FROM api_keys
+                      WHERE credential_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+                      ORDER BY created_at, id",
+                )
+                .bind(id).bind(db_time(pool, now)).fetch_all(pool).await?;
+                let kind: String = user.try_get("kind")?;
+                views.push(CredentialView {
+                    username: user.try_get("username")?,
+                    kind: match (kind.as_str(), user.try_get::<bool, _>("voice")?) {
+                        ("staff", _) => CredentialKind::Staff,
+                        (_, true) => CredentialKind::Voice,
+                        _ => CredentialKind::Bot,
+                    },
+                    location: user.try_get("location")?,
+                    keys: keys
+                        .iter()
+                        .map(|k| Ok(KeyView {
+                            prefix: k.try_get("key_prefix")?,
+                            created_at: row_time(pool, k, "created_at")?,
+                            expires_at: crate::time::row_time_opt(pool, k, "expires_at")?,
+                        }))
+                        .collect::<Result<_, StoreError>>()?,
+                });
+            }
+            Ok(views)
+        })
+    }
+}
+
+/// An API user as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialView {
+    pub username: String,
+    pub kind: CredentialKind,
+    /// The location the user is restricted to, if any.
+    pub location: Option<String>,
+    /// Keys that work now; empty once revoked.
+    pub keys: Vec<KeyView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyView {
+    /// The key's public start, e.g. `bk_3f9c`.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), StoreError> {

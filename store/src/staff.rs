@@ -385,6 +385,30 @@ impl Store {
         })
     }
 
+    /// Keeps `text` for the session's next page (a secret shown once, never put in a URL).
+    pub async fn set_flash(&self, token: &str, text: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE staff_sessions SET flash = $1 WHERE id_sha256 = $2").bind(text).bind(digest(token)).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The session's flash message, removed as it is read.
+    pub async fn take_flash(&self, token: &str) -> Result<Option<String>, StoreError> {
+        let id = digest(token);
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let found: Option<(Option<String>,)> = sqlx::query_as("SELECT flash FROM staff_sessions WHERE id_sha256 = $1")
+                .bind(&id).fetch_optional(&mut *tx).await?;
+            let flash = found.and_then(|(f,)| f);
+            if flash.is_some() {
+                sqlx::query("UPDATE staff_sessions SET flash = NULL WHERE id_sha256 = $1").bind(&id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(flash)
+        })
+    }
+
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query("DELETE FROM staff_sessions WHERE id_sha256 = $1").bind(digest(token)).execute(pool).await?;

@@ -84,6 +84,9 @@ pub struct AppointmentView {
     pub change_cutoff_minutes: i32,
 }
 
+/// Websites a clinic may embed its widget on.
+pub const MAX_EMBED_ORIGINS: usize = 20;
+
 impl Store {
     pub async fn catalogue(&self, slug: &ClinicSlug) -> Result<Catalogue, StoreError> {
         self.catalogue_of(self.clinic_by_slug(slug).await?).await
@@ -273,15 +276,44 @@ impl Store {
 
     /// Replaces the clinic's embedding origins. Each must be a bare web origin
     /// (`https://host[:port]`, or `http://` for local testing); anything else is refused.
-    pub async fn set_embed_origins(&self, slug: &ClinicSlug, origins: &[String]) -> Result<Vec<String>, StoreError> {
-        let clean = origins
-            .iter()
-            .map(|o| domain::clinic::parse_origin(o).map_err(StoreError::Rule))
-            .collect::<Result<Vec<_>, _>>()?;
+    pub async fn set_embed_origins(&self, slug: &ClinicSlug, origins: &[String], now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         let clinic = self.clinic_by_slug(slug).await?;
+        self.save_embed_origins(&crate::staff::Actor::cli(), clinic.id, origins, now).await
+    }
+
+    /// Replaces the embedding origins as `set_embed_origins` does, recording who changed what;
+    /// duplicates are dropped, at most `MAX_EMBED_ORIGINS` are kept.
+    pub async fn save_embed_origins(
+        &self,
+        actor: &crate::staff::Actor,
+        clinic_id: i64,
+        origins: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut clean: Vec<String> = Vec::new();
+        for origin in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+            let parsed = domain::clinic::parse_origin(origin).map_err(StoreError::Rule)?;
+            if !clean.contains(&parsed) {
+                clean.push(parsed);
+            }
+        }
+        if clean.len() > MAX_EMBED_ORIGINS {
+            return Err(StoreError::Rule(domain::DomainError::invalid("origin", format!("at most {MAX_EMBED_ORIGINS} websites"))));
+        }
+        let old = self.embed_origins(clinic_id).await?;
+        if old == clean {
+            return Ok(clean);
+        }
         with_pool!(self, pool => {
+            let mut tx = crate::booking::WriteTx::begin_write(pool, &[]).await?;
             sqlx::query("UPDATE clinics SET embed_origins = $1 WHERE id = $2")
-                .bind(clean.join("\n")).bind(clinic.id).execute(pool).await?;
+                .bind(clean.join("\n")).bind(clinic_id).execute(&mut *tx).await?;
+            sqlx::query(crate::audit::INSERT_AUDIT)
+                .bind(clinic_id).bind(actor.staff_user_id).bind(&actor.label).bind("clinic.embed_origins")
+                .bind(serde_json::json!({ "embedOrigins": { "from": old, "to": clean } }).to_string())
+                .bind(db_time(pool, now))
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
         });
         Ok(clean)
     }

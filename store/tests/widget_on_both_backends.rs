@@ -145,12 +145,12 @@ async fn a_move_goes_only_to_an_offered_slot_of_the_same_kind(db: TestDb) {
 async fn embed_origins_are_validated_and_replaced_as_a_whole(db: TestDb) {
     let (clinic_id, _) = seeded_demo(&db.store, now()).await;
     assert_eq!(db.store.embed_origins(clinic_id).await.unwrap(), Vec::<String>::new());
-    let saved = db.store.set_embed_origins(&demo_slug(), &["https://Clinic.Example".into(), "http://127.0.0.1:8080".into()]).await.unwrap();
+    let saved = db.store.set_embed_origins(&demo_slug(), &["https://Clinic.Example".into(), "http://127.0.0.1:8080".into()], now()).await.unwrap();
     assert_eq!(saved, ["https://clinic.example", "http://127.0.0.1:8080"]);
     assert_eq!(db.store.embed_origins(clinic_id).await.unwrap(), saved);
-    assert!(db.store.set_embed_origins(&demo_slug(), &["https://ok.example".into(), "https://bad.example/path".into()]).await.is_err());
+    assert!(db.store.set_embed_origins(&demo_slug(), &["https://ok.example".into(), "https://bad.example/path".into()], now()).await.is_err());
     assert_eq!(db.store.embed_origins(clinic_id).await.unwrap(), saved, "a refused list changes nothing");
-    assert!(matches!(db.store.set_embed_origins(&ClinicSlug::parse("nowhere").unwrap(), &[]).await, Err(StoreError::NotFound("clinic"))));
+    assert!(matches!(db.store.set_embed_origins(&ClinicSlug::parse("nowhere").unwrap(), &[], now()).await, Err(StoreError::NotFound("clinic"))));
 }
 
 async fn the_link_secret_is_generated_once_and_shared(db: TestDb) {

@@ -7,6 +7,7 @@
 //! the form, and the staff member's role. Pages check the session and the role.
 
 pub mod account;
+pub mod integrations;
 pub mod settings;
 pub mod sign_in;
 pub mod staff;
@@ -42,6 +43,8 @@ pub enum Section {
     Overview,
     Settings,
     Staff,
+    Website,
+    Integrations,
     Audit,
     Account,
 }
@@ -52,6 +55,8 @@ pub fn Console(frame: Frame, section: Section, children: Children) -> impl IntoV
     let links = [
         (Section::Overview, "/admin", T::Overview, true),
         (Section::Settings, "/admin/settings", T::Settings, frame.can_configure),
+        (Section::Website, "/admin/website", T::Website, frame.can_configure),
+        (Section::Integrations, "/admin/integrations", T::Integrations, frame.can_configure),
         (Section::Staff, "/admin/staff", T::Staff, frame.can_manage_staff),
         (Section::Audit, "/admin/audit", T::AuditLog, frame.can_configure),
         (Section::Account, "/admin/account", T::Account, true),
@@ -136,6 +141,19 @@ pub fn Field(
 #[component]
 pub fn Notice(text: &'static str) -> impl IntoView {
     view! { <p role="status" class="mb-4 rounded-lg bg-teal-50 p-3 text-teal-900" data-testid="notice">{text}</p> }
+}
+
+/// Tables read as tables from a tablet up; on a phone each row becomes a card whose cells name
+/// their column (the header row is hidden there).
+pub const TABLE: &str = "w-full text-left";
+pub const THEAD: &str = "hidden text-sm text-slate-600 sm:table-header-group";
+pub const ROW: &str = "block border-t border-slate-200 py-2 align-top sm:table-row sm:py-0";
+pub const CELL: &str = "block py-1 sm:table-cell sm:py-2 sm:pr-3";
+
+/// The column's name before a cell's value, on phones only.
+#[component]
+pub fn CellLabel(text: &'static str) -> impl IntoView {
+    view! { <span class="font-medium text-slate-600 sm:hidden">{text} ": "</span> }
 }
 
 pub const BUTTON: &str = "rounded-lg bg-teal-700 px-4 py-2 font-semibold text-white hover:bg-teal-800";

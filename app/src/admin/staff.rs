@@ -1,7 +1,7 @@
 //! Who works in the console (owners invite staff with a one-time link) and what they changed.
 
 use super::text::{t, T};
-use super::{role_label, Console, Field, Frame, Refused, Section, BUTTON, CARD};
+use super::{role_label, CellLabel, Console, Field, Frame, Refused, Section, BUTTON, CARD, CELL, ROW, TABLE, THEAD};
 use crate::{AppError, Problem};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -148,11 +148,11 @@ fn StaffList(v: StaffView) -> impl IntoView {
                 _ => t(locale, T::Disabled),
             };
             view! {
-                <tr class="border-t border-slate-200">
-                    <td class="py-2 pr-3">{s.name.clone()}</td>
-                    <td class="py-2 pr-3 break-all">{s.email.clone()}</td>
-                    <td class="py-2 pr-3">{role_label(locale, &s.role)}</td>
-                    <td class="py-2">{status}</td>
+                <tr class=ROW>
+                    <td class=CELL><CellLabel text=t(locale, T::Name)/>{s.name.clone()}</td>
+                    <td class=format!("{CELL} break-all")><CellLabel text=t(locale, T::Email)/>{s.email.clone()}</td>
+                    <td class=CELL><CellLabel text=t(locale, T::Role)/>{role_label(locale, &s.role)}</td>
+                    <td class=CELL><CellLabel text=t(locale, T::Status)/>{status}</td>
                 </tr>
             }
         })
@@ -176,8 +176,8 @@ fn StaffList(v: StaffView) -> impl IntoView {
             <p class="mb-4 text-slate-700">{t(locale, T::StaffIntro)}</p>
             {invitation}
             <div class=CARD>
-                <table class="w-full text-left" data-testid="staff">
-                    <thead><tr class="text-sm text-slate-600">
+                <table class=TABLE data-testid="staff">
+                    <thead class=THEAD><tr>
                         <th scope="col" class="pb-2 pr-3">{t(locale, T::Name)}</th>
                         <th scope="col" class="pb-2 pr-3">{t(locale, T::Email)}</th>
                         <th scope="col" class="pb-2 pr-3">{t(locale, T::Role)}</th>
@@ -229,19 +229,19 @@ fn AuditList(v: AuditView) -> impl IntoView {
             .iter()
             .map(|e| {
                 view! {
-                    <tr class="border-t border-slate-200 align-top">
-                        <td class="py-2 pr-3 whitespace-nowrap">{e.at.clone()}</td>
-                        <td class="py-2 pr-3 break-all">{e.actor.clone()}</td>
-                        <td class="py-2 pr-3 font-mono text-sm">{e.action.clone()}</td>
-                        <td class="py-2 font-mono text-sm break-all">{e.detail.clone()}</td>
+                    <tr class=ROW>
+                        <td class=format!("{CELL} whitespace-nowrap")><CellLabel text=t(locale, T::When)/>{e.at.clone()}</td>
+                        <td class=format!("{CELL} break-all")><CellLabel text=t(locale, T::Who)/>{e.actor.clone()}</td>
+                        <td class=format!("{CELL} font-mono text-sm")><CellLabel text=t(locale, T::What)/>{e.action.clone()}</td>
+                        <td class=format!("{CELL} font-mono text-sm break-all")><CellLabel text=t(locale, T::Changes)/>{e.detail.clone()}</td>
                     </tr>
                 }
             })
             .collect_view();
         view! {
-            <table class="w-full text-left" data-testid="audit">
+            <table class=TABLE data-testid="audit">
                 <caption class="mb-2 text-left text-sm text-slate-600">{t(locale, T::TimeZone)} ": " {v.time_zone.clone()}</caption>
-                <thead><tr class="text-sm text-slate-600">
+                <thead class=THEAD><tr>
                     <th scope="col" class="pb-2 pr-3">{t(locale, T::When)}</th>
                     <th scope="col" class="pb-2 pr-3">{t(locale, T::Who)}</th>
                     <th scope="col" class="pb-2 pr-3">{t(locale, T::What)}</th>
@@ -255,7 +255,7 @@ fn AuditList(v: AuditView) -> impl IntoView {
     view! {
         <Console frame=v.frame.clone() section=Section::Audit>
             <h1 class="mb-4 text-2xl font-semibold">{t(locale, T::AuditLog)}</h1>
-            <div class=format!("{CARD} overflow-x-auto")>{body}</div>
+            <div class=CARD>{body}</div>
         </Console>
     }
 }

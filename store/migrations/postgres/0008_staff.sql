@@ -35,6 +35,8 @@ CREATE TABLE staff_sessions (
     id_sha256     TEXT    PRIMARY KEY,
     staff_user_id BIGINT      NOT NULL REFERENCES staff_users(id),
     csrf_token    TEXT    NOT NULL,
+    -- A message for the next page only, e.g. a new API key that is shown once.
+    flash         TEXT,
     created_at    TIMESTAMPTZ NOT NULL,
     last_seen_at  TIMESTAMPTZ NOT NULL,
     expires_at    TIMESTAMPTZ NOT NULL

@@ -35,6 +35,8 @@ CREATE TABLE staff_sessions (
     id_sha256     TEXT    PRIMARY KEY,
     staff_user_id INTEGER NOT NULL REFERENCES staff_users(id),
     csrf_token    TEXT    NOT NULL,
+    -- A message for the next page only, e.g. a new API key that is shown once.
+    flash         TEXT,
     created_at    INTEGER NOT NULL,
     last_seen_at  INTEGER NOT NULL,
     expires_at    INTEGER NOT NULL
