@@ -53,12 +53,11 @@ try {
       await page.locator("#password").fill(DEMO_OWNER_PASSWORD);
       await page.getByTestId("sign-in").click();
       await page.waitForURL(`${server.base}/admin`);
-      if (lang === "de") {
-        await page.goto(`${server.base}/admin/account`);
-        await page.locator("#locale").selectOption("de");
-        await page.getByTestId("save-language").click();
-        await page.waitForURL(/done=language/);
-      }
+      // The language is the account's: set it every time, the previous round may have changed it.
+      await page.goto(`${server.base}/admin/account`);
+      await page.locator("#locale").selectOption(lang);
+      await page.getByTestId("save-language").click();
+      await page.waitForURL(/done=language/);
       for (const [step, path] of [["2-overview", "/admin"], ["3-settings", "/admin/settings"], ["4-website", "/admin/website"], ["5-integrations", "/admin/integrations"], ["6-staff", "/admin/staff"], ["7-audit", "/admin/audit"]]) {
         await page.goto(`${server.base}${path}`);
         await hydrated(page);

@@ -153,7 +153,7 @@ pub const CELL: &str = "block py-1 sm:table-cell sm:py-2 sm:pr-3";
 /// The column's name before a cell's value, on phones only.
 #[component]
 pub fn CellLabel(text: &'static str) -> impl IntoView {
-    view! { <span class="font-medium text-slate-600 sm:hidden">{text} ": "</span> }
+    view! { <span class="font-sans font-medium text-slate-600 sm:hidden">{text} ": "</span> }
 }
 
 pub const BUTTON: &str = "rounded-lg bg-teal-700 px-4 py-2 font-semibold text-white hover:bg-teal-800";
