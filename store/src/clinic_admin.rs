@@ -111,22 +111,31 @@ impl Store {
         settings: &ClinicSettings,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let old = self.clinic_config(clinic_id).await?;
-        let (p, s) = (&old.profile, &old.settings);
-        let diff = changes(&[
-            ("name", json!(p.name), json!(profile.name)),
-            ("defaultLocale", json!(p.default_locale), json!(profile.default_locale)),
-            ("timeZone", json!(p.time_zone), json!(profile.time_zone)),
-            ("minimumNoticeMinutes", json!(s.minimum_notice_minutes), json!(settings.minimum_notice_minutes)),
-            ("horizonDays", json!(s.horizon_days), json!(settings.horizon_days)),
-            ("changeCutoffMinutes", json!(s.change_cutoff_minutes), json!(settings.change_cutoff_minutes)),
-            ("holdMinutes", json!(s.hold_minutes), json!(settings.hold_minutes)),
-        ]);
-        if diff.is_empty() {
-            return Ok(false);
-        }
         with_pool!(self, pool => {
+            // The old values are read under the write lock, so that two people saving at once
+            // each record what they really changed.
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let row = sqlx::query(
+                "SELECT c.name, c.default_locale, c.time_zone,
+                        c.minimum_notice_minutes, c.horizon_days, c.cancellation_cutoff_minutes, c.hold_minutes
+                   FROM clinics c WHERE c.id = $1",
+            )
+            .bind(clinic_id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("clinic"))?;
+            let s = settings_from_row(&row)?;
+            let (name, locale, zone): (String, String, String) =
+                (row.try_get("name")?, row.try_get("default_locale")?, row.try_get("time_zone")?);
+            let diff = changes(&[
+                ("name", json!(name), json!(profile.name)),
+                ("defaultLocale", json!(locale), json!(profile.default_locale)),
+                ("timeZone", json!(zone), json!(profile.time_zone)),
+                ("minimumNoticeMinutes", json!(s.minimum_notice_minutes), json!(settings.minimum_notice_minutes)),
+                ("horizonDays", json!(s.horizon_days), json!(settings.horizon_days)),
+                ("changeCutoffMinutes", json!(s.change_cutoff_minutes), json!(settings.change_cutoff_minutes)),
+                ("holdMinutes", json!(s.hold_minutes), json!(settings.hold_minutes)),
+            ]);
+            if diff.is_empty() {
+                return Ok(false);
+            }
             let as_i32 = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
             sqlx::query(
                 "UPDATE clinics SET name = $1, default_locale = $2, time_zone = $3, minimum_notice_minutes = $4,
@@ -142,8 +151,8 @@ impl Store {
                 .bind(serde_json::Value::Object(diff).to_string()).bind(db_time(pool, now))
                 .execute(&mut *tx).await?;
             tx.commit().await?;
-        });
-        Ok(true)
+            Ok(true)
+        })
     }
 
     /// How many locations, providers and services a clinic has.

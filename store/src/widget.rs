@@ -300,12 +300,16 @@ impl Store {
         if clean.len() > MAX_EMBED_ORIGINS {
             return Err(StoreError::Rule(domain::DomainError::invalid("origin", format!("at most {MAX_EMBED_ORIGINS} websites"))));
         }
-        let old = self.embed_origins(clinic_id).await?;
-        if old == clean {
-            return Ok(clean);
-        }
         with_pool!(self, pool => {
+            // Read under the write lock: the audit row records what this change replaced.
             let mut tx = crate::booking::WriteTx::begin_write(pool, &[]).await?;
+            let found: Option<(String,)> = sqlx::query_as("SELECT embed_origins FROM clinics WHERE id = $1")
+                .bind(clinic_id).fetch_optional(&mut *tx).await?;
+            let old: Vec<String> = found.ok_or(StoreError::NotFound("clinic"))?.0.lines().map(str::trim)
+                .filter(|l| !l.is_empty()).map(str::to_owned).collect();
+            if old == clean {
+                return Ok(clean);
+            }
             sqlx::query("UPDATE clinics SET embed_origins = $1 WHERE id = $2")
                 .bind(clean.join("\n")).bind(clinic_id).execute(&mut *tx).await?;
             sqlx::query(crate::audit::INSERT_AUDIT)
@@ -314,8 +318,8 @@ impl Store {
                 .bind(db_time(pool, now))
                 .execute(&mut *tx).await?;
             tx.commit().await?;
-        });
-        Ok(clean)
+            Ok(clean)
+        })
     }
 
     /// The random 32-byte secret called `name`, created on first use. Every server instance
