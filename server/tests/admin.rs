@@ -108,15 +108,11 @@ impl Server {
     }
 
     async fn demo_settings(&self) -> (String, i64, i64) {
-        let name: (String,) = store_row(&self.store, &format!("SELECT name FROM clinics WHERE id = {}", self.demo_id)).await;
+        let name = scalar_text(&self.store, &format!("SELECT name FROM clinics WHERE id = {}", self.demo_id)).await;
         let horizon = self.count(&format!("SELECT CAST(horizon_days AS BIGINT) FROM clinics WHERE id = {}", self.demo_id)).await;
         let audits = self.count(&format!("SELECT COUNT(*) FROM audit_log WHERE clinic_id = {}", self.demo_id)).await;
-        (name.0, horizon, audits)
+        (name, horizon, audits)
     }
-}
-
-async fn store_row(store: &Store, sql: &str) -> (String,) {
-    (scalar_text(store, sql).await,)
 }
 
 impl Browser {
@@ -482,8 +478,8 @@ async fn an_owner_invites_staff_with_a_one_time_link_and_sees_who_changed_what(d
     assert_eq!(audit.status, 200);
     assert!(audit.body.contains("staff.invite") && audit.body.contains("clinic.update"), "{}", audit.body);
     assert!(audit.body.contains(DEMO_OWNER_EMAIL));
-    let detail: (String,) = store_row(&app.store, "SELECT detail FROM audit_log WHERE action = 'clinic.update'").await;
-    let detail: Value = serde_json::from_str(&detail.0).unwrap();
+    let detail = scalar_text(&app.store, "SELECT detail FROM audit_log WHERE action = 'clinic.update'").await;
+    let detail: Value = serde_json::from_str(&detail).unwrap();
     assert_eq!(detail, serde_json::json!({ "name": { "from": "Stadtpark Health Clinic", "to": "Stadtpark Clinic" } }));
 }
 

@@ -3,7 +3,8 @@
 
 use crate::audit::{changes, INSERT_AUDIT};
 use crate::booking::{settings_from_row, WriteTx};
-use crate::staff::{new_token, Actor, Invitation, INVITATION_LIFETIME};
+use crate::credentials::key_digest;
+use crate::staff::{new_token, Actor, Invitation, INSERT_INVITATION, INVITATION_LIFETIME};
 use crate::time::db_time;
 use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -12,7 +13,6 @@ use domain::patient::Email;
 use domain::staff::ClinicProfile;
 use domain::{ClinicSlug, DomainError};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 /// What `server clinic create` asks for.
@@ -62,8 +62,8 @@ impl Store {
             )
             .bind(clinic_id).bind(&email).bind(&new.profile.default_locale).bind(stamp)
             .fetch_one(&mut *tx).await?;
-            sqlx::query("INSERT INTO staff_invitations (token_sha256, staff_user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(hex::encode(Sha256::digest(token.as_bytes()))).bind(user_id).bind(stamp).bind(db_time(pool, expires_at))
+            sqlx::query(INSERT_INVITATION)
+                .bind(key_digest(&token)).bind(user_id).bind(stamp).bind(db_time(pool, expires_at))
                 .execute(&mut *tx).await?;
             let actor = Actor::cli();
             sqlx::query(INSERT_AUDIT)

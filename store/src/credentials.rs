@@ -31,6 +31,24 @@ pub enum CredentialKind {
 }
 
 impl CredentialKind {
+    /// The kind as people and logs name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialKind::Bot => "bot",
+            CredentialKind::Staff => "staff",
+            CredentialKind::Voice => "voice",
+        }
+    }
+
+    /// The kind of a stored row: its `kind` column and its `voice` flag.
+    fn from_stored(kind: &str, voice: bool) -> Self {
+        match (kind, voice) {
+            ("staff", _) => CredentialKind::Staff,
+            (_, true) => CredentialKind::Voice,
+            _ => CredentialKind::Bot,
+        }
+    }
+
     /// The stored `kind`; a voice credential is a flagged `bot` row (migration 0007).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -82,7 +100,7 @@ pub fn new_key() -> String {
 }
 
 /// Equality whose time does not depend on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -131,11 +149,7 @@ impl Store {
                         username: row.try_get("username")?,
                         clinic_id: row.try_get("clinic_id")?,
                         location_id: row.try_get("location_id")?,
-                        kind: match (kind.as_str(), row.try_get::<bool, _>("voice")?) {
-                            ("staff", _) => CredentialKind::Staff,
-                            (_, true) => CredentialKind::Voice,
-                            _ => CredentialKind::Bot,
-                        },
+                        kind: CredentialKind::from_stored(&kind, row.try_get::<bool, _>("voice")?),
                     });
                 }
             }
@@ -195,10 +209,9 @@ impl Store {
             .bind(id).bind(public_start(&key)).bind(key_digest(&key)).bind(stamp)
             .bind(expires_at.map(|e| db_time(pool, e)))
             .execute(&mut *tx).await?;
-            let kind_name = match kind { CredentialKind::Voice => "voice", other => other.as_str() };
             sqlx::query(INSERT_AUDIT)
                 .bind(clinic_id).bind(actor.staff_user_id).bind(&actor.label).bind("credential.create")
-                .bind(serde_json::json!({ "username": username, "kind": kind_name, "locationId": location_id }).to_string())
+                .bind(serde_json::json!({ "username": username, "kind": kind.name(), "locationId": location_id }).to_string())
                 .bind(stamp)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
@@ -301,11 +314,7 @@ impl Store {
                 let kind: String = user.try_get("kind")?;
                 views.push(CredentialView {
                     username: user.try_get("username")?,
-                    kind: match (kind.as_str(), user.try_get::<bool, _>("voice")?) {
-                        ("staff", _) => CredentialKind::Staff,
-                        (_, true) => CredentialKind::Voice,
-                        _ => CredentialKind::Bot,
-                    },
+                    kind: CredentialKind::from_stored(&kind, user.try_get::<bool, _>("voice")?),
                     location: user.try_get("location")?,
                     keys: keys
                         .iter()

@@ -14,7 +14,6 @@ use domain::patient::Email;
 use domain::staff::{check_locale, check_name, check_password, Role};
 use domain::DomainError;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 /// A session ends after this long without a request...
@@ -114,9 +113,12 @@ pub fn new_token() -> String {
     hex::encode(bytes)
 }
 
-fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+/// Tokens are stored as their SHA-256, like API keys.
+use crate::credentials::key_digest as digest;
+
+/// Stores an invitation as its token's digest (digest, staff user, created, expires).
+pub(crate) const INSERT_INVITATION: &str =
+    "INSERT INTO staff_invitations (token_sha256, staff_user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
 
 /// Hashes off the async threads: Argon2 is deliberately slow.
 pub async fn hash_password(password: String) -> Result<String, StoreError> {
@@ -206,7 +208,7 @@ impl Store {
             )
             .bind(clinic_id).bind(&email).bind(role.as_str()).bind(&locale).bind(stamp)
             .fetch_one(&mut *tx).await?;
-            sqlx::query("INSERT INTO staff_invitations (token_sha256, staff_user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            sqlx::query(INSERT_INVITATION)
                 .bind(digest(&token)).bind(id).bind(stamp).bind(db_time(pool, expires_at))
                 .execute(&mut *tx).await?;
             sqlx::query(crate::audit::INSERT_AUDIT)

@@ -91,14 +91,6 @@ mod ssr {
         Ok(())
     }
 
-    fn kind_name(kind: CredentialKind) -> &'static str {
-        match kind {
-            CredentialKind::Bot => "bot",
-            CredentialKind::Staff => "staff",
-            CredentialKind::Voice => "voice",
-        }
-    }
-
     pub async fn integrations(revoked: Option<String>) -> Result<IntegrationsView, AppError> {
         let (session, frame) = for_page("/admin/integrations", Role::can_configure).await?;
         let store = store()?;
@@ -109,7 +101,7 @@ mod ssr {
             .into_iter()
             .map(|c| CredentialRow {
                 username: c.username,
-                kind: kind_name(c.kind).to_owned(),
+                kind: c.kind.name().to_owned(),
                 location: c.location,
                 keys: c
                     .keys

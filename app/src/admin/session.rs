@@ -62,7 +62,7 @@ pub async fn for_page(path: &str, allowed: fn(Role) -> bool) -> Result<(StaffSes
 pub async fn for_change(csrf: &str, allowed: fn(Role) -> bool) -> Result<StaffSession, AppError> {
     same_origin()?;
     let session = current().await?;
-    if !constant_time_eq(csrf.trim().as_bytes(), session.csrf_token.as_bytes()) {
+    if !store::credentials::constant_time_eq(csrf.trim().as_bytes(), session.csrf_token.as_bytes()) {
         tracing::warn!(staff = session.user.id, "a change without the session's CSRF token was refused");
         return Err(AppError::Forbidden);
     }
@@ -159,14 +159,6 @@ pub fn safe_next(next: Option<&str>) -> String {
         Some(path) if path.starts_with("/admin") && !path.starts_with("/admin/login") && !path.contains("//") && !path.contains('\\') => path.to_owned(),
         _ => "/admin".to_owned(),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 /// The language of pages shown before sign-in: `?lang=`, else the browser's first choice we
