@@ -2,6 +2,7 @@
 //! "now" in, which keeps every rule testable and identical in the browser and the server.
 
 pub mod appointment;
+pub mod catalogue;
 pub mod clinic;
 pub mod delivery;
 pub mod error;

@@ -76,14 +76,15 @@ impl Store {
             return Err(invalid("to", "a range may span at most 366 days"));
         }
         let (zone, rules, providers) = with_pool!(self, pool => {
-            let zone: Option<(String,)> = sqlx::query_as("SELECT time_zone FROM locations WHERE id = $1 AND clinic_id = $2")
+            let zone: Option<(String,)> = sqlx::query_as("SELECT time_zone FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
                 .bind(req.location_id).bind(req.clinic_id).fetch_optional(pool).await?;
             let product = sqlx::query(
                 "SELECT p.service_id, p.duration_minutes, p.new_patient_minutes, p.buffer_before_minutes,
                         p.buffer_after_minutes, p.step_minutes, p.per_day_cap,
                         c.minimum_notice_minutes, c.horizon_days
                    FROM products p JOIN clinics c ON c.id = p.clinic_id
-                  WHERE p.id = $1 AND p.clinic_id = $2",
+                   JOIN services s ON s.id = p.service_id AND s.archived_at IS NULL
+                  WHERE p.id = $1 AND p.clinic_id = $2 AND p.archived_at IS NULL",
             )
             .bind(req.product_id).bind(req.clinic_id).fetch_optional(pool).await?;
             let rules = match product {
@@ -106,7 +107,7 @@ impl Store {
                     "SELECT DISTINCT p.id, p.display_name FROM providers p
                        JOIN provider_services ps ON ps.provider_id = p.id AND ps.service_id = $2
                        JOIN working_hours w ON w.provider_id = p.id AND w.location_id = $3
-                      WHERE p.clinic_id = $1 AND ($4 IS NULL OR p.id = $4)
+                      WHERE p.clinic_id = $1 AND p.archived_at IS NULL AND ($4 IS NULL OR p.id = $4)
                       ORDER BY p.id",
                 )
                 .bind(req.clinic_id).bind(r.service_id).bind(req.location_id).bind(req.provider_id)

@@ -57,16 +57,26 @@ pub struct Booked {
 /// that reads before it writes must start here: a deferred transaction that already holds a
 /// read snapshot gets `SQLITE_BUSY` at once, without waiting, when another connection writes.
 pub(crate) trait WriteTx: sqlx::Database + Sized {
+    /// Appended to a SELECT whose rows the transaction is about to change: PostgreSQL locks
+    /// them; SQLite already holds the database's write lock.
+    const ROW_LOCK: &'static str;
     async fn begin_write(pool: &Pool<Self>, provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error>;
 }
 
+/// `WriteTx::ROW_LOCK` for the backend of `pool`.
+pub(crate) fn row_lock<DB: WriteTx>(_pool: &Pool<DB>) -> &'static str {
+    DB::ROW_LOCK
+}
+
 impl WriteTx for Sqlite {
+    const ROW_LOCK: &'static str = "";
     async fn begin_write(pool: &Pool<Self>, _provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
     }
 }
 
 impl WriteTx for Postgres {
+    const ROW_LOCK: &'static str = " FOR UPDATE";
     async fn begin_write(pool: &Pool<Self>, provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error> {
         let mut tx = pool.begin().await?;
         if provider_ids.is_empty() {

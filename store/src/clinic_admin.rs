@@ -2,7 +2,7 @@
 //! settings. Every change is one transaction with its audit row.
 
 use crate::audit::{changes, INSERT_AUDIT};
-use crate::booking::{settings_from_row, WriteTx};
+use crate::booking::{row_lock, settings_from_row, WriteTx};
 use crate::credentials::key_digest;
 use crate::staff::{new_token, Actor, Invitation, INSERT_INVITATION, INVITATION_LIFETIME};
 use crate::time::db_time;
@@ -115,11 +115,13 @@ impl Store {
             // The old values are read under the write lock, so that two people saving at once
             // each record what they really changed.
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
-            let row = sqlx::query(
+            let sql = format!(
                 "SELECT c.name, c.default_locale, c.time_zone,
                         c.minimum_notice_minutes, c.horizon_days, c.cancellation_cutoff_minutes, c.hold_minutes
-                   FROM clinics c WHERE c.id = $1",
-            )
+                   FROM clinics c WHERE c.id = $1{}",
+                row_lock(pool)
+            );
+            let row = sqlx::query(&sql)
             .bind(clinic_id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("clinic"))?;
             let s = settings_from_row(&row)?;
             let (name, locale, zone): (String, String, String) =
@@ -159,9 +161,9 @@ impl Store {
     pub async fn clinic_counts(&self, clinic_id: i64) -> Result<(i64, i64, i64), StoreError> {
         with_pool!(self, pool => {
             let counts: (i64, i64, i64) = sqlx::query_as(
-                "SELECT (SELECT COUNT(*) FROM locations WHERE clinic_id = $1),
-                        (SELECT COUNT(*) FROM providers WHERE clinic_id = $1),
-                        (SELECT COUNT(*) FROM services WHERE clinic_id = $1)",
+                "SELECT (SELECT COUNT(*) FROM locations WHERE clinic_id = $1 AND archived_at IS NULL),
+                        (SELECT COUNT(*) FROM providers WHERE clinic_id = $1 AND archived_at IS NULL),
+                        (SELECT COUNT(*) FROM services WHERE clinic_id = $1 AND archived_at IS NULL)",
             )
             .bind(clinic_id).fetch_one(pool).await?;
             Ok(counts)

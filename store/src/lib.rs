@@ -8,6 +8,7 @@ mod audit;
 mod availability;
 mod clock;
 mod booking;
+pub mod catalogue_admin;
 mod clinic_admin;
 pub mod credentials;
 mod error;

@@ -77,13 +77,13 @@ impl Store {
         let clinic = self.clinic_by_slug(slug).await?;
         let (location, service, product, providers) = with_pool!(self, pool => {
             let location: Option<(i64, String, String, String)> = sqlx::query_as(
-                "SELECT id, name, address, time_zone FROM locations WHERE clinic_id = $1 ORDER BY id LIMIT 1",
+                "SELECT id, name, address, time_zone FROM locations WHERE clinic_id = $1 AND archived_at IS NULL ORDER BY id LIMIT 1",
             )
             .bind(clinic.id)
             .fetch_optional(pool)
             .await?;
             let service: Option<(i64, String, i32)> = sqlx::query_as(
-                "SELECT id, name, duration_minutes FROM services WHERE clinic_id = $1 ORDER BY id LIMIT 1",
+                "SELECT id, name, duration_minutes FROM services WHERE clinic_id = $1 AND archived_at IS NULL ORDER BY id LIMIT 1",
             )
             .bind(clinic.id)
             .fetch_optional(pool)
@@ -91,7 +91,7 @@ impl Store {
             let product: Option<(i64, String, i32)> = match &service {
                 None => None,
                 Some((service_id, ..)) => sqlx::query_as(
-                    "SELECT id, name, duration_minutes FROM products WHERE service_id = $1 ORDER BY id LIMIT 1",
+                    "SELECT id, name, duration_minutes FROM products WHERE service_id = $1 AND archived_at IS NULL ORDER BY id LIMIT 1",
                 )
                 .bind(*service_id)
                 .fetch_optional(pool)
@@ -102,7 +102,7 @@ impl Store {
                 Some((location_id, ..)) => sqlx::query_as(
                     "SELECT DISTINCT p.id, p.display_name
                        FROM providers p JOIN working_hours w ON w.provider_id = p.id
-                      WHERE p.clinic_id = $1 AND w.location_id = $2
+                      WHERE p.clinic_id = $1 AND w.location_id = $2 AND p.archived_at IS NULL
                       ORDER BY p.id",
                 )
                 .bind(clinic.id)

@@ -69,7 +69,7 @@ impl Store {
     pub async fn agents(&self, clinic_id: i64) -> Result<Vec<Agent>, StoreError> {
         with_pool!(self, pool => {
             let rows: Vec<(i64, String, String, String)> =
-                sqlx::query_as("SELECT id, display_name, title, gender FROM providers WHERE clinic_id = $1 ORDER BY id")
+                sqlx::query_as("SELECT id, display_name, title, gender FROM providers WHERE clinic_id = $1 AND archived_at IS NULL ORDER BY id")
                     .bind(clinic_id).fetch_all(pool).await?;
             Ok(rows.into_iter().map(|(id, display_name, title, gender)| Agent { id, display_name, title, gender }).collect())
         })

@@ -96,23 +96,26 @@ impl Store {
     pub async fn catalogue_of(&self, clinic: ClinicRecord) -> Result<Catalogue, StoreError> {
         let (locations, services, products, offers) = with_pool!(self, pool => {
             let locations: Vec<(i64, String, String, String)> = sqlx::query_as(
-                "SELECT id, name, address, time_zone FROM locations WHERE clinic_id = $1 ORDER BY id",
+                "SELECT id, name, address, time_zone FROM locations WHERE clinic_id = $1 AND archived_at IS NULL ORDER BY id",
             )
             .bind(clinic.id).fetch_all(pool).await?;
             let services: Vec<(i64, String)> =
-                sqlx::query_as("SELECT id, name FROM services WHERE clinic_id = $1 ORDER BY id")
+                sqlx::query_as("SELECT id, name FROM services WHERE clinic_id = $1 AND archived_at IS NULL ORDER BY id")
                     .bind(clinic.id).fetch_all(pool).await?;
             let products: Vec<(i64, i64, String, String, i32, i64)> = sqlx::query_as(
-                "SELECT id, service_id, name, description, duration_minutes, CAST(price_cents AS BIGINT)
-                   FROM products WHERE clinic_id = $1 ORDER BY id",
+                "SELECT p.id, p.service_id, p.name, p.description, p.duration_minutes, CAST(p.price_cents AS BIGINT)
+                   FROM products p JOIN services s ON s.id = p.service_id AND s.archived_at IS NULL
+                  WHERE p.clinic_id = $1 AND p.archived_at IS NULL ORDER BY p.id",
             )
             .bind(clinic.id).fetch_all(pool).await?;
             let offers: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
                 "SELECT DISTINCT p.id, p.display_name, p.specialty, w.location_id, ps.service_id
                    FROM providers p
                    JOIN provider_services ps ON ps.provider_id = p.id
+                   JOIN services s ON s.id = ps.service_id AND s.archived_at IS NULL
                    JOIN working_hours w ON w.provider_id = p.id
-                  WHERE p.clinic_id = $1
+                   JOIN locations l ON l.id = w.location_id AND l.archived_at IS NULL
+                  WHERE p.clinic_id = $1 AND p.archived_at IS NULL
                   ORDER BY p.id, w.location_id, ps.service_id",
             )
             .bind(clinic.id).fetch_all(pool).await?;
