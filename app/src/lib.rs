@@ -67,6 +67,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/setup/:token") view=admin::sign_in::SetupPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/settings") view=admin::settings::SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/staff") view=admin::staff::StaffPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/catalogue") view=admin::catalogue::CataloguePage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/catalogue/:kind/:id") view=admin::catalogue::EntryPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/website") view=admin::integrations::WebsitePage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/integrations") view=admin::integrations::IntegrationsPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=admin::staff::AuditPage ssr=SsrMode::Async/>

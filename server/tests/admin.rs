@@ -619,6 +619,231 @@ async fn api_users_are_created_rotated_and_revoked_with_each_key_shown_once(db: 
     assert_eq!(desk.post("admin_rotate_credential", &[("username", "demo")]).await.status, 403);
 }
 
+/// The catalogue of a clinic as the store reads it, for before/after comparisons.
+async fn catalogue_of(app: &Server, clinic_id: i64) -> store::catalogue_admin::ClinicCatalogue {
+    app.store.clinic_catalogue(clinic_id).await.unwrap()
+}
+
+fn location_form<'a>(id: &'a str, name: &'a str, zone: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("id", id), ("name", name), ("address", "5 Park Ave\nNew York, NY"), ("time_zone", zone)]
+}
+
+fn product_form<'a>(id: &'a str, service: &'a str, name: &'a str, minutes: &'a str, price: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("id", id),
+        ("product[service]", service),
+        ("product[name]", name),
+        ("product[description]", ""),
+        ("product[duration_minutes]", minutes),
+        ("product[new_patient_minutes]", ""),
+        ("product[price]", price),
+        ("product[currency]", "usd"),
+        ("product[buffer_before_minutes]", "0"),
+        ("product[buffer_after_minutes]", "5"),
+        ("product[step_minutes]", ""),
+        ("product[per_day_cap]", ""),
+        ("ask[booker.phone]", "on"),
+        ("ask[booker.email]", "on"),
+    ]
+}
+
+async fn a_new_clinic_builds_its_catalogue_in_the_console(db: TestDb) {
+    let app = spawn_app(db).await;
+    let token = app.new_clinic("east-side", "owner@east.example", "America/New_York").await;
+    let mut owner = app.browser();
+    assert_eq!(owner.accept(&token, "Eve Owner", "east side clinic secret").await.status, 302);
+    let clinic = app.count("SELECT id FROM clinics WHERE slug = 'east-side'").await;
+
+    let empty = owner.get("/admin/catalogue").await;
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    let new_location = owner.get("/admin/catalogue/location/new").await;
+    assert!(new_location.body.contains(r#"<option value="America/New_York" selected"#), "a new location starts in the clinic's zone");
+
+    let saved = owner.post("admin_save_location", &location_form("", "Midtown", "America/New_York")).await;
+    assert_eq!((saved.status, saved.location.as_str()), (302, "/admin/catalogue?done=saved"), "{}", saved.body);
+    let location = catalogue_of(&app, clinic).await.locations[0].id;
+    let saved = owner.post("admin_save_service", &[("id", ""), ("name", "Dental care"), ("duration_minutes", "30")]).await;
+    assert_eq!(saved.status, 302, "{}", saved.body);
+    let service = catalogue_of(&app, clinic).await.services[0].id.to_string();
+    for (name, minutes, price) in [("Check-up", "20", "45"), ("Cleaning", "50", "120.50")] {
+        let saved = owner.post("admin_save_product", &product_form("", &service, name, minutes, price)).await;
+        assert_eq!(saved.status, 302, "{name}: {}", saved.body);
+    }
+    let services_ticked = format!("services[{service}]");
+    let provider_form = [("id", ""), ("name", "Ana Ruiz"), ("title", "Dr."), ("gender", "female"), ("specialty", "Dentistry"), (services_ticked.as_str(), "on")];
+    assert_eq!(owner.post("admin_save_provider", &provider_form).await.status, 302);
+
+    let c = catalogue_of(&app, clinic).await;
+    assert_eq!((c.locations[0].def.name.as_str(), c.locations[0].def.address.as_str()), ("Midtown", "5 Park Ave\nNew York, NY"));
+    let cleaning = &c.products[1].def;
+    assert_eq!((cleaning.duration_minutes, cleaning.price_cents, cleaning.currency.as_str(), cleaning.buffer_after_minutes), (50, 12050, "USD", 5));
+    let asked: Vec<&str> = cleaning.booker_fields.iter().map(|f| f.as_str()).collect();
+    assert_eq!(asked, ["firstname", "lastname", "phone", "email"], "first and last name are always asked");
+    assert_eq!(c.providers[0].def.service_ids, vec![service.parse::<i64>().unwrap()]);
+    assert_eq!(c.providers[0].def.title, "Dr.");
+
+    let list = owner.get("/admin/catalogue").await;
+    for shown in ["Midtown", "Dental care", "Check-up", "120.50 USD", "Dr. Ana Ruiz"] {
+        assert!(list.body.contains(shown), "{shown} missing from the list");
+    }
+    let edit = owner.get(&format!("/admin/catalogue/product/{}", c.products[1].id)).await;
+    assert!(edit.body.contains(r#"value="120.50""#) && edit.body.contains(r#"name="ask[booker.email]" checked"#), "{}", edit.body);
+    // Saving a form unchanged changes nothing.
+    let location_id = location.to_string();
+    let again = owner.post("admin_save_location", &location_form(&location_id, "Midtown", "America/New_York")).await;
+    assert_eq!(again.location, "/admin/catalogue?done=unchanged");
+    let actions: Vec<String> = app.store.audit_log(clinic, 20).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(actions, ["provider.create", "product.create", "product.create", "service.create", "location.create", "clinic.create"]);
+    assert!(app.store.audit_log(clinic, 20).await.unwrap().iter().take(5).all(|e| e.actor == "owner@east.example"));
+}
+
+async fn catalogue_forms_refuse_bad_input_naming_the_field_and_save_nothing(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let before = catalogue_of(&app, app.demo_id).await;
+    let service = before.services[0].id.to_string();
+    let other = app.new_clinic("elsewhere", "owner@elsewhere.example", "Asia/Tokyo").await;
+    let _ = other;
+    let other_id = app.count("SELECT id FROM clinics WHERE slug = 'elsewhere'").await;
+    let foreign = app
+        .store
+        .save_service(other_id, &store::staff::Actor::cli(), None, &domain::catalogue::ServiceDef::new("Foreign", 30).unwrap(), app.clock.now())
+        .await
+        .unwrap()
+        .0
+        .to_string();
+    let audits = app.count("SELECT COUNT(*) FROM audit_log").await;
+    let with = |form: Vec<(&'static str, &'static str)>, field: &'static str, value: &'static str| -> Vec<(&'static str, &'static str)> {
+        form.into_iter().map(|(k, v)| (k, if k == field { value } else { v })).collect()
+    };
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let service: &'static str = leak(service);
+    let foreign: &'static str = leak(foreign);
+    let location = || location_form("", "Uptown", "America/New_York");
+    let product = || product_form("", service, "Extra", "30", "10");
+    let cases: Vec<(&str, Vec<(&'static str, &'static str)>, &str)> = vec![
+        ("admin_save_location", with(location(), "time_zone", "America/Gotham"), "timeZone"),
+        ("admin_save_location", with(location(), "time_zone", ""), "timeZone"),
+        ("admin_save_location", with(location(), "name", "  "), "name"),
+        ("admin_save_location", with(location(), "address", ""), "address"),
+        ("admin_save_service", vec![("id", ""), ("name", "Physio"), ("duration_minutes", "0")], "durationMinutes"),
+        ("admin_save_service", vec![("id", ""), ("name", "Physio"), ("duration_minutes", "-30")], "durationMinutes"),
+        ("admin_save_service", vec![("id", ""), ("name", ""), ("duration_minutes", "30")], "name"),
+        ("admin_save_product", with(product(), "product[duration_minutes]", "0"), "durationMinutes"),
+        ("admin_save_product", with(product(), "product[duration_minutes]", "-10"), "durationMinutes"),
+        ("admin_save_product", with(product(), "product[new_patient_minutes]", "0"), "newPatientMinutes"),
+        ("admin_save_product", with(product(), "product[price]", "-5"), "price"),
+        ("admin_save_product", with(product(), "product[price]", "ten"), "price"),
+        ("admin_save_product", with(product(), "product[currency]", "euro"), "currency"),
+        ("admin_save_product", with(product(), "product[service]", ""), "service"),
+        ("admin_save_product", with(product(), "product[service]", foreign), "service"),
+        ("admin_save_product", with(product(), "product[buffer_after_minutes]", "-1"), "bufferAfterMinutes"),
+        ("admin_save_product", with(product(), "product[step_minutes]", "1441"), "stepMinutes"),
+        ("admin_save_product", with(product(), "product[per_day_cap]", "0"), "perDayCap"),
+        ("admin_save_provider", vec![("id", ""), ("name", "Locum"), ("title", ""), ("gender", "robot"), ("specialty", "")], "gender"),
+        ("admin_save_provider", vec![("id", ""), ("name", ""), ("title", ""), ("gender", ""), ("specialty", "")], "name"),
+        ("admin_save_provider", vec![("id", ""), ("name", "Locum"), ("title", ""), ("gender", ""), ("specialty", ""), (leak(format!("services[{foreign}]")), "on")], "services"),
+    ];
+    for (function, form, named) in cases {
+        let a = owner.post(function, &form).await;
+        assert_eq!(a.status, 422, "{function} {form:?}: {}", a.body);
+        let body: Value = serde_json::from_str(&a.body).unwrap_or_else(|_| panic!("{}", a.body));
+        assert_eq!(body["Invalid"]["field"].as_str(), Some(named), "{function} {form:?}: {body}");
+    }
+    // An id that is not one of this clinic's entries is not found.
+    let foreign_edit = owner.post("admin_save_service", &[("id", foreign), ("name", "Taken over"), ("duration_minutes", "30")]).await;
+    assert_eq!(foreign_edit.status, 404, "{}", foreign_edit.body);
+    assert_eq!(owner.get(&format!("/admin/catalogue/service/{foreign}")).await.status, 404);
+    assert_eq!(owner.get("/admin/catalogue/widget/1").await.status, 404);
+    assert_eq!(catalogue_of(&app, app.demo_id).await, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audits);
+    assert_eq!(scalar_text(&app.store, &format!("SELECT name FROM services WHERE id = {foreign}")).await, "Foreign");
+}
+
+async fn archived_entries_leave_booking_and_booked_ones_cannot_be_deleted(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let c = catalogue_of(&app, app.demo_id).await;
+    let provider = c.providers[0].id;
+    let provider_id = provider.to_string();
+    let calendars = || async {
+        let res = app.http.get(format!("{}/api/v1/calendars", app.base)).basic_auth("demo", Some("bk_test")).send().await.unwrap();
+        let body: Value = res.json().await.unwrap();
+        body["calendars"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert!(calendars().await.contains(&provider_id));
+    let booked_before = app.count("SELECT COUNT(*) FROM appointments WHERE status = 'booked'").await;
+
+    let archived = owner.post("admin_archive_entry", &[("kind", "provider"), ("id", &provider_id), ("archived", "true")]).await;
+    assert_eq!((archived.status, archived.location.clone()), (302, format!("/admin/catalogue/provider/{provider}?done=archived")), "{}", archived.body);
+    assert!(!calendars().await.contains(&provider_id), "an archived provider is not offered to bots");
+    let page = owner.get(&format!("/admin/catalogue/provider/{provider}?done=archived")).await;
+    assert!(page.body.contains("Restore") && page.body.contains("no longer offered"), "{}", page.body);
+    let book_page = app.browser().get("/book/demo").await;
+    assert!(!book_page.body.contains(&c.providers[0].def.name), "an archived provider is not offered to patients");
+
+    // Deleting what appointments refer to is refused, naming why; nothing changes.
+    let delete = owner.post("admin_delete_entry", &[("kind", "provider"), ("id", &provider_id)]).await;
+    assert_eq!(delete.status, 422, "{}", delete.body);
+    assert!(delete.body.contains("archive it instead"), "{}", delete.body);
+    assert!(catalogue_of(&app, app.demo_id).await.provider(provider).is_some());
+    assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE status = 'booked'").await, booked_before, "no appointment was touched");
+    let bad = owner.post("admin_archive_entry", &[("kind", "provider"), ("id", &provider_id), ("archived", "maybe")]).await;
+    assert_eq!(bad.status, 422);
+
+    let restored = owner.post("admin_archive_entry", &[("kind", "provider"), ("id", &provider_id), ("archived", "false")]).await;
+    assert_eq!(restored.status, 302, "{}", restored.body);
+    assert!(calendars().await.contains(&provider_id));
+
+    // Something nobody booked can be deleted.
+    assert_eq!(owner.post("admin_save_service", &[("id", ""), ("name", "Unused"), ("duration_minutes", "15")]).await.status, 302);
+    let unused = catalogue_of(&app, app.demo_id).await.services.last().unwrap().id.to_string();
+    let deleted = owner.post("admin_delete_entry", &[("kind", "service"), ("id", &unused)]).await;
+    assert_eq!((deleted.status, deleted.location.as_str()), (302, "/admin/catalogue?done=deleted"), "{}", deleted.body);
+    assert_eq!(catalogue_of(&app, app.demo_id).await, c);
+}
+
+async fn only_the_clinics_own_configuring_staff_may_touch_its_catalogue(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    let other_token = app.new_clinic("elsewhere", "owner@elsewhere.example", "Asia/Tokyo").await;
+    let mut other = app.browser();
+    assert_eq!(other.accept(&other_token, "Other Owner", "far away clinic secret").await.status, 302);
+    let anonymous = app.browser();
+    let before = catalogue_of(&app, app.demo_id).await;
+    let audits = app.count("SELECT COUNT(*) FROM audit_log").await;
+    let location: &'static str = Box::leak(before.locations[0].id.to_string().into_boxed_str());
+    let service: &'static str = Box::leak(before.services[0].id.to_string().into_boxed_str());
+    let product: &'static str = Box::leak(before.products[0].id.to_string().into_boxed_str());
+    let provider: &'static str = Box::leak(before.providers[0].id.to_string().into_boxed_str());
+    let changes: Vec<(&str, Vec<(&'static str, &'static str)>)> = vec![
+        ("admin_save_location", location_form(location, "Renamed", "UTC")),
+        ("admin_save_service", vec![("id", service), ("name", "Renamed"), ("duration_minutes", "30")]),
+        ("admin_save_product", product_form(product, service, "Renamed", "30", "1")),
+        ("admin_save_provider", vec![("id", provider), ("name", "Renamed"), ("title", ""), ("gender", ""), ("specialty", "")]),
+        ("admin_archive_entry", vec![("kind", "provider"), ("id", provider), ("archived", "true")]),
+        ("admin_delete_entry", vec![("kind", "product"), ("id", product)]),
+    ];
+    for path in ["/admin/catalogue", "/admin/catalogue/location/new", &format!("/admin/catalogue/provider/{provider}")] {
+        assert_eq!(desk.get(path).await.status, 403, "desk {path}");
+        assert_eq!(anonymous.get(path).await.status, 302, "anonymous {path}");
+    }
+    assert_eq!(other.get(&format!("/admin/catalogue/provider/{provider}")).await.status, 404, "another clinic's entry");
+    for (function, form) in &changes {
+        assert_eq!(desk.post(function, form).await.status, 403, "desk {function}");
+        assert_eq!(other.post(function, form).await.status, 404, "another clinic's owner {function}");
+        let anonymous_answer = anonymous.call(function, &[&[("csrf", "x")], form.as_slice()].concat(), Some(&app.base)).await;
+        assert_eq!(anonymous_answer.status, 401, "anonymous {function}");
+        let mut forged = app.owner().await;
+        forged.csrf = "0".repeat(64);
+        assert_eq!(forged.post(function, form).await.status, 403, "forged token {function}");
+        forged.csrf = String::new();
+        assert_eq!(forged.post(function, form).await.status, 403, "missing token {function}");
+    }
+    assert_eq!(catalogue_of(&app, app.demo_id).await, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audits);
+}
+
 on_both_backends!(
     an_admin_allows_websites_which_alone_may_then_frame_the_widget,
     api_users_are_created_rotated_and_revoked_with_each_key_shown_once,
@@ -631,4 +856,8 @@ on_both_backends!(
     an_owner_invites_staff_with_a_one_time_link_and_sees_who_changed_what,
     a_password_change_needs_the_current_password_and_ends_other_sessions,
     the_root_leads_to_the_only_clinic_then_to_sign_in,
+    a_new_clinic_builds_its_catalogue_in_the_console,
+    catalogue_forms_refuse_bad_input_naming_the_field_and_save_nothing,
+    archived_entries_leave_booking_and_booked_ones_cannot_be_deleted,
+    only_the_clinics_own_configuring_staff_may_touch_its_catalogue,
 );

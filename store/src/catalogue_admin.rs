@@ -318,6 +318,15 @@ impl Store {
     pub async fn save_product(&self, clinic_id: i64, actor: &Actor, id: Option<i64>, def: &ProductDef, now: DateTime<Utc>) -> Result<(i64, bool), StoreError> {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            // The product first: another clinic's product is not found, whatever its service.
+            let old = match id {
+                None => None,
+                Some(id) => {
+                    let sql = format!("SELECT id, {PRODUCT_COLUMNS}, archived_at IS NOT NULL FROM products WHERE id = $1 AND clinic_id = $2{}", row_lock(pool));
+                    let row: ProductRow = sqlx::query_as(&sql).bind(id).bind(clinic_id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("product"))?;
+                    Some(product_def(split_product_row(row).1)?)
+                }
+            };
             let service: Option<(bool,)> = sqlx::query_as("SELECT archived_at IS NOT NULL FROM services WHERE id = $1 AND clinic_id = $2")
                 .bind(def.service_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
             match service {
@@ -325,11 +334,9 @@ impl Store {
                 Some((true,)) if id.is_none() => return Err(refused("service", "is archived: restore it before adding products")),
                 Some(_) => {}
             }
-            let (id, action, detail) = match id {
-                Some(id) => {
-                    let sql = format!("SELECT id, {PRODUCT_COLUMNS}, archived_at IS NOT NULL FROM products WHERE id = $1 AND clinic_id = $2{}", row_lock(pool));
-                    let row: ProductRow = sqlx::query_as(&sql).bind(id).bind(clinic_id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("product"))?;
-                    let changed = diff(&to_json(&product_def(split_product_row(row).1)?), &to_json(def));
+            let (id, action, detail) = match (id, old) {
+                (Some(id), Some(old)) => {
+                    let changed = diff(&to_json(&old), &to_json(def));
                     if changed.is_empty() {
                         return Ok((id, false));
                     }
@@ -342,7 +349,7 @@ impl Store {
                     .bind(id).bind(clinic_id).execute(&mut *tx).await?;
                     (id, "update", Value::Object(changed))
                 }
-                None => {
+                _ => {
                     let (id,): (i64,) = bind_product!(sqlx::query_as(
                         "INSERT INTO products (service_id, name, description, duration_minutes, new_patient_minutes, price_cents, currency,
                                 buffer_before_minutes, buffer_after_minutes, step_minutes, per_day_cap, booker_fields, participant_fields, clinic_id)
@@ -363,6 +370,12 @@ impl Store {
     pub async fn save_provider(&self, clinic_id: i64, actor: &Actor, id: Option<i64>, def: &ProviderDef, now: DateTime<Utc>) -> Result<(i64, bool), StoreError> {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &id.into_iter().collect::<Vec<_>>()).await?;
+            if let Some(id) = id {
+                // Another clinic's provider is not found, whatever services the form names.
+                let mine: Option<(i64,)> = sqlx::query_as("SELECT id FROM providers WHERE id = $1 AND clinic_id = $2")
+                    .bind(id).bind(clinic_id).fetch_optional(&mut *tx).await?;
+                mine.ok_or(StoreError::NotFound("provider"))?;
+            }
             let known: Vec<(i64,)> = sqlx::query_as("SELECT id FROM services WHERE clinic_id = $1").bind(clinic_id).fetch_all(&mut *tx).await?;
             if let Some(unknown) = def.service_ids.iter().find(|s| !known.contains(&(**s,))) {
                 return Err(refused("services", format!("{unknown} is not one of this clinic's services")));

@@ -7,6 +7,7 @@
 //! the form, and the staff member's role. Pages check the session and the role.
 
 pub mod account;
+pub mod catalogue;
 pub mod integrations;
 pub mod settings;
 pub mod sign_in;
@@ -42,6 +43,7 @@ pub struct Frame {
 pub enum Section {
     Overview,
     Settings,
+    Catalogue,
     Staff,
     Website,
     Integrations,
@@ -55,6 +57,7 @@ pub fn Console(frame: Frame, section: Section, children: Children) -> impl IntoV
     let links = [
         (Section::Overview, "/admin", T::Overview, true),
         (Section::Settings, "/admin/settings", T::Settings, frame.can_configure),
+        (Section::Catalogue, "/admin/catalogue", T::Catalogue, frame.can_configure),
         (Section::Website, "/admin/website", T::Website, frame.can_configure),
         (Section::Integrations, "/admin/integrations", T::Integrations, frame.can_configure),
         (Section::Staff, "/admin/staff", T::Staff, frame.can_manage_staff),
