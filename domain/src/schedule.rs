@@ -77,6 +77,91 @@ impl WeeklyInterval {
     }
 }
 
+/// Weekly working hours of a provider at a location, as staff define them: ISO weekday
+/// (Monday = 1), local start and end, and optionally the first and last date they apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HoursDef {
+    pub location_id: i64,
+    pub weekday: u8,
+    pub start: LocalTime,
+    pub end: LocalTime,
+    pub valid_from: Option<chrono::NaiveDate>,
+    pub valid_until: Option<chrono::NaiveDate>,
+}
+
+impl HoursDef {
+    pub fn new(
+        location_id: i64,
+        weekday: i64,
+        start: LocalTime,
+        end: LocalTime,
+        valid_from: Option<chrono::NaiveDate>,
+        valid_until: Option<chrono::NaiveDate>,
+    ) -> Result<Self, DomainError> {
+        WeeklyInterval::weekday_from_iso(weekday)?;
+        if end <= start {
+            return Err(DomainError::invalid("end", format!("{end} is not after {start}")));
+        }
+        if let (Some(from), Some(until)) = (valid_from, valid_until) {
+            if until < from {
+                return Err(DomainError::invalid("validUntil", format!("{until} is before {from}")));
+            }
+        }
+        Ok(Self { location_id, weekday: weekday as u8, start, end, valid_from, valid_until })
+    }
+
+    /// Whether both apply on some same day at some same minute. A provider cannot work two
+    /// overlapping periods, at one location or at two.
+    pub fn overlaps(&self, other: &HoursDef) -> bool {
+        use chrono::NaiveDate;
+        let first = self.valid_from.unwrap_or(NaiveDate::MIN).max(other.valid_from.unwrap_or(NaiveDate::MIN));
+        let last = self.valid_until.unwrap_or(NaiveDate::MAX).min(other.valid_until.unwrap_or(NaiveDate::MAX));
+        let dates_meet = first <= last;
+        self.weekday == other.weekday && self.start < other.end && other.start < self.end && dates_meet
+    }
+}
+
+/// A change to one day of a provider's week: closed all day, or extra hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionDef {
+    pub date: chrono::NaiveDate,
+    /// None: closed all day.
+    pub extra: Option<(LocalTime, LocalTime)>,
+}
+
+impl ExceptionDef {
+    pub fn closed(date: chrono::NaiveDate) -> Self {
+        Self { date, extra: None }
+    }
+
+    pub fn extra(date: chrono::NaiveDate, start: LocalTime, end: LocalTime) -> Result<Self, DomainError> {
+        if end <= start {
+            return Err(DomainError::invalid("end", format!("{end} is not after {start}")));
+        }
+        Ok(Self { date, extra: Some((start, end)) })
+    }
+}
+
+/// A time of day from a form field, refused naming the field.
+pub fn parse_time(field: &'static str, raw: &str) -> Result<LocalTime, DomainError> {
+    LocalTime::parse(raw.trim()).map_err(|_| DomainError::invalid(field, format!("{:?} is not a time such as 08:30", raw.trim())))
+}
+
+/// A date from a form field (YYYY-MM-DD), refused naming the field.
+pub fn parse_date(field: &'static str, raw: &str) -> Result<chrono::NaiveDate, DomainError> {
+    crate::patient::parse_iso_date(raw.trim()).ok_or_else(|| DomainError::invalid(field, format!("{:?} is not a date such as 2027-01-31", raw.trim())))
+}
+
+/// An optional date: empty means none.
+pub fn parse_optional_date(field: &'static str, raw: &str) -> Result<Option<chrono::NaiveDate>, DomainError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_date(field, raw).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +193,35 @@ mod tests {
         assert_eq!(WeeklyInterval::weekday_from_iso(7).unwrap(), Weekday::Sun);
         assert!(WeeklyInterval::weekday_from_iso(0).is_err());
         assert!(WeeklyInterval::weekday_from_iso(8).is_err());
+    }
+    fn hours(weekday: i64, start: &str, end: &str, from: Option<&str>, until: Option<&str>) -> HoursDef {
+        let date = |d: Option<&str>| d.map(|d| parse_date("date", d).unwrap());
+        HoursDef::new(1, weekday, LocalTime::parse(start).unwrap(), LocalTime::parse(end).unwrap(), date(from), date(until)).unwrap()
+    }
+
+    #[test]
+    fn hours_that_end_before_they_start_or_validity_that_ends_before_it_begins_are_refused() {
+        let t = |s| LocalTime::parse(s).unwrap();
+        assert!(matches!(HoursDef::new(1, 1, t("12:00"), t("08:00"), None, None), Err(DomainError::Invalid { field: "end", .. })));
+        assert!(matches!(HoursDef::new(1, 1, t("08:00"), t("08:00"), None, None), Err(DomainError::Invalid { field: "end", .. })));
+        assert!(matches!(HoursDef::new(1, 8, t("08:00"), t("12:00"), None, None), Err(DomainError::Invalid { field: "weekday", .. })));
+        let (from, until) = (parse_date("d", "2027-02-01").ok(), parse_date("d", "2027-01-01").ok());
+        assert!(matches!(HoursDef::new(1, 1, t("08:00"), t("12:00"), from, until), Err(DomainError::Invalid { field: "validUntil", .. })));
+        assert!(matches!(ExceptionDef::extra(from.unwrap(), t("12:00"), t("09:00")), Err(DomainError::Invalid { field: "end", .. })));
+        assert!(matches!(parse_time("start", "25:00"), Err(DomainError::Invalid { field: "start", .. })));
+        assert!(matches!(parse_date("date", "2027-02-30"), Err(DomainError::Invalid { field: "date", .. })));
+    }
+
+    #[test]
+    fn hours_overlap_only_on_the_same_weekday_at_the_same_time_while_both_are_valid() {
+        let morning = hours(1, "08:00", "12:00", None, None);
+        assert!(morning.overlaps(&hours(1, "11:00", "13:00", None, None)));
+        assert!(!morning.overlaps(&hours(1, "12:00", "16:00", None, None)), "back to back is fine (a lunch break ends where it starts)");
+        assert!(!morning.overlaps(&hours(2, "08:00", "12:00", None, None)));
+        let spring = hours(1, "08:00", "12:00", Some("2027-03-01"), Some("2027-05-31"));
+        assert!(spring.overlaps(&morning));
+        assert!(!spring.overlaps(&hours(1, "08:00", "12:00", Some("2027-06-01"), None)));
+        assert!(!spring.overlaps(&hours(1, "08:00", "12:00", None, Some("2027-02-28"))));
+        assert!(spring.overlaps(&hours(1, "09:00", "10:00", Some("2027-05-31"), Some("2027-05-31"))));
     }
 }

@@ -16,6 +16,7 @@ pub mod links;
 mod patients;
 mod records;
 mod seed;
+pub mod schedule_admin;
 pub mod staff;
 mod time;
 pub mod voice;

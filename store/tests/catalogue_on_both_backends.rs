@@ -208,9 +208,86 @@ async fn what_appointments_refer_to_cannot_be_deleted_and_the_rest_goes_with_its
     assert_eq!(refused_field(store.delete_entry(clinic, &actor, Kind::Product, ctx.product.id, now).await), "product");
 }
 
+/// The local start times (HH:MM) offered on `day` in New York.
+async fn offered_on(store: &store::Store, clinic: i64, location: i64, product: i64, day: chrono::NaiveDate, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let a = store
+        .availability(&AvailabilityRequest { clinic_id: clinic, location_id: location, product_id: product, provider_id: None, from: day, to: day, new_patient: false, now })
+        .await
+        .unwrap();
+    let mut times: Vec<String> = a
+        .providers
+        .iter()
+        .flat_map(|p| &p.slots)
+        .map(|s| s.interval.start.with_timezone(&chrono_tz::America::New_York).format("%H:%M").to_string())
+        .collect();
+    times.sort();
+    times
+}
+
+async fn a_week_is_made_of_hours_closed_days_extra_hours_blocks_and_holidays(db: TestDb) {
+    use domain::schedule::{ExceptionDef, HoursDef, LocalTime};
+    use store::schedule_admin::RuleKind;
+    let store = db.store;
+    let now = test_clock().now();
+    let clinic = another_clinic(&store, "east").await;
+    let actor = Actor::cli();
+    let (location, _) = store.save_location(clinic, &actor, None, &LocationDef::new("Midtown", "1 Main St", "America/New_York").unwrap(), now).await.unwrap();
+    let (service, _) = store.save_service(clinic, &actor, None, &ServiceDef::new("Dental", 60).unwrap(), now).await.unwrap();
+    let (product_id, _) = store.save_product(clinic, &actor, None, &product(service, "Check-up", 60), now).await.unwrap();
+    let (provider, _) = store.save_provider(clinic, &actor, None, &ProviderDef::new("Ana Ruiz", "", "", "", vec![service]).unwrap(), now).await.unwrap();
+    let t = |s: &str| LocalTime::parse(s).unwrap();
+    let hours = |weekday, start, end| HoursDef::new(location, weekday, t(start), t(end), None, None).unwrap();
+    store.add_hours(clinic, &actor, provider, &hours(1, "09:00", "12:00"), now).await.unwrap();
+    store.add_hours(clinic, &actor, provider, &hours(1, "13:00", "15:00"), now).await.unwrap();
+    // Overlapping hours are refused, at this location or any other.
+    assert_eq!(refused_field(store.add_hours(clinic, &actor, provider, &hours(1, "11:00", "14:00"), now).await), "start");
+    let foreign = another_clinic(&store, "west").await;
+    assert!(matches!(store.add_hours(foreign, &actor, provider, &hours(2, "09:00", "12:00"), now).await, Err(StoreError::NotFound("provider"))));
+    let elsewhere = HoursDef { location_id: location + 1000, ..hours(2, "09:00", "12:00") };
+    assert_eq!(refused_field(store.add_hours(clinic, &actor, provider, &elsewhere, now).await), "location");
+
+    let today = now.with_timezone(&chrono_tz::America::New_York).date_naive();
+    let monday = (today + Duration::days(7)).week(chrono::Weekday::Mon).first_day();
+    let week = offered_on(&store, clinic, location, product_id, monday, now).await;
+    assert_eq!(week, ["09:00", "10:00", "11:00", "13:00", "14:00"], "the lunch break is not bookable");
+
+    store.add_holiday(clinic, &actor, monday, "Founders' Day", now).await.unwrap();
+    assert_eq!(refused_field(store.add_holiday(clinic, &actor, monday, "Again", now).await), "date");
+    assert!(offered_on(&store, clinic, location, product_id, monday, now).await.is_empty(), "nothing on a holiday");
+    assert_eq!(store.clinic_holidays(clinic).await.unwrap()[0].name, "Founders' Day");
+    store.remove_holiday(clinic, &actor, monday, now).await.unwrap();
+
+    let closed = store.add_exception(clinic, &actor, provider, &ExceptionDef::closed(monday), now).await.unwrap();
+    assert_eq!(refused_field(store.add_exception(clinic, &actor, provider, &ExceptionDef::closed(monday), now).await), "date");
+    assert!(offered_on(&store, clinic, location, product_id, monday, now).await.is_empty(), "nothing on a closed day");
+    store.remove_rule(clinic, &actor, provider, RuleKind::Exception, closed, now).await.unwrap();
+
+    let sunday = monday - Duration::days(1);
+    let extra = ExceptionDef::extra(sunday, t("10:00"), t("12:00")).unwrap();
+    store.add_exception(clinic, &actor, provider, &extra, now).await.unwrap();
+    assert_eq!(offered_on(&store, clinic, location, product_id, sunday, now).await, ["10:00", "11:00"]);
+
+    let nine = domain::zone::instant_at(chrono_tz::America::New_York, monday.and_hms_opt(9, 0, 0).unwrap());
+    let block = store.add_block(clinic, &actor, provider, nine, nine + Duration::hours(2), "Team meeting", now).await.unwrap();
+    assert_eq!(offered_on(&store, clinic, location, product_id, monday, now).await, ["11:00", "13:00", "14:00"]);
+    assert_eq!(refused_field(store.add_block(clinic, &actor, provider, nine, nine, "Nothing", now).await), "end");
+
+    let schedule = store.provider_schedule(clinic, provider).await.unwrap();
+    assert_eq!((schedule.hours.len(), schedule.exceptions.len(), schedule.blocks.len()), (2, 1, 1));
+    assert_eq!(schedule.blocks[0].label, "Team meeting");
+    store.remove_rule(clinic, &actor, provider, RuleKind::Block, block, now).await.unwrap();
+    assert!(matches!(store.remove_rule(clinic, &actor, provider, RuleKind::Block, block, now).await, Err(StoreError::NotFound("block"))));
+    let first = schedule.hours[0].id;
+    store.remove_rule(clinic, &actor, provider, RuleKind::Hours, first, now).await.unwrap();
+    assert_eq!(offered_on(&store, clinic, location, product_id, monday, now).await, ["13:00", "14:00"]);
+    let actions: Vec<String> = store.audit_log(clinic, 3).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(actions, ["hours.remove", "block.remove", "block.add"]);
+}
+
 on_both_backends!(
     a_catalogue_built_from_nothing_reads_back_as_saved_and_every_change_is_audited,
     nothing_of_another_clinic_can_be_changed_or_used,
     archiving_takes_an_entry_out_of_booking_and_keeps_its_appointments,
     what_appointments_refer_to_cannot_be_deleted_and_the_rest_goes_with_its_own_configuration,
+    a_week_is_made_of_hours_closed_days_extra_hours_blocks_and_holidays,
 );

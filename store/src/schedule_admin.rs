@@ -1,0 +1,322 @@
+//! Staff editing when providers work: weekly hours per location with validity dates, closed
+//! days and extra hours, labelled blocks, and the clinic's holidays. Each change is one write
+//! transaction with its audit row; no change touches an appointment.
+
+use crate::audit::INSERT_AUDIT;
+use crate::booking::{row_lock, WriteTx};
+use crate::staff::Actor;
+use crate::time::{db_time, row_time};
+use crate::{with_pool, Store, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::schedule::{ExceptionDef, HoursDef, LocalTime, WeeklyInterval};
+use domain::DomainError;
+use serde_json::json;
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoursEntry {
+    pub id: i64,
+    pub def: HoursDef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionEntry {
+    pub id: i64,
+    pub def: ExceptionDef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockEntry {
+    pub id: i64,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub label: String,
+}
+
+/// A provider's rules, in the order people read them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProviderSchedule {
+    pub hours: Vec<HoursEntry>,
+    pub exceptions: Vec<ExceptionEntry>,
+    pub blocks: Vec<BlockEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holiday {
+    pub date: NaiveDate,
+    pub name: String,
+}
+
+/// The kinds of a provider's rules, for removal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    Hours,
+    Exception,
+    Block,
+}
+
+impl RuleKind {
+    pub fn parse(raw: &str) -> Option<RuleKind> {
+        match raw {
+            "hours" => Some(RuleKind::Hours),
+            "exception" => Some(RuleKind::Exception),
+            "block" => Some(RuleKind::Block),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleKind::Hours => "hours",
+            RuleKind::Exception => "exception",
+            RuleKind::Block => "block",
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            RuleKind::Hours => "working_hours",
+            RuleKind::Exception => "schedule_exceptions",
+            RuleKind::Block => "schedule_blocks",
+        }
+    }
+}
+
+/// A block longer than this is a mistake (a year's absence is an archived provider).
+pub const MAX_BLOCK_DAYS: i64 = 366;
+
+fn refused(field: &'static str, reason: impl Into<String>) -> StoreError {
+    StoreError::Rule(DomainError::invalid(field, reason))
+}
+
+fn weekday_name(iso: u8) -> String {
+    WeeklyInterval::weekday_from_iso(i64::from(iso)).map(|d| d.to_string()).unwrap_or_default()
+}
+
+fn time(raw: &str) -> Result<LocalTime, StoreError> {
+    Ok(LocalTime::parse(raw)?)
+}
+
+macro_rules! audit {
+    ($tx:ident, $pool:ident, $clinic_id:expr, $actor:expr, $action:expr, $detail:expr, $now:expr) => {
+        sqlx::query(INSERT_AUDIT)
+            .bind($clinic_id)
+            .bind($actor.staff_user_id)
+            .bind(&$actor.label)
+            .bind($action)
+            .bind($detail.to_string())
+            .bind(db_time($pool, $now))
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
+/// Checks inside a write transaction that the provider is the clinic's; evaluates to its name.
+macro_rules! own_provider {
+    ($tx:ident, $pool:ident, $clinic_id:expr, $provider_id:expr) => {{
+        let sql = format!("SELECT display_name FROM providers WHERE id = $1 AND clinic_id = $2{}", row_lock($pool));
+        let found: Option<(String,)> = sqlx::query_as(&sql).bind($provider_id).bind($clinic_id).fetch_optional(&mut *$tx).await?;
+        found.ok_or(StoreError::NotFound("provider"))?.0
+    }};
+}
+
+impl Store {
+    pub async fn provider_schedule(&self, clinic_id: i64, provider_id: i64) -> Result<ProviderSchedule, StoreError> {
+        with_pool!(self, pool => {
+            let mine: Option<(i64,)> = sqlx::query_as("SELECT id FROM providers WHERE id = $1 AND clinic_id = $2")
+                .bind(provider_id).bind(clinic_id).fetch_optional(pool).await?;
+            mine.ok_or(StoreError::NotFound("provider"))?;
+            let mut s = ProviderSchedule::default();
+            let hours: Vec<(i64, i64, i32, String, String, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as(
+                "SELECT id, location_id, weekday, starts_at, ends_at, valid_from, valid_until FROM working_hours
+                  WHERE provider_id = $1 ORDER BY weekday, starts_at, location_id, id",
+            )
+            .bind(provider_id).fetch_all(pool).await?;
+            for (id, location_id, weekday, start, end, valid_from, valid_until) in hours {
+                let weekday = u8::try_from(weekday).map_err(|_| StoreError::Corrupt(format!("weekday {weekday}")))?;
+                s.hours.push(HoursEntry { id, def: HoursDef { location_id, weekday, start: time(&start)?, end: time(&end)?, valid_from, valid_until } });
+            }
+            let exceptions: Vec<(i64, NaiveDate, String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT id, on_date, kind, starts_at, ends_at FROM schedule_exceptions WHERE provider_id = $1 ORDER BY on_date, starts_at, id",
+            )
+            .bind(provider_id).fetch_all(pool).await?;
+            for (id, date, kind, start, end) in exceptions {
+                let def = match (kind.as_str(), start, end) {
+                    ("extra", Some(start), Some(end)) => ExceptionDef { date, extra: Some((time(&start)?, time(&end)?)) },
+                    _ => ExceptionDef::closed(date),
+                };
+                s.exceptions.push(ExceptionEntry { id, def });
+            }
+            for row in sqlx::query("SELECT id, starts_at, ends_at, label FROM schedule_blocks WHERE provider_id = $1 ORDER BY starts_at, id")
+                .bind(provider_id).fetch_all(pool).await?
+            {
+                s.blocks.push(BlockEntry {
+                    id: row.try_get("id")?,
+                    start: row_time(pool, &row, "starts_at")?,
+                    end: row_time(pool, &row, "ends_at")?,
+                    label: row.try_get("label")?,
+                });
+            }
+            Ok(s)
+        })
+    }
+
+    /// Adds weekly hours. Refused when the location is not one of the clinic's current ones,
+    /// or when the hours overlap the provider's other hours (at any location) on some date.
+    pub async fn add_hours(&self, clinic_id: i64, actor: &Actor, provider_id: i64, def: &HoursDef, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            own_provider!(tx, pool, clinic_id, provider_id);
+            let location: Option<(String,)> = sqlx::query_as("SELECT name FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
+                .bind(def.location_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
+            let Some((location_name,)) = location else {
+                return Err(refused("location", "is not one of this clinic's locations"));
+            };
+            // Read under the write lock, so two overlapping additions cannot both pass.
+            let current: Vec<(i32, String, String, Option<NaiveDate>, Option<NaiveDate>, i64)> = sqlx::query_as(
+                "SELECT weekday, starts_at, ends_at, valid_from, valid_until, location_id FROM working_hours WHERE provider_id = $1",
+            )
+            .bind(provider_id).fetch_all(&mut *tx).await?;
+            for (weekday, start, end, valid_from, valid_until, location_id) in current {
+                let other = HoursDef { location_id, weekday: weekday as u8, start: time(&start)?, end: time(&end)?, valid_from, valid_until };
+                if def.overlaps(&other) {
+                    return Err(refused(
+                        "start",
+                        format!("overlaps the hours {} {}-{} already set", weekday_name(other.weekday), other.start, other.end),
+                    ));
+                }
+            }
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at, valid_from, valid_until)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(provider_id).bind(def.location_id).bind(i32::from(def.weekday)).bind(def.start.to_string()).bind(def.end.to_string())
+            .bind(def.valid_from).bind(def.valid_until)
+            .fetch_one(&mut *tx).await?;
+            let detail = json!({
+                "provider": provider_id, "id": id, "location": location_name, "weekday": weekday_name(def.weekday),
+                "start": def.start, "end": def.end, "validFrom": def.valid_from, "validUntil": def.valid_until,
+            });
+            audit!(tx, pool, clinic_id, actor, "hours.add", detail, now);
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// Adds a closed day or extra hours. A day is closed once; extra hours may not overlap
+    /// other extra hours of the same day.
+    pub async fn add_exception(&self, clinic_id: i64, actor: &Actor, provider_id: i64, def: &ExceptionDef, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            own_provider!(tx, pool, clinic_id, provider_id);
+            let same_day: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT kind, starts_at, ends_at FROM schedule_exceptions WHERE provider_id = $1 AND on_date = $2",
+            )
+            .bind(provider_id).bind(def.date).fetch_all(&mut *tx).await?;
+            for (kind, start, end) in same_day {
+                match (&def.extra, kind.as_str(), start, end) {
+                    (None, "closed", _, _) => return Err(refused("date", format!("{} is already closed", def.date))),
+                    (Some((s, e)), "extra", Some(start), Some(end)) if *s < time(&end)? && time(&start)? < *e => {
+                        return Err(refused("start", format!("overlaps the extra hours {start}-{end} of {}", def.date)))
+                    }
+                    _ => {}
+                }
+            }
+            let (kind, start, end) = match def.extra {
+                None => ("closed", None, None),
+                Some((s, e)) => ("extra", Some(s.to_string()), Some(e.to_string())),
+            };
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO schedule_exceptions (provider_id, on_date, kind, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(provider_id).bind(def.date).bind(kind).bind(&start).bind(&end).fetch_one(&mut *tx).await?;
+            let action = if def.extra.is_some() { "extraHours.add" } else { "closedDay.add" };
+            audit!(tx, pool, clinic_id, actor, action, json!({ "provider": provider_id, "id": id, "date": def.date, "start": start, "end": end }), now);
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// Blocks a provider's time (a meeting, a training) with a label staff see.
+    pub async fn add_block(
+        &self,
+        clinic_id: i64,
+        actor: &Actor,
+        provider_id: i64,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        label: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        if end <= start {
+            return Err(refused("end", "is not after the start"));
+        }
+        if end - start > chrono::Duration::days(MAX_BLOCK_DAYS) {
+            return Err(refused("end", format!("a block lasts at most {MAX_BLOCK_DAYS} days")));
+        }
+        let label = domain::catalogue::check_text("label", label, 120).map_err(StoreError::Rule)?.replace('\n', " ");
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            own_provider!(tx, pool, clinic_id, provider_id);
+            let (id,): (i64,) = sqlx::query_as("INSERT INTO schedule_blocks (provider_id, starts_at, ends_at, label) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(provider_id).bind(db_time(pool, start)).bind(db_time(pool, end)).bind(&label).fetch_one(&mut *tx).await?;
+            audit!(tx, pool, clinic_id, actor, "block.add", json!({ "provider": provider_id, "id": id, "start": start, "end": end, "label": label }), now);
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// Removes one of a provider's rules. Appointments inside removed hours stay booked.
+    pub async fn remove_rule(&self, clinic_id: i64, actor: &Actor, provider_id: i64, kind: RuleKind, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            own_provider!(tx, pool, clinic_id, provider_id);
+            let removed = sqlx::query(&format!("DELETE FROM {} WHERE id = $1 AND provider_id = $2", kind.table()))
+                .bind(id).bind(provider_id).execute(&mut *tx).await?;
+            if removed.rows_affected() == 0 {
+                return Err(StoreError::NotFound(kind.name()));
+            }
+            audit!(tx, pool, clinic_id, actor, format!("{}.remove", kind.name()), json!({ "provider": provider_id, "id": id }), now);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn clinic_holidays(&self, clinic_id: i64) -> Result<Vec<Holiday>, StoreError> {
+        let rows: Vec<(NaiveDate, String)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT on_date, name FROM holidays WHERE clinic_id = $1 ORDER BY on_date").bind(clinic_id).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(date, name)| Holiday { date, name }).collect())
+    }
+
+    /// Closes the whole clinic on `date`. A date is a holiday once.
+    pub async fn add_holiday(&self, clinic_id: i64, actor: &Actor, date: NaiveDate, name: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let name = domain::staff::check_name("name", name, 120).map_err(StoreError::Rule)?;
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let taken: Option<(String,)> = sqlx::query_as("SELECT name FROM holidays WHERE clinic_id = $1 AND on_date = $2")
+                .bind(clinic_id).bind(date).fetch_optional(&mut *tx).await?;
+            if let Some((existing,)) = taken {
+                return Err(refused("date", format!("{date} is already a holiday ({existing})")));
+            }
+            sqlx::query("INSERT INTO holidays (clinic_id, on_date, name) VALUES ($1, $2, $3)")
+                .bind(clinic_id).bind(date).bind(&name).execute(&mut *tx).await?;
+            audit!(tx, pool, clinic_id, actor, "holiday.add", json!({ "date": date, "name": name }), now);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn remove_holiday(&self, clinic_id: i64, actor: &Actor, date: NaiveDate, now: DateTime<Utc>) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let removed = sqlx::query("DELETE FROM holidays WHERE clinic_id = $1 AND on_date = $2").bind(clinic_id).bind(date).execute(&mut *tx).await?;
+            if removed.rows_affected() == 0 {
+                return Err(StoreError::NotFound("holiday"));
+            }
+            audit!(tx, pool, clinic_id, actor, "holiday.remove", json!({ "date": date }), now);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
