@@ -69,6 +69,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/staff") view=admin::staff::StaffPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/catalogue") view=admin::catalogue::CataloguePage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/catalogue/:kind/:id") view=admin::catalogue::EntryPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/schedule") view=admin::schedule::ScheduleIndexPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/schedule/:provider") view=admin::schedule::ProviderSchedulePage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/website") view=admin::integrations::WebsitePage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/integrations") view=admin::integrations::IntegrationsPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=admin::staff::AuditPage ssr=SsrMode::Async/>

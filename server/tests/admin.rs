@@ -844,6 +844,102 @@ async fn only_the_clinics_own_configuring_staff_may_touch_its_catalogue(db: Test
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audits);
 }
 
+async fn working_hours_are_edited_in_the_console_and_bad_rules_are_refused_naming_the_field(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let c = catalogue_of(&app, app.demo_id).await;
+    let provider = c.providers[0].id;
+    let p: &'static str = Box::leak(provider.to_string().into_boxed_str());
+    let location: &'static str = Box::leak(c.locations[0].id.to_string().into_boxed_str());
+    let page = owner.get(&format!("/admin/schedule/{provider}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let before = app.store.provider_schedule(app.demo_id, provider).await.unwrap();
+    let hours = |weekday: &'static str, start: &'static str, end: &'static str| {
+        vec![("provider", p), ("location", location), ("weekday", weekday), ("start", start), ("end", end), ("valid_from", ""), ("valid_until", "")]
+    };
+    let existing = &before.hours[0].def;
+    let clash_start: &'static str = Box::leak(existing.start.to_string().into_boxed_str());
+    let clash_day: &'static str = Box::leak(existing.weekday.to_string().into_boxed_str());
+    let with = |mut form: Vec<(&'static str, &'static str)>, field: &'static str, value: &'static str| {
+        for f in form.iter_mut().filter(|f| f.0 == field) {
+            f.1 = value;
+        }
+        form
+    };
+    let audits = app.count("SELECT COUNT(*) FROM audit_log").await;
+    for (function, form, named) in [
+        ("admin_add_hours", hours("6", "12:00", "09:00"), "end"),
+        ("admin_add_hours", hours("6", "09:00", "09:00"), "end"),
+        ("admin_add_hours", hours("6", "9 am", "12:00"), "start"),
+        ("admin_add_hours", hours("8", "09:00", "12:00"), "weekday"),
+        ("admin_add_hours", hours(clash_day, clash_start, "23:59"), "start"),
+        ("admin_add_hours", with(hours("6", "09:00", "12:00"), "location", "999999"), "location"),
+        ("admin_add_hours", with(hours("6", "09:00", "12:00"), "valid_until", "2020-01-01"), "validUntil"),
+        ("admin_add_hours", [hours("6", "09:00", "12:00"), vec![]].concat().into_iter().map(|(k, v)| (k, if k == "valid_from" { "2027-02-30" } else { v })).collect(), "validFrom"),
+        ("admin_add_exception", vec![("provider", p), ("date", "2030-01-07"), ("kind", "extra"), ("start", "12:00"), ("end", "10:00")], "end"),
+        ("admin_add_exception", vec![("provider", p), ("date", "tomorrow"), ("kind", "closed"), ("start", ""), ("end", "")], "date"),
+        ("admin_add_exception", vec![("provider", p), ("date", "2030-01-07"), ("kind", "holiday"), ("start", ""), ("end", "")], "kind"),
+        ("admin_add_block", vec![("provider", p), ("date", "2030-01-07"), ("start", "10:00"), ("end", "09:00"), ("label", "x")], "end"),
+        ("admin_add_holiday", vec![("date", "2030-02-30"), ("name", "Nope")], "date"),
+        ("admin_add_holiday", vec![("date", "2030-01-07"), ("name", " ")], "name"),
+    ] {
+        let a = owner.post(function, &form).await;
+        assert_eq!(a.status, 422, "{function} {form:?}: {}", a.body);
+        let body: Value = serde_json::from_str(&a.body).unwrap();
+        assert_eq!(body["Invalid"]["field"].as_str(), Some(named), "{function} {form:?}: {body}");
+    }
+    assert_eq!(app.store.provider_schedule(app.demo_id, provider).await.unwrap(), before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audits);
+
+    // Saturday hours with a lunch break, a closed day, extra hours, a block and a holiday.
+    for form in [hours("6", "08:00", "12:00"), hours("6", "13:00", "16:00")] {
+        let a = owner.post("admin_add_hours", &form).await;
+        assert_eq!((a.status, a.location.clone()), (302, format!("/admin/schedule/{provider}?done=saved")), "{}", a.body);
+    }
+    for form in [
+        vec![("provider", p), ("date", "2030-01-07"), ("kind", "closed"), ("start", ""), ("end", "")],
+        vec![("provider", p), ("date", "2030-01-13"), ("kind", "extra"), ("start", "09:00"), ("end", "11:00")],
+    ] {
+        assert_eq!(owner.post("admin_add_exception", &form).await.status, 302);
+    }
+    let blocked = owner.post("admin_add_block", &[("provider", p), ("date", "2030-01-08"), ("start", "09:00"), ("end", "10:30"), ("label", "Training")]).await;
+    assert_eq!(blocked.status, 302, "{}", blocked.body);
+    assert_eq!(owner.post("admin_add_holiday", &[("date", "2030-01-01"), ("name", "New Year")]).await.status, 302);
+    let after = app.store.provider_schedule(app.demo_id, provider).await.unwrap();
+    assert_eq!((after.hours.len(), after.exceptions.len(), after.blocks.len()), (before.hours.len() + 2, before.exceptions.len() + 2, before.blocks.len() + 1));
+    let page = owner.get(&format!("/admin/schedule/{provider}")).await;
+    for shown in ["Sat 08:00–12:00", "Sat 13:00–16:00", "2030-01-13 · 09:00–11:00", "2030-01-08 09:00–10:30 · Training"] {
+        assert!(page.body.contains(shown), "{shown} missing: {}", page.body);
+    }
+    assert!(owner.get("/admin/schedule").await.body.contains("New Year"));
+    let block = after.blocks.iter().find(|b| b.label == "Training").unwrap().id.to_string();
+    let removed = owner.post("admin_remove_rule", &[("provider", p), ("kind", "block"), ("id", &block)]).await;
+    assert_eq!(removed.location, format!("/admin/schedule/{provider}?done=removed"));
+    assert_eq!(owner.post("admin_remove_rule", &[("provider", p), ("kind", "block"), ("id", &block)]).await.status, 404);
+    assert_eq!(owner.post("admin_remove_holiday", &[("date", "2030-01-01")]).await.status, 302);
+
+    // Nobody else touches these rules.
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    let token = app.new_clinic("elsewhere", "owner@elsewhere.example", "Asia/Tokyo").await;
+    let mut other = app.browser();
+    assert_eq!(other.accept(&token, "Other Owner", "far away clinic secret").await.status, 302);
+    let rules = app.store.provider_schedule(app.demo_id, provider).await.unwrap();
+    let hour_id: &'static str = Box::leak(rules.hours[0].id.to_string().into_boxed_str());
+    for (function, form) in [
+        ("admin_add_hours", hours("7", "08:00", "09:00")),
+        ("admin_add_exception", vec![("provider", p), ("date", "2030-01-09"), ("kind", "closed"), ("start", ""), ("end", "")]),
+        ("admin_add_block", vec![("provider", p), ("date", "2030-01-09"), ("start", "09:00"), ("end", "10:00"), ("label", "x")]),
+        ("admin_remove_rule", vec![("provider", p), ("kind", "hours"), ("id", hour_id)]),
+    ] {
+        assert_eq!(desk.post(function, &form).await.status, 403, "desk {function}");
+        let refused = other.post(function, &form).await.status;
+        assert!(refused == 404 || refused == 422, "another clinic's owner {function}: {refused}");
+    }
+    assert_eq!(desk.get(&format!("/admin/schedule/{provider}")).await.status, 403);
+    assert_eq!(other.get(&format!("/admin/schedule/{provider}")).await.status, 404);
+    assert_eq!(app.store.provider_schedule(app.demo_id, provider).await.unwrap(), rules);
+}
+
 on_both_backends!(
     an_admin_allows_websites_which_alone_may_then_frame_the_widget,
     api_users_are_created_rotated_and_revoked_with_each_key_shown_once,
@@ -860,4 +956,5 @@ on_both_backends!(
     catalogue_forms_refuse_bad_input_naming_the_field_and_save_nothing,
     archived_entries_leave_booking_and_booked_ones_cannot_be_deleted,
     only_the_clinics_own_configuring_staff_may_touch_its_catalogue,
+    working_hours_are_edited_in_the_console_and_bad_rules_are_refused_naming_the_field,
 );

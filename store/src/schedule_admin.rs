@@ -167,11 +167,15 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
-            let location: Option<(String,)> = sqlx::query_as("SELECT name FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
+            let location: Option<(String, String)> = sqlx::query_as("SELECT name, time_zone FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
                 .bind(def.location_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
-            let Some((location_name,)) = location else {
+            let Some((location_name, zone)) = location else {
                 return Err(refused("location", "is not one of this clinic's locations"));
             };
+            let today = now.with_timezone(&domain::zone::parse_zone(&zone)?).date_naive();
+            if def.valid_until.is_some_and(|until| until < today) {
+                return Err(refused("validUntil", "is in the past: these hours would never apply"));
+            }
             // Read under the write lock, so two overlapping additions cannot both pass.
             let current: Vec<(i32, String, String, Option<NaiveDate>, Option<NaiveDate>, i64)> = sqlx::query_as(
                 "SELECT weekday, starts_at, ends_at, valid_from, valid_until, location_id FROM working_hours WHERE provider_id = $1",

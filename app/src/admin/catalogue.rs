@@ -574,6 +574,9 @@ fn EntryForm(v: EntryView) -> impl IntoView {
     let archive = ServerAction::<ArchiveEntry>::new();
     let delete = ServerAction::<DeleteEntry>::new();
     let problem = crate::refusal(archive).or_else(|| crate::refusal(delete)).map(|e| view! { <Problem e locale/> });
+    let hours_link = v.id.filter(|_| v.kind == "provider").map(|id| view! {
+        <p class=CARD><a href=format!("/admin/schedule/{id}") class="font-medium text-teal-800 underline" data-testid="edit-hours">{t(locale, T::EditHours)}</a></p>
+    });
     let manage = v.id.map(|_| {
         let (archived_value, archive_label) = if v.archived { ("false", T::Restore) } else { ("true", T::Archive) };
         let (csrf2, kind2, id2) = (csrf.clone(), v.kind.clone(), id.clone());
@@ -607,6 +610,7 @@ fn EntryForm(v: EntryView) -> impl IntoView {
             <h1 class="mb-4 text-2xl font-semibold">{t(locale, heading)}{archived}</h1>
             {done_notice(locale, v.done.as_deref())}
             {form}
+            {hours_link}
             {manage}
         </Console>
     }

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod catalogue;
+pub mod schedule;
 pub mod integrations;
 pub mod settings;
 pub mod sign_in;
@@ -44,6 +45,7 @@ pub enum Section {
     Overview,
     Settings,
     Catalogue,
+    Schedule,
     Staff,
     Website,
     Integrations,
@@ -58,6 +60,7 @@ pub fn Console(frame: Frame, section: Section, children: Children) -> impl IntoV
         (Section::Overview, "/admin", T::Overview, true),
         (Section::Settings, "/admin/settings", T::Settings, frame.can_configure),
         (Section::Catalogue, "/admin/catalogue", T::Catalogue, frame.can_configure),
+        (Section::Schedule, "/admin/schedule", T::Schedule, frame.can_configure),
         (Section::Website, "/admin/website", T::Website, frame.can_configure),
         (Section::Integrations, "/admin/integrations", T::Integrations, frame.can_configure),
         (Section::Staff, "/admin/staff", T::Staff, frame.can_manage_staff),
