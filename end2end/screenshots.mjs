@@ -58,7 +58,7 @@ try {
       await page.locator("#locale").selectOption(lang);
       await page.getByTestId("save-language").click();
       await page.waitForURL(/done=language/);
-      for (const [step, path] of [["2-overview", "/admin"], ["3-settings", "/admin/settings"], ["4-website", "/admin/website"], ["5-integrations", "/admin/integrations"], ["6-staff", "/admin/staff"], ["7-audit", "/admin/audit"]]) {
+      for (const [step, path] of [["2-overview", "/admin"], ["3-settings", "/admin/settings"], ["4-website", "/admin/website"], ["5-integrations", "/admin/integrations"], ["6-staff", "/admin/staff"], ["7-audit", "/admin/audit"], ["8-catalogue", "/admin/catalogue"], ["9-product", "/admin/catalogue/product/1"], ["10-provider", "/admin/catalogue/provider/1"], ["11-schedule", "/admin/schedule"], ["12-hours", "/admin/schedule/1"]]) {
         await page.goto(`${server.base}${path}`);
         await hydrated(page);
         await shot(step);

@@ -39,15 +39,20 @@ pub fn link_key() -> Result<LinkKey, AppError> {
 pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
         let redirecting = response.0.read().is_ok_and(|r| r.headers.contains_key(http::header::LOCATION));
-        let plain_form_post = use_context::<http::request::Parts>().is_some_and(|p| {
-            let accepts_html = p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
-            p.method == http::Method::POST && accepts_html && p.headers.contains_key(http::header::REFERER)
-        });
-        if !redirecting && !plain_form_post {
+        if !redirecting && !plain_form_post() {
             response.set_status(e.status());
         }
     }
     result
+}
+
+/// Whether the request is a form a browser posted without JavaScript: leptos answers its errors
+/// with a redirect back to the form (`Referer`), which must stay a redirect.
+pub fn plain_form_post() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|p| {
+        let accepts_html = p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+        p.method == http::Method::POST && accepts_html && p.headers.contains_key(http::header::REFERER)
+    })
 }
 
 /// Lets exactly the clinic's embedding origins frame the page (and the server itself).

@@ -120,6 +120,118 @@ test("a new clinic's owner sets up the account, edits the clinic, invites a coll
   await context.close();
 });
 
+test("a new clinic builds what it offers and its working hours in the browser, and bots and patients see them", async () => {
+  const out = server.cli(
+    ["clinic", "create", "east-side", "--name", "East Side Dental", "--time-zone", "America/New_York", "--owner-email", "owner@east-side.example"],
+    { BOOKING_PUBLIC_URL: server.base },
+  );
+  const link = out.split("\n").find((l) => l.startsWith(`${server.base}/admin/setup/`));
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(link);
+  await page.getByLabel("Your name").fill("Eve East");
+  await page.getByLabel("Choose a password").fill("east side clinic secret");
+  await page.getByLabel("Repeat the password").fill("east side clinic secret");
+  await page.getByTestId("create-account").click();
+  await page.waitForURL(`${server.base}/admin`);
+
+  await page.getByRole("link", { name: "What you offer" }).click();
+  await checked(page, "empty catalogue");
+  await page.getByTestId("add-location").click();
+  await checked(page, "new location");
+  assert.equal(await page.getByLabel("Time zone").inputValue(), "America/New_York");
+  await page.getByLabel("Name").fill("Midtown");
+  await page.getByLabel("Address").fill("5 Park Ave\nNew York, NY 10016");
+  await page.getByTestId("save").click();
+  await page.waitForURL(/done=saved/);
+
+  await page.getByTestId("add-service").click();
+  await page.getByLabel("Name").fill("Dental care");
+  await page.getByLabel("Length (minutes)").fill("0");
+  await page.getByTestId("save").click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").textContent(), /durationMinutes/);
+  await page.getByLabel("Length (minutes)").fill("30");
+  await page.getByTestId("save").click();
+  await page.waitForURL(/done=saved/);
+
+  for (const [name, minutes, price] of [["Check-up", "20", "45"], ["Cleaning", "50", "120.50"]]) {
+    await page.getByRole("link", { name: "Add an appointment type" }).click();
+    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Length (minutes)", { exact: true }).fill(minutes);
+    await page.getByLabel("Price").fill(price);
+    await page.getByLabel("Currency").fill("USD");
+    await page.getByLabel("E-mail address").check();
+    if (name === "Cleaning") await checked(page, "new appointment type");
+    await page.getByTestId("save").click();
+    await page.waitForURL(/done=saved/);
+  }
+  for (const name of ["Ana Ruiz", "Ben Okafor"]) {
+    await page.getByTestId("add-provider").click();
+    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Dental care").check();
+    await page.getByTestId("save").click();
+    await page.waitForURL(/done=saved/);
+  }
+  await checked(page, "catalogue");
+  assert.equal(await page.getByTestId("product").count(), 2);
+
+  // Hours with a lunch break every day for both, so that the widget has times whatever the date.
+  await page.getByRole("link", { name: "Working hours" }).click();
+  await checked(page, "working hours");
+  for (const provider of ["Ana Ruiz", "Ben Okafor"]) {
+    await page.goto(`${server.base}/admin/schedule`);
+    await page.getByRole("link", { name: provider }).click();
+    for (const day of ["1", "2", "3", "4", "5", "6", "7"]) {
+      for (const [from, until] of [["09:00", "12:00"], ["13:00", "17:00"]]) {
+        await page.getByLabel("Weekday").selectOption(day);
+        await page.locator("#hours-start").fill(from);
+        await page.locator("#hours-end").fill(until);
+        await page.getByTestId("add-hours").click();
+        await page.waitForURL(/done=saved/);
+      }
+    }
+  }
+  // Overlapping hours are refused, naming the field.
+  await page.getByLabel("Weekday").selectOption("1");
+  await page.locator("#hours-start").fill("11:00");
+  await page.locator("#hours-end").fill("14:00");
+  await page.getByTestId("add-hours").click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").textContent(), /start.*overlaps/);
+  assert.equal(await page.getByTestId("rule-hours").count(), 14);
+  await checked(page, "a provider's hours");
+  await page.goto(`${server.base}/admin/schedule`);
+  await page.getByLabel("Date").fill("2030-07-04");
+  await page.getByLabel("Name").fill("Independence Day");
+  await page.getByTestId("add-holiday").click();
+  await page.waitForURL(/done=saved/);
+  assert.equal(await page.getByTestId("holiday").count(), 1);
+
+  // A bot credential sees both providers with both appointment types.
+  await page.getByRole("link", { name: "Integrations" }).click();
+  await page.getByLabel("User id").fill("east-bot");
+  await page.getByTestId("create-credential").click();
+  await page.getByTestId("issued").waitFor();
+  const key = await page.getByTestId("issued-key").inputValue();
+  const res = await fetch(`${server.base}/api/v1/calendars`, { headers: { authorization: `Basic ${Buffer.from(`east-bot:${key}`).toString("base64")}` } });
+  const { calendars } = await res.json();
+  assert.deepEqual(calendars.map((c) => c.name), ["Ana Ruiz", "Ben Okafor"]);
+  assert.deepEqual(calendars[0].appointmentTypes.map((t) => [t.name, t.durationMinutes]), [["Check-up", 20], ["Cleaning", 50]]);
+  assert.equal(calendars[0].location.timeZone, "America/New_York");
+
+  // Patients see the new clinic's offer in its widget.
+  const patient = await context.newPage();
+  await patient.goto(`${server.base}/book/east-side`);
+  await hydrated(patient);
+  const text = await patient.locator("body").innerText();
+  for (const shown of ["East Side Dental", "Check-up", "Cleaning"]) assert.ok(text.includes(shown), `${shown} missing from the widget`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("the demo owner's console reads in German and fits a phone", async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "de-DE" });
   const page = await context.newPage();

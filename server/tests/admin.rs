@@ -758,6 +758,26 @@ async fn catalogue_forms_refuse_bad_input_naming_the_field_and_save_nothing(db: 
     assert_eq!(catalogue_of(&app, app.demo_id).await, before);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audits);
     assert_eq!(scalar_text(&app.store, &format!("SELECT name FROM services WHERE id = {foreign}")).await, "Foreign");
+
+    // Without JavaScript a refusal returns to the form, which shows what was typed, once.
+    let no_js = owner
+        .with_cookie(owner.http.post(format!("{}/api/admin_save_service", owner.base)))
+        .header("Accept", "text/html")
+        .header("Origin", &owner.base)
+        .header("Referer", format!("{}/admin/catalogue/service/new", owner.base))
+        .form(&[("csrf", owner.csrf.as_str()), ("id", ""), ("name", "Physiotherapy"), ("duration_minutes", "0")])
+        .send()
+        .await
+        .unwrap();
+    let back = answer(no_js).await;
+    assert_eq!(back.status, 302);
+    let path = back.location.strip_prefix(&owner.base).unwrap_or(&back.location).to_owned();
+    let page = owner.get(&path).await;
+    assert!(page.body.contains(r#"value="Physiotherapy""#) && page.body.contains(r#"value="0""#), "{}", page.body);
+    assert!(page.body.contains("durationMinutes") && page.body.contains("role=\"alert\""));
+    let again = owner.get("/admin/catalogue/service/new").await;
+    assert!(!again.body.contains("Physiotherapy"), "a draft is shown once");
+    assert_eq!(catalogue_of(&app, app.demo_id).await, before);
 }
 
 async fn archived_entries_leave_booking_and_booked_ones_cannot_be_deleted(db: TestDb) {

@@ -397,12 +397,18 @@ impl Store {
 
     /// The session's flash message, removed as it is read.
     pub async fn take_flash(&self, token: &str) -> Result<Option<String>, StoreError> {
+        self.take_flash_starting(token, "").await
+    }
+
+    /// The session's flash message if it starts with `prefix` (removed as it is read); any
+    /// other message stays for the page it is meant for.
+    pub async fn take_flash_starting(&self, token: &str, prefix: &str) -> Result<Option<String>, StoreError> {
         let id = digest(token);
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
             let found: Option<(Option<String>,)> = sqlx::query_as("SELECT flash FROM staff_sessions WHERE id_sha256 = $1")
                 .bind(&id).fetch_optional(&mut *tx).await?;
-            let flash = found.and_then(|(f,)| f);
+            let flash = found.and_then(|(f,)| f).filter(|f| f.starts_with(prefix));
             if flash.is_some() {
                 sqlx::query("UPDATE staff_sessions SET flash = NULL WHERE id_sha256 = $1").bind(&id).execute(&mut *tx).await?;
             }

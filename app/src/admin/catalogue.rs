@@ -3,7 +3,7 @@
 //! form and the archive, restore and delete buttons.
 
 use super::text::{t, T};
-use super::{CellLabel, Console, Field, Frame, Notice, Refused, Section, BUTTON, CARD, CELL, ROW, TABLE, THEAD};
+use super::{CellLabel, Console, Field, Frame, Notice, Refused, Section, Table, BUTTON, CARD, CELL, ROW};
 use crate::i18n::Locale;
 use crate::{AppError, Problem};
 use domain::catalogue::{LocationDef, ProductDef, ProviderDef, ServiceDef};
@@ -46,10 +46,27 @@ pub struct EntryView {
     /// Every IANA zone, for locations.
     pub zones: Vec<String>,
     pub done: Option<String>,
+    /// The fields of a refused form post, to show them again (name → value; ticked boxes only).
+    pub draft: Option<BTreeMap<String, String>>,
 }
 
-/// What `done` may say after a change, and nothing else (it comes from the address).
-const DONE: [&str; 5] = ["saved", "unchanged", "archived", "restored", "deleted"];
+impl EntryView {
+    /// A field's value: as refused, else as saved.
+    fn value(&self, name: &str, saved: impl Into<String>) -> String {
+        match &self.draft {
+            Some(d) => d.get(name).cloned().unwrap_or_default(),
+            None => saved.into(),
+        }
+    }
+
+    /// Whether a box is ticked: as refused, else as saved.
+    fn ticked(&self, name: &str, saved: bool) -> bool {
+        match &self.draft {
+            Some(d) => d.contains_key(name),
+            None => saved,
+        }
+    }
+}
 
 #[server(endpoint = "admin_catalogue")]
 pub async fn load_catalogue(done: Option<String>) -> Result<CatalogueView, AppError> {
@@ -63,12 +80,16 @@ pub async fn load_entry(kind: String, id: String, service: Option<String>, done:
 
 #[server(endpoint = "admin_save_location")]
 pub async fn save_location(csrf: String, id: String, name: String, address: String, time_zone: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::save_location(csrf, id, name, address, time_zone).await)
+    let draft = [("name", &name), ("address", &address), ("time_zone", &time_zone)].map(|(k, v)| (k.to_owned(), v.clone()));
+    let result = ssr::save_location(csrf, id.clone(), name, address, time_zone).await;
+    crate::server::with_status(ssr::keep_draft("location", &id, result, draft).await)
 }
 
 #[server(endpoint = "admin_save_service")]
 pub async fn save_service(csrf: String, id: String, name: String, duration_minutes: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::save_service(csrf, id, name, duration_minutes).await)
+    let draft = [("name", &name), ("duration_minutes", &duration_minutes)].map(|(k, v)| (k.to_owned(), v.clone()));
+    let result = ssr::save_service(csrf, id.clone(), name, duration_minutes).await;
+    crate::server::with_status(ssr::keep_draft("service", &id, result, draft).await)
 }
 
 /// A product form's fields. Checkboxes arrive as `ask[booker.phone]=on`: only the ticked ones.
@@ -95,7 +116,20 @@ pub struct ProductForm {
 
 #[server(endpoint = "admin_save_product")]
 pub async fn save_product(csrf: String, id: String, product: ProductForm, ask: Option<BTreeMap<String, String>>) -> Result<(), AppError> {
-    crate::server::with_status(ssr::save_product(csrf, id, product, ask.unwrap_or_default()).await)
+    let ask = ask.unwrap_or_default();
+    let p = &product;
+    let mut draft: Vec<(String, String)> = [
+        ("service", &p.service), ("name", &p.name), ("description", &p.description), ("duration_minutes", &p.duration_minutes),
+        ("new_patient_minutes", &p.new_patient_minutes), ("price", &p.price), ("currency", &p.currency),
+        ("buffer_before_minutes", &p.buffer_before_minutes), ("buffer_after_minutes", &p.buffer_after_minutes),
+        ("step_minutes", &p.step_minutes), ("per_day_cap", &p.per_day_cap),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("product[{k}]"), v.clone()))
+    .collect();
+    draft.extend(ask.keys().map(|k| (format!("ask[{k}]"), "on".to_owned())));
+    let result = ssr::save_product(csrf, id.clone(), product, ask).await;
+    crate::server::with_status(ssr::keep_draft("product", &id, result, draft).await)
 }
 
 #[allow(clippy::too_many_arguments)] // one argument per form field
@@ -109,7 +143,12 @@ pub async fn save_provider(
     specialty: String,
     services: Option<BTreeMap<String, String>>,
 ) -> Result<(), AppError> {
-    crate::server::with_status(ssr::save_provider(csrf, id, name, title, gender, specialty, services.unwrap_or_default()).await)
+    let services = services.unwrap_or_default();
+    let mut draft: Vec<(String, String)> =
+        [("name", &name), ("title", &title), ("gender", &gender), ("specialty", &specialty)].into_iter().map(|(k, v)| (k.to_owned(), v.clone())).collect();
+    draft.extend(services.keys().map(|k| (format!("services[{k}]"), "on".to_owned())));
+    let result = ssr::save_provider(csrf, id.clone(), name, title, gender, specialty, services).await;
+    crate::server::with_status(ssr::keep_draft("provider", &id, result, draft).await)
 }
 
 /// `archived` is "true" to archive and "false" to restore.
@@ -133,6 +172,26 @@ mod ssr {
     use store::catalogue_admin::{Entry, Kind};
     use store::staff::Actor;
 
+    /// The flash that carries a refused form back to its page: `draft <path>` and the fields.
+    fn draft_prefix(kind: &str, id: &str) -> String {
+        let id = if id.trim().is_empty() { "new" } else { id.trim() };
+        format!("draft /admin/catalogue/{kind}/{id}\n")
+    }
+
+    /// When a plain form post (no JavaScript) is refused, the browser returns to the form, which
+    /// the server renders anew: keep what was typed for that one page view.
+    pub async fn keep_draft<I: IntoIterator<Item = (String, String)>>(kind: &str, id: &str, result: Result<(), AppError>, fields: I) -> Result<(), AppError> {
+        let plain_form = crate::server::plain_form_post();
+        if let (Err(_), true, Some(token)) = (&result, plain_form, crate::admin::session::session_token()) {
+            let fields: BTreeMap<String, String> = fields.into_iter().collect();
+            if let (Ok(json), Ok(store)) = (serde_json::to_string(&fields), store()) {
+                // A draft that cannot be kept costs the typing, not the refusal.
+                let _ = store.set_flash(&token, &format!("{}{json}", draft_prefix(kind, id))).await;
+            }
+        }
+        result
+    }
+
     fn listed<T>(entries: Vec<Entry<T>>) -> Vec<Listed<T>> {
         entries.into_iter().map(|e| Listed { id: e.id, def: e.def, archived: e.archived }).collect()
     }
@@ -148,6 +207,9 @@ mod ssr {
             n => n.parse().map(Some).map_err(|_| AppError::NotFound { what: "entry".into() }),
         }
     }
+
+    /// What `done` may say after a change, and nothing else (it comes from the address).
+    const DONE: [&str; 5] = ["saved", "unchanged", "archived", "restored", "deleted"];
 
     fn done(d: Option<String>) -> Option<String> {
         d.filter(|d| DONE.contains(&d.as_str()))
@@ -186,7 +248,14 @@ mod ssr {
             services: c.services.iter().map(|s| (s.id, s.def.name.clone(), s.archived)).collect(),
             zones: Vec::new(),
             done: done(done_),
+            draft: None,
         };
+        if let Some(token) = crate::admin::session::session_token() {
+            let prefix = draft_prefix(kind.name(), &id.map(|i| i.to_string()).unwrap_or_default());
+            if let Some(flash) = store.take_flash_starting(&token, &prefix).await? {
+                view.draft = serde_json::from_str(&flash[prefix.len()..]).ok();
+            }
+        }
         match (kind, id) {
             (Kind::Location, None) => {
                 let config = store.clinic_config(session.user.clinic_id).await?;
@@ -430,17 +499,7 @@ fn CatalogueList(v: CatalogueView) -> impl IntoView {
                 }
             })
             .collect_view();
-        view! {
-            <table class=TABLE>
-                <thead class=THEAD><tr>
-                    <th scope="col" class="pb-2 pr-3">{t(locale, T::Name)}</th>
-                    <th scope="col" class="pb-2 pr-3">{t(locale, T::Address)}</th>
-                    <th scope="col" class="pb-2">{t(locale, T::TimeZone)}</th>
-                </tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        }
-        .into_any()
+        view! { <Table headers=vec![t(locale, T::Name), t(locale, T::Address), t(locale, T::TimeZone)]>{rows}</Table> }.into_any()
     };
     let services = if v.services.is_empty() {
         none().into_any()
@@ -499,17 +558,7 @@ fn CatalogueList(v: CatalogueView) -> impl IntoView {
                 }
             })
             .collect_view();
-        view! {
-            <table class=TABLE>
-                <thead class=THEAD><tr>
-                    <th scope="col" class="pb-2 pr-3">{t(locale, T::Name)}</th>
-                    <th scope="col" class="pb-2 pr-3">{t(locale, T::Specialty)}</th>
-                    <th scope="col" class="pb-2">{t(locale, T::OffersServices)}</th>
-                </tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        }
-        .into_any()
+        view! { <Table headers=vec![t(locale, T::Name), t(locale, T::Specialty), t(locale, T::OffersServices)]>{rows}</Table> }.into_any()
     };
     view! {
         <Console frame=v.frame.clone() section=Section::Catalogue>
@@ -621,7 +670,8 @@ fn LocationForm(v: EntryView) -> impl IntoView {
     let locale = v.frame.locale;
     let action = ServerAction::<SaveLocation>::new();
     let problem = crate::refusal(action).map(|e| view! { <Problem e locale/> });
-    let def = v.location.clone().unwrap_or(LocationDef { name: String::new(), address: String::new(), time_zone: "UTC".into() });
+    let saved = v.location.clone().unwrap_or(LocationDef { name: String::new(), address: String::new(), time_zone: "UTC".into() });
+    let def = LocationDef { name: v.value("name", saved.name), address: v.value("address", saved.address), time_zone: v.value("time_zone", saved.time_zone) };
     let zones = v.zones.iter().map(|z| view! { <option value=z.clone() selected=*z == def.time_zone>{z.clone()}</option> }).collect_view();
     view! {
         <div aria-live="assertive">{problem}</div>
@@ -651,7 +701,8 @@ fn ServiceForm(v: EntryView) -> impl IntoView {
     let locale = v.frame.locale;
     let action = ServerAction::<SaveService>::new();
     let problem = crate::refusal(action).map(|e| view! { <Problem e locale/> });
-    let def = v.service.clone().unwrap_or(ServiceDef { name: String::new(), duration_minutes: 30 });
+    let saved = v.service.clone().unwrap_or(ServiceDef { name: String::new(), duration_minutes: 30 });
+    let (name, duration) = (v.value("name", saved.name), v.value("duration_minutes", saved.duration_minutes.to_string()));
     view! {
         <div aria-live="assertive">{problem}</div>
         <leptos::form::ActionForm action>
@@ -659,34 +710,11 @@ fn ServiceForm(v: EntryView) -> impl IntoView {
                 <legend class="px-1 text-lg font-semibold">{t(locale, T::Service)}</legend>
                 <input type="hidden" name="csrf" value=v.frame.csrf.clone()/>
                 <input type="hidden" name="id" value=v.id.map(|i| i.to_string()).unwrap_or_default()/>
-                <Field label=t(locale, T::Name) name="name" value=def.name.clone() autocomplete="off"/>
-                <Field label=t(locale, T::DurationMinutes) name="duration_minutes" kind="number" value=def.duration_minutes.to_string() hint=t(locale, T::ServiceDurationHint)/>
+                <Field label=t(locale, T::Name) name="name" value=name autocomplete="off"/>
+                <Field label=t(locale, T::DurationMinutes) name="duration_minutes" kind="number" value=duration hint=t(locale, T::ServiceDurationHint)/>
                 <button type="submit" class=BUTTON data-testid="save">{t(locale, T::Save)}</button>
             </fieldset>
         </leptos::form::ActionForm>
-    }
-}
-
-/// A labelled input whose form name differs from its id (fields of a nested form struct).
-#[component]
-fn NestedField(
-    label: &'static str,
-    id: &'static str,
-    name: &'static str,
-    value: String,
-    #[prop(default = "text")] kind: &'static str,
-    #[prop(optional)] hint: Option<&'static str>,
-    #[prop(default = false)] required: bool,
-) -> impl IntoView {
-    let hint_id = format!("{id}-hint");
-    view! {
-        <div class="mb-4">
-            <label for=id class="mb-1 block font-medium">{label}</label>
-            <input id=id name=name type=kind value=value required=required autocomplete="off"
-                aria-describedby=hint.map(|_| hint_id.clone())
-                class="w-full max-w-md rounded-md border border-slate-400 bg-white px-3 py-2"/>
-            {hint.map(|h| view! { <p id=hint_id class="mt-1 text-sm text-slate-600">{h}</p> })}
-        </div>
     }
 }
 
@@ -696,22 +724,39 @@ fn ProductFormView(v: EntryView) -> impl IntoView {
     let action = ServerAction::<SaveProduct>::new();
     let problem = crate::refusal(action).map(|e| view! { <Problem e locale/> });
     let Some(def) = v.product.clone() else { return ().into_any() };
+    let chosen_service = v.value("product[service]", def.service_id.to_string());
     let services = v
         .services
         .iter()
         .filter(|(id, _, archived)| !archived || *id == def.service_id)
-        .map(|(id, name, _)| view! { <option value=id.to_string() selected=*id == def.service_id>{name.clone()}</option> })
+        .map(|(id, name, _)| view! { <option value=id.to_string() selected=id.to_string() == chosen_service>{name.clone()}</option> })
         .collect_view();
     let optional = |m: Option<u32>| m.map(|n| n.to_string()).unwrap_or_default();
+    let field = |name: &str, saved: String| v.value(&format!("product[{name}]"), saved);
+    let (name, description, duration, new_patient, price, currency, buffer_before, buffer_after, step, cap) = (
+        field("name", def.name.clone()),
+        field("description", def.description.clone()),
+        field("duration_minutes", def.duration_minutes.to_string()),
+        field("new_patient_minutes", optional(def.new_patient_minutes)),
+        field("price", domain::catalogue::format_price(def.price_cents)),
+        field("currency", def.currency.clone()),
+        field("buffer_before_minutes", def.buffer_before_minutes.to_string()),
+        field("buffer_after_minutes", def.buffer_after_minutes.to_string()),
+        field("step_minutes", optional(def.step_minutes)),
+        field("per_day_cap", optional(def.per_day_cap)),
+    );
+    let v2 = v.clone();
     let checkboxes = move |role: &'static str, chosen: Vec<PatientField>| {
         PatientField::ALL
             .into_iter()
             .map(|f| {
                 let id = format!("{role}-{}", f.as_str());
                 let always = role == "booker" && matches!(f, PatientField::FirstName | PatientField::LastName);
+                let name = format!("ask[{role}.{}]", f.as_str());
+                let ticked = always || v2.ticked(&name, chosen.contains(&f));
                 view! {
                     <label class="mr-4 inline-flex items-center gap-2 py-1">
-                        <input type="checkbox" id=id name=format!("ask[{role}.{}]", f.as_str()) checked=always || chosen.contains(&f) disabled=always class="h-4 w-4"/>
+                        <input type="checkbox" id=id name=name checked=ticked disabled=always class="h-4 w-4"/>
                         {field_label(locale, f)}
                     </label>
                 }
@@ -728,24 +773,24 @@ fn ProductFormView(v: EntryView) -> impl IntoView {
                 <div class="mb-4">
                     <label for="service" class="mb-1 block font-medium">{t(locale, T::Service)}</label>
                     <select id="service" name="product[service]" required class=SELECT>
-                        <option value="" selected=def.service_id == 0>"—"</option>
+                        <option value="" selected=chosen_service == "0" || chosen_service.is_empty()>"—"</option>
                         {services}
                     </select>
                 </div>
-                <NestedField label=t(locale, T::Name) id="name" name="product[name]" value=def.name.clone() required=true/>
+                <Field label=t(locale, T::Name) id="name" name="product[name]" value=name autocomplete="off"/>
                 <div class="mb-4">
                     <label for="description" class="mb-1 block font-medium">{t(locale, T::Description)}</label>
-                    <textarea id="description" name="product[description]" rows="2" class="w-full max-w-md rounded-md border border-slate-400 bg-white px-3 py-2">{def.description.clone()}</textarea>
+                    <textarea id="description" name="product[description]" rows="2" class="w-full max-w-md rounded-md border border-slate-400 bg-white px-3 py-2">{description}</textarea>
                 </div>
                 <div class="grid gap-x-6 sm:grid-cols-2">
-                    <NestedField label=t(locale, T::DurationMinutes) id="duration_minutes" name="product[duration_minutes]" kind="number" value=def.duration_minutes.to_string() required=true/>
-                    <NestedField label=t(locale, T::NewPatientMinutes) id="new_patient_minutes" name="product[new_patient_minutes]" kind="number" value=optional(def.new_patient_minutes) hint=t(locale, T::NewPatientHint)/>
-                    <NestedField label=t(locale, T::Price) id="price" name="product[price]" value=domain::catalogue::format_price(def.price_cents) required=true/>
-                    <NestedField label=t(locale, T::Currency) id="currency" name="product[currency]" value=def.currency.clone() hint=t(locale, T::CurrencyHint) required=true/>
-                    <NestedField label=t(locale, T::BufferBefore) id="buffer_before_minutes" name="product[buffer_before_minutes]" kind="number" value=def.buffer_before_minutes.to_string()/>
-                    <NestedField label=t(locale, T::BufferAfter) id="buffer_after_minutes" name="product[buffer_after_minutes]" kind="number" value=def.buffer_after_minutes.to_string()/>
-                    <NestedField label=t(locale, T::StepMinutes) id="step_minutes" name="product[step_minutes]" kind="number" value=optional(def.step_minutes) hint=t(locale, T::StepHint)/>
-                    <NestedField label=t(locale, T::PerDayCap) id="per_day_cap" name="product[per_day_cap]" kind="number" value=optional(def.per_day_cap) hint=t(locale, T::PerDayCapHint)/>
+                    <Field label=t(locale, T::DurationMinutes) id="duration_minutes" name="product[duration_minutes]" kind="number" value=duration/>
+                    <Field label=t(locale, T::NewPatientMinutes) id="new_patient_minutes" name="product[new_patient_minutes]" kind="number" required=false value=new_patient hint=t(locale, T::NewPatientHint)/>
+                    <Field label=t(locale, T::Price) id="price" name="product[price]" value=price/>
+                    <Field label=t(locale, T::Currency) id="currency" name="product[currency]" value=currency hint=t(locale, T::CurrencyHint)/>
+                    <Field label=t(locale, T::BufferBefore) id="buffer_before_minutes" name="product[buffer_before_minutes]" kind="number" required=false value=buffer_before/>
+                    <Field label=t(locale, T::BufferAfter) id="buffer_after_minutes" name="product[buffer_after_minutes]" kind="number" required=false value=buffer_after/>
+                    <Field label=t(locale, T::StepMinutes) id="step_minutes" name="product[step_minutes]" kind="number" required=false value=step hint=t(locale, T::StepHint)/>
+                    <Field label=t(locale, T::PerDayCap) id="per_day_cap" name="product[per_day_cap]" kind="number" required=false value=cap hint=t(locale, T::PerDayCapHint)/>
                 </div>
                 <fieldset class="mb-4">
                     <legend class="mb-1 font-medium">{t(locale, T::BookerFields)}</legend>
@@ -768,7 +813,14 @@ fn ProviderForm(v: EntryView) -> impl IntoView {
     let locale = v.frame.locale;
     let action = ServerAction::<SaveProvider>::new();
     let problem = crate::refusal(action).map(|e| view! { <Problem e locale/> });
-    let def = v.provider.clone().unwrap_or(ProviderDef { name: String::new(), title: String::new(), gender: String::new(), specialty: String::new(), service_ids: vec![] });
+    let saved = v.provider.clone().unwrap_or(ProviderDef { name: String::new(), title: String::new(), gender: String::new(), specialty: String::new(), service_ids: vec![] });
+    let def = ProviderDef {
+        name: v.value("name", saved.name),
+        title: v.value("title", saved.title),
+        gender: v.value("gender", saved.gender),
+        specialty: v.value("specialty", saved.specialty),
+        service_ids: v.services.iter().map(|s| s.0).filter(|id| v.ticked(&format!("services[{id}]"), saved.service_ids.contains(id))).collect(),
+    };
     let genders = [("", T::GenderNone), ("female", T::GenderFemale), ("male", T::GenderMale), ("diverse", T::GenderDiverse)]
         .map(|(value, label)| view! { <option value=value selected=def.gender == value>{t(locale, label)}</option> })
         .collect_view();

@@ -126,16 +126,19 @@ pub fn Field(
     label: &'static str,
     name: &'static str,
     value: String,
+    /// The element id when it differs from the name (names like `product[price]`).
+    #[prop(optional)] id: Option<&'static str>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(default = true)] required: bool,
 ) -> impl IntoView {
-    let hint_id = format!("{name}-hint");
+    let id = id.unwrap_or(name);
+    let hint_id = format!("{id}-hint");
     view! {
         <div class="mb-4">
-            <label for=name class="mb-1 block font-medium">{label}</label>
-            <input id=name name=name type=kind value=value required=required autocomplete=autocomplete
+            <label for=id class="mb-1 block font-medium">{label}</label>
+            <input id=id name=name type=kind value=value required=required autocomplete=autocomplete
                 aria-describedby=hint.map(|_| hint_id.clone())
                 class="w-full max-w-md rounded-md border border-slate-400 bg-white px-3 py-2"/>
             {hint.map(|h| view! { <p id=hint_id class="mt-1 text-sm text-slate-600">{h}</p> })}
@@ -155,6 +158,30 @@ pub const TABLE: &str = "w-full text-left";
 pub const THEAD: &str = "hidden text-sm text-slate-600 sm:table-header-group";
 pub const ROW: &str = "block border-t border-slate-200 py-2 align-top sm:table-row sm:py-0";
 pub const CELL: &str = "block py-1 sm:table-cell sm:py-2 sm:pr-3";
+
+/// A table with a header row of `headers` (the last may be empty: an actions column, named
+/// for screen readers by `actions`) and the rows given as children.
+#[component]
+pub fn Table(headers: Vec<&'static str>, #[prop(optional)] actions: Option<&'static str>, #[prop(optional)] testid: Option<&'static str>, children: Children) -> impl IntoView {
+    let last = headers.len().saturating_sub(1);
+    let cells = headers
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let class = if i == last { "pb-2" } else { "pb-2 pr-3" };
+            match (h.is_empty(), actions) {
+                (true, Some(a)) => view! { <th scope="col" class=class><span class="sr-only">{a}</span></th> }.into_any(),
+                _ => view! { <th scope="col" class=class>{h}</th> }.into_any(),
+            }
+        })
+        .collect_view();
+    view! {
+        <table class=TABLE data-testid=testid>
+            <thead class=THEAD><tr>{cells}</tr></thead>
+            <tbody>{children()}</tbody>
+        </table>
+    }
+}
 
 /// The column's name before a cell's value, on phones only.
 #[component]

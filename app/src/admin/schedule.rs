@@ -2,7 +2,7 @@
 //! (with validity dates), closed days, extra hours and labelled blocks.
 
 use super::text::{t, T};
-use super::{CellLabel, Console, Field, Frame, Notice, Refused, Section, BUTTON, CARD, CELL, ROW, TABLE, THEAD};
+use super::{CellLabel, Console, Field, Frame, Notice, Refused, Section, Table, BUTTON, CARD, CELL, ROW};
 use crate::i18n::Locale;
 use crate::{AppError, Problem};
 use leptos::prelude::*;
@@ -352,14 +352,7 @@ fn IndexView(v: ScheduleIndex) -> impl IntoView {
             <section class=CARD aria-labelledby="holidays-title">
                 <h2 id="holidays-title" class="mb-1 text-lg font-semibold">{t(locale, T::Holidays)}</h2>
                 <p class="mb-2 text-sm text-slate-700">{t(locale, T::HolidaysHint)}</p>
-                <table class=TABLE>
-                    <thead class=THEAD><tr>
-                        <th scope="col" class="pb-2 pr-3">{t(locale, T::Date)}</th>
-                        <th scope="col" class="pb-2 pr-3">{t(locale, T::Name)}</th>
-                        <th scope="col" class="pb-2"><span class="sr-only">{t(locale, T::Actions)}</span></th>
-                    </tr></thead>
-                    <tbody>{holidays}</tbody>
-                </table>
+                <Table headers=vec![t(locale, T::Date), t(locale, T::Name), ""] actions=t(locale, T::Actions)>{holidays}</Table>
                 <leptos::form::ActionForm action=add>
                     <fieldset class="mt-4">
                         <legend class="mb-2 font-semibold">{t(locale, T::AddHoliday)}</legend>
