@@ -142,13 +142,13 @@ test("a new clinic builds what it offers and its working hours in the browser, a
   await page.getByTestId("add-location").click();
   await checked(page, "new location");
   assert.equal(await page.getByLabel("Time zone").inputValue(), "America/New_York");
-  await page.getByLabel("Name").fill("Midtown");
+  await page.getByLabel("Name", { exact: true }).fill("Midtown");
   await page.getByLabel("Address").fill("5 Park Ave\nNew York, NY 10016");
   await page.getByTestId("save").click();
   await page.waitForURL(/done=saved/);
 
   await page.getByTestId("add-service").click();
-  await page.getByLabel("Name").fill("Dental care");
+  await page.getByLabel("Name", { exact: true }).fill("Dental care");
   await page.getByLabel("Length (minutes)").fill("0");
   await page.getByTestId("save").click();
   await page.getByRole("alert").waitFor();
@@ -159,18 +159,18 @@ test("a new clinic builds what it offers and its working hours in the browser, a
 
   for (const [name, minutes, price] of [["Check-up", "20", "45"], ["Cleaning", "50", "120.50"]]) {
     await page.getByRole("link", { name: "Add an appointment type" }).click();
-    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Name", { exact: true }).fill(name);
     await page.getByLabel("Length (minutes)", { exact: true }).fill(minutes);
     await page.getByLabel("Price").fill(price);
     await page.getByLabel("Currency").fill("USD");
-    await page.getByLabel("E-mail address").check();
+    await page.getByRole("group", { name: "Asked of the person who books" }).getByLabel("E-mail address").check();
     if (name === "Cleaning") await checked(page, "new appointment type");
     await page.getByTestId("save").click();
     await page.waitForURL(/done=saved/);
   }
   for (const name of ["Ana Ruiz", "Ben Okafor"]) {
     await page.getByTestId("add-provider").click();
-    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Name", { exact: true }).fill(name);
     await page.getByLabel("Dental care").check();
     await page.getByTestId("save").click();
     await page.waitForURL(/done=saved/);
@@ -205,7 +205,7 @@ test("a new clinic builds what it offers and its working hours in the browser, a
   await checked(page, "a provider's hours");
   await page.goto(`${server.base}/admin/schedule`);
   await page.getByLabel("Date").fill("2030-07-04");
-  await page.getByLabel("Name").fill("Independence Day");
+  await page.getByLabel("Name", { exact: true }).fill("Independence Day");
   await page.getByTestId("add-holiday").click();
   await page.waitForURL(/done=saved/);
   assert.equal(await page.getByTestId("holiday").count(), 1);
