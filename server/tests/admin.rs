@@ -928,7 +928,7 @@ async fn working_hours_are_edited_in_the_console_and_bad_rules_are_refused_namin
     let after = app.store.provider_schedule(app.demo_id, provider).await.unwrap();
     assert_eq!((after.hours.len(), after.exceptions.len(), after.blocks.len()), (before.hours.len() + 2, before.exceptions.len() + 2, before.blocks.len() + 1));
     let page = owner.get(&format!("/admin/schedule/{provider}")).await;
-    for shown in ["Sat 08:00–12:00", "Sat 13:00–16:00", "2030-01-13 · 09:00–11:00", "2030-01-08 09:00–10:30 · Training"] {
+    for shown in ["Saturday 08:00–12:00", "Saturday 13:00–16:00", "2030-01-13 · 09:00–11:00", "2030-01-08 09:00–10:30 · Training"] {
         assert!(page.body.contains(shown), "{shown} missing: {}", page.body);
     }
     assert!(owner.get("/admin/schedule").await.body.contains("New Year"));

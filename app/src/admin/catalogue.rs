@@ -548,7 +548,12 @@ fn CatalogueList(v: CatalogueView) -> impl IntoView {
                     .filter_map(|id| v.services.iter().find(|s| s.id == *id).map(|s| s.def.name.clone()))
                     .collect::<Vec<_>>()
                     .join(", ");
-                let name = if p.def.title.is_empty() { p.def.name.clone() } else { format!("{} {}", p.def.title, p.def.name) };
+                // Names entered before titles existed may carry the title already.
+                let name = if p.def.title.is_empty() || p.def.name.starts_with(&p.def.title) {
+                    p.def.name.clone()
+                } else {
+                    format!("{} {}", p.def.title, p.def.name)
+                };
                 view! {
                     <tr class=ROW data-testid="provider">
                         <td class=CELL><EntryName locale name archived=p.archived href=format!("/admin/catalogue/provider/{}", p.id)/></td>

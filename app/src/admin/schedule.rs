@@ -98,7 +98,7 @@ mod ssr {
     use super::*;
     use crate::admin::session::{for_change, for_page};
     use crate::server::{now, store};
-    use domain::schedule::{parse_date, parse_optional_date, parse_time, ExceptionDef, HoursDef, WeeklyInterval};
+    use domain::schedule::{parse_date, parse_optional_date, parse_time, ExceptionDef, HoursDef};
     use domain::staff::Role;
     use store::schedule_admin::RuleKind;
     use store::staff::Actor;
@@ -135,7 +135,8 @@ mod ssr {
         let config = store.clinic_config(clinic_id).await?;
         let tz = domain::zone::parse_zone(&config.profile.time_zone).unwrap_or(chrono_tz::UTC);
         let location_name = |id: i64| c.location(id).map(|l| l.def.name.clone()).unwrap_or_default();
-        let weekday = |iso: u8| WeeklyInterval::weekday_from_iso(i64::from(iso)).map(|d| d.to_string()).unwrap_or_default();
+        let locale = frame.locale;
+        let weekday = |iso: u8| WEEKDAYS.get(usize::from(iso).wrapping_sub(1)).map_or("", |d| t(locale, *d));
         let hours = schedule
             .hours
             .iter()
@@ -276,6 +277,9 @@ fn done_notice(locale: Locale, done: Option<&str>) -> Option<impl IntoView> {
     };
     Some(view! { <Notice text=t(locale, text)/> })
 }
+
+/// ISO weekday order, Monday first.
+const WEEKDAYS: [T; 7] = [T::Monday, T::Tuesday, T::Wednesday, T::Thursday, T::Friday, T::Saturday, T::Sunday];
 
 const SMALL_BUTTON: &str = "rounded-md border border-red-800 px-3 py-1 text-sm text-red-800 hover:bg-red-50";
 const INPUT: &str = "rounded-md border border-slate-400 bg-white px-3 py-2";
@@ -433,7 +437,7 @@ fn ProviderView(v: ProviderScheduleView) -> impl IntoView {
         .iter()
         .map(|(id, name, zone)| view! { <option value=id.to_string()>{format!("{name} ({zone})")}</option> })
         .collect_view();
-    let weekdays = [T::Monday, T::Tuesday, T::Wednesday, T::Thursday, T::Friday, T::Saturday, T::Sunday]
+    let weekdays = WEEKDAYS
         .into_iter()
         .enumerate()
         .map(|(i, day)| view! { <option value=(i + 1).to_string()>{t(locale, day)}</option> })
