@@ -1,7 +1,7 @@
 //! A staff member's own account: password and language.
 
 use super::text::{t, T};
-use super::{Console, Field, Frame, Notice, Refused, Section, BUTTON, CARD};
+use super::{Console, Field, Frame, Notice, Section, BUTTON, CARD};
 use crate::{AppError, Problem};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -54,16 +54,7 @@ pub async fn set_language(csrf: String, locale: String) -> Result<(), AppError> 
 pub fn AccountPage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(move || query.read().get("done"), load_account);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <AccountForms v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <AccountForms v/> })
 }
 
 #[component]

@@ -3,7 +3,7 @@
 //! form and the archive, restore and delete buttons.
 
 use super::text::{t, T};
-use super::{CellLabel, Console, Field, Frame, Notice, Refused, Section, Table, BUTTON, CARD, CELL, ROW};
+use super::{CellLabel, Console, Field, Frame, Notice, Section, Table, BUTTON, CARD, CELL, ROW};
 use crate::i18n::Locale;
 use crate::{AppError, Problem};
 use domain::catalogue::{LocationDef, ProductDef, ProviderDef, ServiceDef};
@@ -456,16 +456,7 @@ fn field_label(locale: Locale, f: PatientField) -> &'static str {
 pub fn CataloguePage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(move || query.read().get("done"), load_catalogue);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <CatalogueList v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <CatalogueList v/> })
 }
 
 /// A name, marked when archived.
@@ -600,16 +591,7 @@ pub fn EntryPage() -> impl IntoView {
         },
         |(kind, id, service, done)| load_entry(kind, id, service, done),
     );
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <EntryForm v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <EntryForm v/> })
 }
 
 const SELECT: &str = "w-full max-w-md rounded-md border border-slate-400 bg-white px-3 py-2";
@@ -670,6 +652,22 @@ fn EntryForm(v: EntryView) -> impl IntoView {
     }
 }
 
+/// The frame of an entry's form: its legend, the CSRF token and the entry's id, the fields
+/// given as children, and the save button.
+#[component]
+fn FormCard(v: EntryView, legend: T, children: Children) -> impl IntoView {
+    let locale = v.frame.locale;
+    view! {
+        <fieldset class=CARD>
+            <legend class="px-1 text-lg font-semibold">{t(locale, legend)}</legend>
+            <input type="hidden" name="csrf" value=v.frame.csrf.clone()/>
+            <input type="hidden" name="id" value=v.id.map(|i| i.to_string()).unwrap_or_default()/>
+            {children()}
+            <button type="submit" class=BUTTON data-testid="save">{t(locale, T::Save)}</button>
+        </fieldset>
+    }
+}
+
 #[component]
 fn LocationForm(v: EntryView) -> impl IntoView {
     let locale = v.frame.locale;
@@ -681,10 +679,7 @@ fn LocationForm(v: EntryView) -> impl IntoView {
     view! {
         <div aria-live="assertive">{problem}</div>
         <leptos::form::ActionForm action>
-            <fieldset class=CARD>
-                <legend class="px-1 text-lg font-semibold">{t(locale, T::Location)}</legend>
-                <input type="hidden" name="csrf" value=v.frame.csrf.clone()/>
-                <input type="hidden" name="id" value=v.id.map(|i| i.to_string()).unwrap_or_default()/>
+            <FormCard v=v.clone() legend=T::Location>
                 <Field label=t(locale, T::Name) name="name" value=def.name.clone() autocomplete="off"/>
                 <div class="mb-4">
                     <label for="address" class="mb-1 block font-medium">{t(locale, T::Address)}</label>
@@ -695,8 +690,7 @@ fn LocationForm(v: EntryView) -> impl IntoView {
                     <select id="time_zone" name="time_zone" aria-describedby="time_zone-hint" class=SELECT>{zones}</select>
                     <p id="time_zone-hint" class="mt-1 text-sm text-slate-600">{t(locale, T::LocationZoneHint)}</p>
                 </div>
-                <button type="submit" class=BUTTON data-testid="save">{t(locale, T::Save)}</button>
-            </fieldset>
+            </FormCard>
         </leptos::form::ActionForm>
     }
 }
@@ -711,14 +705,10 @@ fn ServiceForm(v: EntryView) -> impl IntoView {
     view! {
         <div aria-live="assertive">{problem}</div>
         <leptos::form::ActionForm action>
-            <fieldset class=CARD>
-                <legend class="px-1 text-lg font-semibold">{t(locale, T::Service)}</legend>
-                <input type="hidden" name="csrf" value=v.frame.csrf.clone()/>
-                <input type="hidden" name="id" value=v.id.map(|i| i.to_string()).unwrap_or_default()/>
+            <FormCard v=v.clone() legend=T::Service>
                 <Field label=t(locale, T::Name) name="name" value=name autocomplete="off"/>
                 <Field label=t(locale, T::DurationMinutes) name="duration_minutes" kind="number" value=duration hint=t(locale, T::ServiceDurationHint)/>
-                <button type="submit" class=BUTTON data-testid="save">{t(locale, T::Save)}</button>
-            </fieldset>
+            </FormCard>
         </leptos::form::ActionForm>
     }
 }
@@ -771,10 +761,7 @@ fn ProductFormView(v: EntryView) -> impl IntoView {
     view! {
         <div aria-live="assertive">{problem}</div>
         <leptos::form::ActionForm action>
-            <fieldset class=CARD>
-                <legend class="px-1 text-lg font-semibold">{t(locale, T::Product)}</legend>
-                <input type="hidden" name="csrf" value=v.frame.csrf.clone()/>
-                <input type="hidden" name="id" value=v.id.map(|i| i.to_string()).unwrap_or_default()/>
+            <FormCard v=v.clone() legend=T::Product>
                 <div class="mb-4">
                     <label for="service" class="mb-1 block font-medium">{t(locale, T::Service)}</label>
                     <select id="service" name="product[service]" required class=SELECT>
@@ -806,8 +793,7 @@ fn ProductFormView(v: EntryView) -> impl IntoView {
                     <legend class="mb-1 font-medium">{t(locale, T::ParticipantFields)}</legend>
                     {checkboxes("participant", def.participant_fields.clone())}
                 </fieldset>
-                <button type="submit" class=BUTTON data-testid="save">{t(locale, T::Save)}</button>
-            </fieldset>
+            </FormCard>
         </leptos::form::ActionForm>
     }
     .into_any()
@@ -846,10 +832,7 @@ fn ProviderForm(v: EntryView) -> impl IntoView {
     view! {
         <div aria-live="assertive">{problem}</div>
         <leptos::form::ActionForm action>
-            <fieldset class=CARD>
-                <legend class="px-1 text-lg font-semibold">{t(locale, T::Provider)}</legend>
-                <input type="hidden" name="csrf" value=v.frame.csrf.clone()/>
-                <input type="hidden" name="id" value=v.id.map(|i| i.to_string()).unwrap_or_default()/>
+            <FormCard v=v.clone() legend=T::Provider>
                 <Field label=t(locale, T::Name) name="name" value=def.name.clone() autocomplete="off"/>
                 <Field label=t(locale, T::ProviderTitle) name="title" value=def.title.clone() required=false hint=t(locale, T::ProviderTitleHint)/>
                 <div class="mb-4">
@@ -861,8 +844,7 @@ fn ProviderForm(v: EntryView) -> impl IntoView {
                     <legend class="mb-1 font-medium">{t(locale, T::OffersServices)}</legend>
                     {services}
                 </fieldset>
-                <button type="submit" class=BUTTON data-testid="save">{t(locale, T::Save)}</button>
-            </fieldset>
+            </FormCard>
         </leptos::form::ActionForm>
     }
 }

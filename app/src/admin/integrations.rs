@@ -3,7 +3,7 @@
 //! once, right after it is made).
 
 use super::text::{t, T};
-use super::{CellLabel, Console, Field, Frame, Notice, Refused, Section, BUTTON, CARD, CELL, ROW, TABLE, THEAD};
+use super::{CellLabel, Console, Field, Frame, Notice, Section, BUTTON, CARD, CELL, ROW, TABLE, THEAD};
 use crate::{AppError, Problem};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -172,16 +172,7 @@ mod ssr {
 pub fn WebsitePage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(move || query.read().get("done"), load_website);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <WebsiteForm v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <WebsiteForm v/> })
 }
 
 #[component]
@@ -223,16 +214,7 @@ fn WebsiteForm(v: WebsiteView) -> impl IntoView {
 pub fn IntegrationsPage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(move || query.read().get("revoked"), load_integrations);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <IntegrationsList v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <IntegrationsList v/> })
 }
 
 #[component]

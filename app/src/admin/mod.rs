@@ -108,6 +108,25 @@ pub fn Console(frame: Frame, section: Section, children: Children) -> impl IntoV
     }
 }
 
+/// A console page: `show` renders its data once loaded; otherwise the page says why it
+/// cannot be shown.
+pub fn loaded<T, V>(data: Resource<Result<T, AppError>>, show: fn(T) -> V) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + for<'de> Deserialize<'de> + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(v) => show(v).into_any(),
+                    Err(e) => view! { <Refused e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
 /// A page that could not be shown: why, and the way back.
 #[component]
 pub fn Refused(e: AppError) -> impl IntoView {

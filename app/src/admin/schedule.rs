@@ -2,7 +2,7 @@
 //! (with validity dates), closed days, extra hours and labelled blocks.
 
 use super::text::{t, T};
-use super::{CellLabel, Console, Field, Frame, Notice, Refused, Section, Table, BUTTON, CARD, CELL, ROW};
+use super::{CellLabel, Console, Field, Frame, Notice, Section, Table, BUTTON, CARD, CELL, ROW};
 use crate::i18n::Locale;
 use crate::{AppError, Problem};
 use leptos::prelude::*;
@@ -288,16 +288,7 @@ const INPUT: &str = "rounded-md border border-slate-400 bg-white px-3 py-2";
 pub fn ScheduleIndexPage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(move || query.read().get("done"), load_index);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <IndexView v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <IndexView v/> })
 }
 
 #[component]
@@ -379,16 +370,7 @@ pub fn ProviderSchedulePage() -> impl IntoView {
         move || (params.read().get("provider").unwrap_or_default(), query.read().get("done")),
         |(provider, done)| load_provider(provider, done),
     );
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <ProviderView v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <ProviderView v/> })
 }
 
 /// A list of rules, each with its remove button.

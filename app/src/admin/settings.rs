@@ -1,7 +1,7 @@
 //! The console's overview and the clinic's profile and booking settings.
 
 use super::text::{t, T};
-use super::{Console, Field, Frame, Notice, Refused, Section, BUTTON, CARD};
+use super::{Console, Field, Frame, Notice, Section, BUTTON, CARD};
 use crate::{AppError, Problem};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -29,16 +29,7 @@ pub async fn load_overview() -> Result<Overview, AppError> {
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_overview());
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(o) => view! { <OverviewView o/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |o| view! { <OverviewView o/> })
 }
 
 #[component]
@@ -162,16 +153,7 @@ mod ssr {
 pub fn SettingsPage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(move || query.read().get("done"), load_settings);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(s) => view! { <SettingsForm s/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |s| view! { <SettingsForm s/> })
 }
 
 #[component]

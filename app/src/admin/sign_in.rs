@@ -143,16 +143,7 @@ pub fn SignInPage() -> impl IntoView {
         },
         |(next, lang)| load_sign_in(next, lang),
     );
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <SignInForm v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <SignInForm v/> })
 }
 
 #[component]

@@ -1,7 +1,7 @@
 //! Who works in the console (owners invite staff with a one-time link) and what they changed.
 
 use super::text::{t, T};
-use super::{role_label, CellLabel, Console, Field, Frame, Refused, Section, BUTTON, CARD, CELL, ROW, TABLE, THEAD};
+use super::{role_label, CellLabel, Console, Field, Frame, Section, BUTTON, CARD, CELL, ROW, TABLE, THEAD};
 use crate::{AppError, Problem};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -121,16 +121,7 @@ mod ssr {
 pub fn StaffPage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(move || query.read().get("invited"), load_staff);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <StaffList v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <StaffList v/> })
 }
 
 #[component]
@@ -206,16 +197,7 @@ fn StaffList(v: StaffView) -> impl IntoView {
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_audit());
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <AuditList v/> }.into_any(),
-                    Err(e) => view! { <Refused e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    super::loaded(data, |v| view! { <AuditList v/> })
 }
 
 #[component]
