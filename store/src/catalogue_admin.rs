@@ -486,7 +486,7 @@ impl Store {
                 Kind::Service => {
                     let (products,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM products WHERE service_id = $1").bind(id).fetch_one(&mut *tx).await?;
                     if products > 0 {
-                        return Err(refused("service", format!("it has {products} product(s): delete or archive them first")));
+                        return Err(refused("service", format!("it has {products} appointment type(s): delete them first, or archive the service")));
                     }
                     sqlx::query("DELETE FROM provider_services WHERE service_id = $1").bind(id).execute(&mut *tx).await?;
                 }
