@@ -10,6 +10,23 @@ use sqlx::Row;
 pub(crate) const INSERT_AUDIT: &str =
     "INSERT INTO audit_log (clinic_id, staff_user_id, actor, action, detail, at) VALUES ($1, $2, $3, $4, $5, $6)";
 
+/// Writes one audit row in the write transaction `$tx` of the change it records: `$action` and
+/// `$detail` (JSON text) by `$actor` (a `staff::Actor`) at `$now`.
+macro_rules! insert_audit {
+    ($tx:ident, $pool:ident, $clinic_id:expr, $actor:expr, $action:expr, $detail:expr, $now:expr) => {
+        sqlx::query($crate::audit::INSERT_AUDIT)
+            .bind($clinic_id)
+            .bind($actor.staff_user_id)
+            .bind(&$actor.label)
+            .bind($action)
+            .bind($detail)
+            .bind($crate::time::db_time($pool, $now))
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+pub(crate) use insert_audit;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
     pub id: i64,

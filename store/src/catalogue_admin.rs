@@ -3,7 +3,7 @@
 //! ever deleted; it is archived instead, which takes it out of everything offered for booking
 //! (see `widget.rs` and `availability.rs`) while its appointments keep their names.
 
-use crate::audit::INSERT_AUDIT;
+use crate::audit::{changes, insert_audit};
 use crate::booking::{row_lock, WriteTx};
 use crate::staff::Actor;
 use crate::time::db_time;
@@ -93,16 +93,14 @@ impl ClinicCatalogue {
     }
 }
 
-/// `{"field": {"from": old, "to": new}}` for each top-level field of two serialized
-/// definitions that differs.
+/// What `audit::changes` records, for each top-level field of two serialized definitions.
 fn diff(old: &Value, new: &Value) -> serde_json::Map<String, Value> {
-    let (Value::Object(old), Value::Object(new)) = (old, new) else {
+    let Value::Object(new) = new else {
         return serde_json::Map::new();
     };
-    new.iter()
-        .filter(|(key, value)| old.get(*key) != Some(*value))
-        .map(|(key, value)| (key.clone(), json!({ "from": old.get(key).cloned().unwrap_or(Value::Null), "to": value })))
-        .collect()
+    let pairs: Vec<(&str, Value, Value)> =
+        new.iter().map(|(key, value)| (key.as_str(), old.get(key).cloned().unwrap_or(Value::Null), value.clone())).collect();
+    changes(&pairs)
 }
 
 fn to_json<T: serde::Serialize>(def: &T) -> Value {
@@ -113,7 +111,8 @@ fn refused(field: &'static str, reason: impl Into<String>) -> StoreError {
     StoreError::Rule(DomainError::invalid(field, reason))
 }
 
-fn as_i32(v: u32) -> i32 {
+/// A validated count of minutes or days as the INTEGER columns take it.
+pub(crate) fn as_i32(v: u32) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }
 
@@ -186,21 +185,6 @@ fn audit_detail(id: i64, detail: Value) -> String {
     };
     detail.insert("id".into(), json!(id));
     Value::Object(detail).to_string()
-}
-
-/// Writes the audit row `<kind>.<action>` in the transaction `$tx`.
-macro_rules! audit {
-    ($tx:ident, $pool:ident, $clinic_id:expr, $actor:expr, $kind:expr, $action:expr, $id:expr, $detail:expr, $now:expr) => {
-        sqlx::query(INSERT_AUDIT)
-            .bind($clinic_id)
-            .bind($actor.staff_user_id)
-            .bind(&$actor.label)
-            .bind(format!("{}.{}", $kind.name(), $action))
-            .bind(audit_detail($id, $detail))
-            .bind(db_time($pool, $now))
-            .execute(&mut *$tx)
-            .await?
-    };
 }
 
 impl Store {
@@ -279,7 +263,7 @@ impl Store {
                     (id, "update", Value::Object(changed))
                 }
             };
-            audit!(tx, pool, clinic_id, actor, Kind::Location, action, id, detail, now);
+            insert_audit!(tx, pool, clinic_id, actor, format!("{}.{}", Kind::Location.name(), action), audit_detail(id, detail), now);
             tx.commit().await?;
             Ok((id, true))
         })
@@ -307,7 +291,7 @@ impl Store {
                     (id, "update", Value::Object(changed))
                 }
             };
-            audit!(tx, pool, clinic_id, actor, Kind::Service, action, id, detail, now);
+            insert_audit!(tx, pool, clinic_id, actor, format!("{}.{}", Kind::Service.name(), action), audit_detail(id, detail), now);
             tx.commit().await?;
             Ok((id, true))
         })
@@ -359,7 +343,7 @@ impl Store {
                     (id, "create", to_json(def))
                 }
             };
-            audit!(tx, pool, clinic_id, actor, Kind::Product, action, id, detail, now);
+            insert_audit!(tx, pool, clinic_id, actor, format!("{}.{}", Kind::Product.name(), action), audit_detail(id, detail), now);
             tx.commit().await?;
             Ok((id, true))
         })
@@ -409,7 +393,7 @@ impl Store {
                 sqlx::query("INSERT INTO provider_services (provider_id, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(id).bind(*service_id).execute(&mut *tx).await?;
             }
-            audit!(tx, pool, clinic_id, actor, Kind::Provider, action, id, detail, now);
+            insert_audit!(tx, pool, clinic_id, actor, format!("{}.{}", Kind::Provider.name(), action), audit_detail(id, detail), now);
             tx.commit().await?;
             Ok((id, true))
         })
@@ -438,7 +422,7 @@ impl Store {
             sqlx::query(&format!("UPDATE {} SET archived_at = $1 WHERE id = $2", kind.table()))
                 .bind(stamp).bind(id).execute(&mut *tx).await?;
             let action = if archived { "archive" } else { "restore" };
-            audit!(tx, pool, clinic_id, actor, kind, action, id, json!({}), now);
+            insert_audit!(tx, pool, clinic_id, actor, format!("{}.{}", kind.name(), action), audit_detail(id, json!({})), now);
             tx.commit().await?;
             Ok(true)
         })
@@ -498,7 +482,7 @@ impl Store {
                 }
             }
             sqlx::query(&format!("DELETE FROM {} WHERE id = $1", kind.table())).bind(id).execute(&mut *tx).await?;
-            audit!(tx, pool, clinic_id, actor, kind, "delete", id, json!({}), now);
+            insert_audit!(tx, pool, clinic_id, actor, format!("{}.{}", kind.name(), "delete"), audit_detail(id, json!({})), now);
             tx.commit().await?;
             Ok(())
         })

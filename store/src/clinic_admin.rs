@@ -3,6 +3,7 @@
 
 use crate::audit::{changes, INSERT_AUDIT};
 use crate::booking::{row_lock, settings_from_row, WriteTx};
+use crate::catalogue_admin::as_i32;
 use crate::credentials::key_digest;
 use crate::staff::{new_token, Actor, Invitation, INSERT_INVITATION, INVITATION_LIFETIME};
 use crate::time::db_time;
@@ -138,7 +139,6 @@ impl Store {
             if diff.is_empty() {
                 return Ok(false);
             }
-            let as_i32 = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
             sqlx::query(
                 "UPDATE clinics SET name = $1, default_locale = $2, time_zone = $3, minimum_notice_minutes = $4,
                         horizon_days = $5, cancellation_cutoff_minutes = $6, hold_minutes = $7

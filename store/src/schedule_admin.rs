@@ -2,7 +2,7 @@
 //! days and extra hours, labelled blocks, and the clinic's holidays. Each change is one write
 //! transaction with its audit row; no change touches an appointment.
 
-use crate::audit::INSERT_AUDIT;
+use crate::audit::insert_audit;
 use crate::booking::{row_lock, WriteTx};
 use crate::staff::Actor;
 use crate::time::{db_time, row_time};
@@ -97,20 +97,6 @@ fn time(raw: &str) -> Result<LocalTime, StoreError> {
     Ok(LocalTime::parse(raw)?)
 }
 
-macro_rules! audit {
-    ($tx:ident, $pool:ident, $clinic_id:expr, $actor:expr, $action:expr, $detail:expr, $now:expr) => {
-        sqlx::query(INSERT_AUDIT)
-            .bind($clinic_id)
-            .bind($actor.staff_user_id)
-            .bind(&$actor.label)
-            .bind($action)
-            .bind($detail.to_string())
-            .bind(db_time($pool, $now))
-            .execute(&mut *$tx)
-            .await?
-    };
-}
-
 /// Checks inside a write transaction that the provider is the clinic's; evaluates to its name.
 macro_rules! own_provider {
     ($tx:ident, $pool:ident, $clinic_id:expr, $provider_id:expr) => {{
@@ -201,7 +187,7 @@ impl Store {
                 "provider": provider_id, "id": id, "location": location_name, "weekday": weekday_name(def.weekday),
                 "start": def.start, "end": def.end, "validFrom": def.valid_from, "validUntil": def.valid_until,
             });
-            audit!(tx, pool, clinic_id, actor, "hours.add", detail, now);
+            insert_audit!(tx, pool, clinic_id, actor, "hours.add", detail.to_string(), now);
             tx.commit().await?;
             Ok(id)
         })
@@ -235,7 +221,7 @@ impl Store {
             )
             .bind(provider_id).bind(def.date).bind(kind).bind(&start).bind(&end).fetch_one(&mut *tx).await?;
             let action = if def.extra.is_some() { "extraHours.add" } else { "closedDay.add" };
-            audit!(tx, pool, clinic_id, actor, action, json!({ "provider": provider_id, "id": id, "date": def.date, "start": start, "end": end }), now);
+            insert_audit!(tx, pool, clinic_id, actor, action, json!({ "provider": provider_id, "id": id, "date": def.date, "start": start, "end": end }).to_string(), now);
             tx.commit().await?;
             Ok(id)
         })
@@ -264,7 +250,7 @@ impl Store {
             own_provider!(tx, pool, clinic_id, provider_id);
             let (id,): (i64,) = sqlx::query_as("INSERT INTO schedule_blocks (provider_id, starts_at, ends_at, label) VALUES ($1, $2, $3, $4) RETURNING id")
                 .bind(provider_id).bind(db_time(pool, start)).bind(db_time(pool, end)).bind(&label).fetch_one(&mut *tx).await?;
-            audit!(tx, pool, clinic_id, actor, "block.add", json!({ "provider": provider_id, "id": id, "start": start, "end": end, "label": label }), now);
+            insert_audit!(tx, pool, clinic_id, actor, "block.add", json!({ "provider": provider_id, "id": id, "start": start, "end": end, "label": label }).to_string(), now);
             tx.commit().await?;
             Ok(id)
         })
@@ -280,7 +266,7 @@ impl Store {
             if removed.rows_affected() == 0 {
                 return Err(StoreError::NotFound(kind.name()));
             }
-            audit!(tx, pool, clinic_id, actor, format!("{}.remove", kind.name()), json!({ "provider": provider_id, "id": id }), now);
+            insert_audit!(tx, pool, clinic_id, actor, format!("{}.remove", kind.name()), json!({ "provider": provider_id, "id": id }).to_string(), now);
             tx.commit().await?;
             Ok(())
         })
@@ -305,7 +291,7 @@ impl Store {
             }
             sqlx::query("INSERT INTO holidays (clinic_id, on_date, name) VALUES ($1, $2, $3)")
                 .bind(clinic_id).bind(date).bind(&name).execute(&mut *tx).await?;
-            audit!(tx, pool, clinic_id, actor, "holiday.add", json!({ "date": date, "name": name }), now);
+            insert_audit!(tx, pool, clinic_id, actor, "holiday.add", json!({ "date": date, "name": name }).to_string(), now);
             tx.commit().await?;
             Ok(())
         })
@@ -318,7 +304,7 @@ impl Store {
             if removed.rows_affected() == 0 {
                 return Err(StoreError::NotFound("holiday"));
             }
-            audit!(tx, pool, clinic_id, actor, "holiday.remove", json!({ "date": date }), now);
+            insert_audit!(tx, pool, clinic_id, actor, "holiday.remove", json!({ "date": date }).to_string(), now);
             tx.commit().await?;
             Ok(())
         })

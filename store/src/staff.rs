@@ -405,6 +405,13 @@ impl Store {
     pub async fn take_flash_starting(&self, token: &str, prefix: &str) -> Result<Option<String>, StoreError> {
         let id = digest(token);
         with_pool!(self, pool => {
+            // Most page views have nothing to take: they read without taking the write lock.
+            let waiting: Option<(Option<String>,)> = sqlx::query_as("SELECT flash FROM staff_sessions WHERE id_sha256 = $1")
+                .bind(&id).fetch_optional(pool).await?;
+            if !waiting.and_then(|(f,)| f).is_some_and(|f| f.starts_with(prefix)) {
+                return Ok(None);
+            }
+            // Taken under the write lock, so that a message is shown once.
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
             let found: Option<(Option<String>,)> = sqlx::query_as("SELECT flash FROM staff_sessions WHERE id_sha256 = $1")
                 .bind(&id).fetch_optional(&mut *tx).await?;
