@@ -228,6 +228,80 @@ fn day_slots(
     }
 }
 
+/// Why a booked appointment no longer fits what its provider offers. An edit never moves or
+/// cancels an appointment; it flags it with one of these for staff to resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Misfit {
+    /// The clinic is closed that day.
+    Holiday,
+    /// The provider is off that day.
+    ClosedDay,
+    /// A schedule block covers part of it.
+    Blocked,
+    /// It is not inside the provider's working hours at its location.
+    OutsideHours,
+    /// The provider no longer offers the appointment's service.
+    ServiceNotOffered,
+    /// The provider was archived.
+    ProviderArchived,
+}
+
+impl Misfit {
+    /// The stable code stored with a flagged appointment and sent to API clients.
+    pub fn code(self) -> &'static str {
+        match self {
+            Misfit::Holiday => "holiday",
+            Misfit::ClosedDay => "closedDay",
+            Misfit::Blocked => "blocked",
+            Misfit::OutsideHours => "outsideHours",
+            Misfit::ServiceNotOffered => "serviceNotOffered",
+            Misfit::ProviderArchived => "providerArchived",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Misfit> {
+        [Misfit::Holiday, Misfit::ClosedDay, Misfit::Blocked, Misfit::OutsideHours, Misfit::ServiceNotOffered, Misfit::ProviderArchived]
+            .into_iter()
+            .find(|m| m.code() == code)
+    }
+}
+
+/// Whether `appointment` lies inside what `calendar` (the provider's rules at the
+/// appointment's location) and the clinic's holidays offer, and if not, the first reason.
+/// Busy time is ignored: an appointment is not in conflict with itself. The checks follow
+/// the slot engine: the same periods, in the same zone, on the appointment's local date.
+pub fn misfit(tz: Tz, holidays: &[NaiveDate], calendar: &ProviderCalendar<'_>, appointment: &Interval) -> Option<Misfit> {
+    let date = appointment.start.with_timezone(&tz).date_naive();
+    if holidays.contains(&date) {
+        return Some(Misfit::Holiday);
+    }
+    if calendar.exceptions.iter().any(|e| *e == DateException::Closed { date }) {
+        return Some(Misfit::ClosedDay);
+    }
+    if calendar.blocks.iter().any(|b| b.overlaps(appointment)) {
+        return Some(Misfit::Blocked);
+    }
+    let period = |start: LocalTime, end: LocalTime| Interval {
+        start: instant_at(tz, date.and_time(start.naive())),
+        end: instant_at(tz, date.and_time(end.naive())),
+    };
+    let weekly = calendar.weekly.iter().filter(|r| r.applies_on(date)).map(|r| period(r.hours.start, r.hours.end));
+    let extra = calendar.exceptions.iter().filter_map(|e| match *e {
+        DateException::ExtraHours { date: d, start, end } if d == date => Some(period(start, end)),
+        _ => None,
+    });
+    let mut periods: Vec<Interval> = weekly.chain(extra).collect();
+    periods.sort_by_key(|p| p.start);
+    // Adjacent periods (08:00-12:00 and 12:00-14:00) together cover an appointment across noon.
+    let mut covered_until = appointment.start;
+    for p in periods {
+        if p.start <= covered_until && p.end > covered_until {
+            covered_until = p.end;
+        }
+    }
+    (covered_until < appointment.end).then_some(Misfit::OutsideHours)
+}
+
 /// "Any provider": every distinct slot that at least one provider offers, in order, with the
 /// number of providers offering it. Booking one still assigns a concrete provider.
 pub fn any_provider(per_provider: &[Vec<Interval>]) -> Vec<(Interval, usize)> {
@@ -430,6 +504,65 @@ mod tests {
         let mut too_long = query_on("Europe/Berlin", day, half_hours());
         too_long.to = day + Duration::days(MAX_RANGE_DAYS);
         assert!(provider_slots(&too_long, &cal).is_err());
+    }
+
+    fn berlin(h: u32, m: u32, minutes: i64) -> Interval {
+        // 2026-11-23 is a Monday; Berlin is UTC+1 then.
+        let start = utc(2026, 11, 23, h - 1, m);
+        Interval::new(start, start + Duration::minutes(minutes)).unwrap()
+    }
+
+    fn misfit_of(calendar: ProviderCalendar<'_>, holidays: &[NaiveDate], appointment: Interval) -> Option<Misfit> {
+        misfit(parse_zone("Europe/Berlin").unwrap(), holidays, &calendar, &appointment)
+    }
+
+    #[test]
+    fn an_appointment_inside_working_hours_fits_and_one_past_closing_does_not() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (12, 0))];
+        let cal = ProviderCalendar { weekly: &weekly, ..Default::default() };
+        assert_eq!(misfit_of(cal, &[], berlin(8, 0, 30)), None);
+        assert_eq!(misfit_of(cal, &[], berlin(11, 30, 30)), None);
+        assert_eq!(misfit_of(cal, &[], berlin(11, 45, 30)), Some(Misfit::OutsideHours));
+        assert_eq!(misfit_of(cal, &[], berlin(7, 45, 30)), Some(Misfit::OutsideHours));
+        assert_eq!(misfit_of(ProviderCalendar::default(), &[], berlin(9, 0, 30)), Some(Misfit::OutsideHours));
+    }
+
+    #[test]
+    fn adjacent_periods_and_extra_hours_cover_an_appointment_together_but_a_gap_does_not() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (12, 0)), rule(Weekday::Mon, (13, 0), (17, 0))];
+        let extra = [DateException::ExtraHours { date: date(2026, 11, 23), start: hm(12, 0), end: hm(13, 0) }];
+        let with_extra = ProviderCalendar { weekly: &weekly, exceptions: &extra, ..Default::default() };
+        assert_eq!(misfit_of(with_extra, &[], berlin(11, 30, 120)), None);
+        let lunch_break = ProviderCalendar { weekly: &weekly, ..Default::default() };
+        assert_eq!(misfit_of(lunch_break, &[], berlin(11, 30, 120)), Some(Misfit::OutsideHours));
+    }
+
+    #[test]
+    fn holidays_closed_days_and_blocks_are_named_before_hours() {
+        let weekly = [rule(Weekday::Mon, (8, 0), (12, 0))];
+        let closed = [DateException::Closed { date: date(2026, 11, 23) }];
+        let blocks = [berlin(9, 15, 30)];
+        let cal = ProviderCalendar { weekly: &weekly, exceptions: &closed, blocks: &blocks, ..Default::default() };
+        assert_eq!(misfit_of(cal, &[date(2026, 11, 23)], berlin(9, 0, 30)), Some(Misfit::Holiday));
+        assert_eq!(misfit_of(cal, &[], berlin(9, 0, 30)), Some(Misfit::ClosedDay));
+        let blocked = ProviderCalendar { weekly: &weekly, blocks: &blocks, ..Default::default() };
+        assert_eq!(misfit_of(blocked, &[], berlin(9, 0, 30)), Some(Misfit::Blocked));
+        assert_eq!(misfit_of(blocked, &[], berlin(10, 0, 30)), None, "a block elsewhere that day changes nothing");
+    }
+
+    #[test]
+    fn validity_dates_decide_whether_weekly_hours_cover_an_appointment() {
+        let mut r = rule(Weekday::Mon, (8, 0), (12, 0));
+        r.valid_until = Some(date(2026, 11, 22));
+        assert_eq!(misfit_of(ProviderCalendar { weekly: &[r], ..Default::default() }, &[], berlin(9, 0, 30)), Some(Misfit::OutsideHours));
+    }
+
+    #[test]
+    fn every_misfit_code_reads_back() {
+        for m in [Misfit::Holiday, Misfit::ClosedDay, Misfit::Blocked, Misfit::OutsideHours, Misfit::ServiceNotOffered, Misfit::ProviderArchived] {
+            assert_eq!(Misfit::parse(m.code()), Some(m));
+        }
+        assert_eq!(Misfit::parse("moved"), None);
     }
 
     #[test]

@@ -47,7 +47,14 @@ pub struct Availability {
     pub providers: Vec<ProviderAvailability>,
 }
 
-struct ProductRules {
+/// What the slot engine needs of a product and its clinic; `PRODUCT_RULES` selects it (`p` is
+/// the product, `c` the clinic), followed by a `WHERE` on `p`.
+pub(crate) const PRODUCT_RULES: &str = "SELECT p.service_id, p.duration_minutes, p.new_patient_minutes, p.buffer_before_minutes,
+        p.buffer_after_minutes, p.step_minutes, p.per_day_cap, c.minimum_notice_minutes, c.horizon_days
+   FROM products p JOIN clinics c ON c.id = p.clinic_id
+   JOIN services s ON s.id = p.service_id AND s.archived_at IS NULL";
+
+pub(crate) struct ProductRules {
     service_id: i64,
     duration: i32,
     new_patient: Option<i32>,
@@ -57,6 +64,44 @@ struct ProductRules {
     per_day_cap: Option<i32>,
     minimum_notice: i32,
     horizon_days: i32,
+}
+
+impl ProductRules {
+    pub(crate) fn from_row<R: Row>(row: &R) -> Result<Self, StoreError>
+    where
+        for<'a> &'a str: sqlx::ColumnIndex<R>,
+        i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        i32: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        Option<i32>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(ProductRules {
+            service_id: row.try_get("service_id")?,
+            duration: row.try_get("duration_minutes")?,
+            new_patient: row.try_get("new_patient_minutes")?,
+            buffer_before: row.try_get("buffer_before_minutes")?,
+            buffer_after: row.try_get("buffer_after_minutes")?,
+            step: row.try_get("step_minutes")?,
+            per_day_cap: row.try_get("per_day_cap")?,
+            minimum_notice: row.try_get("minimum_notice_minutes")?,
+            horizon_days: row.try_get("horizon_days")?,
+        })
+    }
+
+    /// The appointment length in minutes and the slot rules, for a new patient or not.
+    pub(crate) fn slot_rules(&self, new_patient: bool) -> (i32, SlotRules) {
+        let duration = if new_patient { self.new_patient.unwrap_or(self.duration) } else { self.duration };
+        let minutes = |m: i32| Duration::minutes(i64::from(m));
+        let rules = SlotRules {
+            duration: minutes(duration),
+            buffer_before: minutes(self.buffer_before),
+            buffer_after: minutes(self.buffer_after),
+            step: minutes(self.step.unwrap_or(duration)),
+            minimum_notice: minutes(self.minimum_notice),
+            horizon: Duration::days(i64::from(self.horizon_days)),
+            per_day_cap: self.per_day_cap.map(|c| c.max(1) as u32),
+        };
+        (duration, rules)
+    }
 }
 
 impl Availability {
@@ -78,29 +123,9 @@ impl Store {
         let (zone, rules, providers) = with_pool!(self, pool => {
             let zone: Option<(String,)> = sqlx::query_as("SELECT time_zone FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
                 .bind(req.location_id).bind(req.clinic_id).fetch_optional(pool).await?;
-            let product = sqlx::query(
-                "SELECT p.service_id, p.duration_minutes, p.new_patient_minutes, p.buffer_before_minutes,
-                        p.buffer_after_minutes, p.step_minutes, p.per_day_cap,
-                        c.minimum_notice_minutes, c.horizon_days
-                   FROM products p JOIN clinics c ON c.id = p.clinic_id
-                   JOIN services s ON s.id = p.service_id AND s.archived_at IS NULL
-                  WHERE p.id = $1 AND p.clinic_id = $2 AND p.archived_at IS NULL",
-            )
-            .bind(req.product_id).bind(req.clinic_id).fetch_optional(pool).await?;
-            let rules = match product {
-                None => None,
-                Some(row) => Some(ProductRules {
-                    service_id: row.try_get("service_id")?,
-                    duration: row.try_get("duration_minutes")?,
-                    new_patient: row.try_get("new_patient_minutes")?,
-                    buffer_before: row.try_get("buffer_before_minutes")?,
-                    buffer_after: row.try_get("buffer_after_minutes")?,
-                    step: row.try_get("step_minutes")?,
-                    per_day_cap: row.try_get("per_day_cap")?,
-                    minimum_notice: row.try_get("minimum_notice_minutes")?,
-                    horizon_days: row.try_get("horizon_days")?,
-                }),
-            };
+            let sql = format!("{PRODUCT_RULES} WHERE p.id = $1 AND p.clinic_id = $2 AND p.archived_at IS NULL");
+            let product = sqlx::query(&sql).bind(req.product_id).bind(req.clinic_id).fetch_optional(pool).await?;
+            let rules = product.as_ref().map(ProductRules::from_row).transpose()?;
             let providers: Vec<(i64, String)> = match &rules {
                 None => Vec::new(),
                 Some(r) => sqlx::query_as(
@@ -121,17 +146,7 @@ impl Store {
             return Err(StoreError::NotFound("provider"));
         }
 
-        let duration = if req.new_patient { rules.new_patient.unwrap_or(rules.duration) } else { rules.duration };
-        let minutes = |m: i32| Duration::minutes(i64::from(m));
-        let slot_rules = SlotRules {
-            duration: minutes(duration),
-            buffer_before: minutes(rules.buffer_before),
-            buffer_after: minutes(rules.buffer_after),
-            step: minutes(rules.step.unwrap_or(duration)),
-            minimum_notice: minutes(rules.minimum_notice),
-            horizon: Duration::days(i64::from(rules.horizon_days)),
-            per_day_cap: rules.per_day_cap.map(|c| c.max(1) as u32),
-        };
+        let (duration, slot_rules) = rules.slot_rules(req.new_patient);
         // Busy time and blocks are read with a day's margin: buffers and zone offsets reach
         // across local midnight.
         let window_start = start_of_day(tz, req.from) - Duration::days(1);

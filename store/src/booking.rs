@@ -541,7 +541,7 @@ impl Store {
             .fetch_one(&mut *tx).await?;
             sqlx::query(
                 "UPDATE appointments SET provider_id = $1, starts_at = $2, ends_at = $3, local_date = $4,
-                        token_number = $5, updated_at = $6 WHERE id = $7",
+                        token_number = $5, updated_at = $6, attention = NULL, attention_since = NULL WHERE id = $7",
             )
             .bind(new_provider).bind(db_time(pool, r.start)).bind(db_time(pool, r.end)).bind(local_date)
             .bind(token).bind(stamp).bind(r.appointment_id)

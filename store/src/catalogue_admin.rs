@@ -3,6 +3,8 @@
 //! ever deleted; it is archived instead, which takes it out of everything offered for booking
 //! (see `widget.rs` and `availability.rs`) while its appointments keep their names.
 
+use crate::attention::{appointments_of, flag_all, Stranding};
+use domain::availability::Misfit;
 use crate::audit::{changes, insert_audit};
 use crate::booking::{row_lock, WriteTx};
 use crate::staff::Actor;
@@ -350,8 +352,18 @@ impl Store {
     }
 
     /// Creates or changes a provider with the services they offer. Every service must be one
-    /// of the clinic's. Taking a service away moves no appointment (see `stranded`).
-    pub async fn save_provider(&self, clinic_id: i64, actor: &Actor, id: Option<i64>, def: &ProviderDef, now: DateTime<Utc>) -> Result<(i64, bool), StoreError> {
+    /// of the clinic's. Taking a service away moves no appointment: the provider's future
+    /// appointments of that service are refused or flagged as `stranding` says.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn save_provider(
+        &self,
+        clinic_id: i64,
+        actor: &Actor,
+        id: Option<i64>,
+        def: &ProviderDef,
+        stranding: Stranding,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, bool), StoreError> {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &id.into_iter().collect::<Vec<_>>()).await?;
             if let Some(id) = id {
@@ -383,6 +395,15 @@ impl Store {
                     if changed.is_empty() {
                         return Ok((id, false));
                     }
+                    let dropped: Vec<i64> = old.service_ids.iter().copied().filter(|s| !def.service_ids.contains(s)).collect();
+                    let mut changed = changed;
+                    if !dropped.is_empty() {
+                        let stranded = appointments_of!(tx, pool, clinic_id, id, Some(dropped.as_slice()), Misfit::ServiceNotOffered, stranding, now);
+                        let flagged = flag_all!(tx, pool, stranded, now);
+                        if !flagged.is_empty() {
+                            changed.insert("flagged".into(), json!(flagged));
+                        }
+                    }
                     sqlx::query("UPDATE providers SET display_name = $1, title = $2, gender = $3, specialty = $4 WHERE id = $5")
                         .bind(&def.name).bind(&def.title).bind(&def.gender).bind(&def.specialty).bind(id).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM provider_services WHERE provider_id = $1").bind(id).execute(&mut *tx).await?;
@@ -401,9 +422,22 @@ impl Store {
 
     /// Archives (takes out of everything offered) or restores an entry. Returns whether
     /// anything changed. Restoring a product of an archived service is refused.
-    pub async fn set_archived(&self, clinic_id: i64, actor: &Actor, kind: Kind, id: i64, archived: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Archiving a provider moves none of their appointments: future ones are refused or
+    /// flagged as `stranding` says.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_archived(
+        &self,
+        clinic_id: i64,
+        actor: &Actor,
+        kind: Kind,
+        id: i64,
+        archived: bool,
+        stranding: Stranding,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let locked: Vec<i64> = if kind == Kind::Provider { vec![id] } else { Vec::new() };
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = WriteTx::begin_write(pool, &locked).await?;
             let sql = format!("SELECT archived_at IS NOT NULL FROM {} WHERE id = $1 AND clinic_id = $2{}", kind.table(), row_lock(pool));
             let (was,): (bool,) = sqlx::query_as(&sql).bind(id).bind(clinic_id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound(kind.name()))?;
             if was == archived {
@@ -418,11 +452,17 @@ impl Store {
                     return Err(refused("service", "is archived: restore the service first"));
                 }
             }
+            let mut flagged = Vec::new();
+            if kind == Kind::Provider && archived {
+                let stranded = appointments_of!(tx, pool, clinic_id, id, None, Misfit::ProviderArchived, stranding, now);
+                flagged = flag_all!(tx, pool, stranded, now);
+            }
             let stamp = archived.then(|| db_time(pool, now));
             sqlx::query(&format!("UPDATE {} SET archived_at = $1 WHERE id = $2", kind.table()))
                 .bind(stamp).bind(id).execute(&mut *tx).await?;
             let action = if archived { "archive" } else { "restore" };
-            insert_audit!(tx, pool, clinic_id, actor, format!("{}.{}", kind.name(), action), audit_detail(id, json!({})), now);
+            let detail = if flagged.is_empty() { json!({}) } else { json!({ "flagged": flagged }) };
+            insert_audit!(tx, pool, clinic_id, actor, format!("{}.{}", kind.name(), action), audit_detail(id, detail), now);
             tx.commit().await?;
             Ok(true)
         })

@@ -14,6 +14,10 @@ pub enum StoreError {
     /// The idempotency key was used before with a different request.
     #[error("the idempotency key was already used for a different request")]
     IdempotencyMismatch,
+    /// A schedule or catalogue change would leave this many booked appointments outside what
+    /// their provider offers; the caller did not ask to save it anyway.
+    #[error("{0} booked appointment(s) would fall outside what the provider offers")]
+    WouldStrand(usize),
     /// A rule refused the change (status transition, cutoff, ...).
     #[error(transparent)]
     Rule(domain::DomainError),

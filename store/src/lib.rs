@@ -4,6 +4,7 @@
 //! for each backend, so both are type-checked and tested; where the backends must differ
 //! (time encoding, locking) the difference lives in `time.rs` or in an explicit branch.
 
+pub mod attention;
 mod audit;
 mod availability;
 mod clock;

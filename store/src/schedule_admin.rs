@@ -1,7 +1,9 @@
 //! Staff editing when providers work: weekly hours per location with validity dates, closed
 //! days and extra hours, labelled blocks, and the clinic's holidays. Each change is one write
-//! transaction with its audit row; no change touches an appointment.
+//! transaction with its audit row. No change moves or cancels an appointment: one that a
+//! change leaves outside the rules is refused or flagged (`crate::attention`).
 
+use crate::attention::{flag_all, strand_check, ScheduleChange, Stranding};
 use crate::audit::insert_audit;
 use crate::booking::{row_lock, WriteTx};
 use crate::staff::Actor;
@@ -195,7 +197,15 @@ impl Store {
 
     /// Adds a closed day or extra hours. A day is closed once; extra hours may not overlap
     /// other extra hours of the same day.
-    pub async fn add_exception(&self, clinic_id: i64, actor: &Actor, provider_id: i64, def: &ExceptionDef, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    pub async fn add_exception(
+        &self,
+        clinic_id: i64,
+        actor: &Actor,
+        provider_id: i64,
+        def: &ExceptionDef,
+        stranding: Stranding,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
@@ -212,6 +222,8 @@ impl Store {
                     _ => {}
                 }
             }
+            let stranded = strand_check!(tx, pool, clinic_id, Some(provider_id), &ScheduleChange::AddException(def.clone()), stranding, now);
+            let flagged = flag_all!(tx, pool, stranded, now);
             let (kind, start, end) = match def.extra {
                 None => ("closed", None, None),
                 Some((s, e)) => ("extra", Some(s.to_string()), Some(e.to_string())),
@@ -221,7 +233,7 @@ impl Store {
             )
             .bind(provider_id).bind(def.date).bind(kind).bind(&start).bind(&end).fetch_one(&mut *tx).await?;
             let action = if def.extra.is_some() { "extraHours.add" } else { "closedDay.add" };
-            insert_audit!(tx, pool, clinic_id, actor, action, json!({ "provider": provider_id, "id": id, "date": def.date, "start": start, "end": end }).to_string(), now);
+            insert_audit!(tx, pool, clinic_id, actor, action, json!({ "provider": provider_id, "id": id, "date": def.date, "start": start, "end": end, "flagged": flagged }).to_string(), now);
             tx.commit().await?;
             Ok(id)
         })
@@ -236,6 +248,7 @@ impl Store {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         label: &str,
+        stranding: Stranding,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         if end <= start {
@@ -248,28 +261,50 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
+            let block = domain::Interval { start, end };
+            let stranded = strand_check!(tx, pool, clinic_id, Some(provider_id), &ScheduleChange::AddBlock(block), stranding, now);
+            let flagged = flag_all!(tx, pool, stranded, now);
             let (id,): (i64,) = sqlx::query_as("INSERT INTO schedule_blocks (provider_id, starts_at, ends_at, label) VALUES ($1, $2, $3, $4) RETURNING id")
                 .bind(provider_id).bind(db_time(pool, start)).bind(db_time(pool, end)).bind(&label).fetch_one(&mut *tx).await?;
-            insert_audit!(tx, pool, clinic_id, actor, "block.add", json!({ "provider": provider_id, "id": id, "start": start, "end": end, "label": label }).to_string(), now);
+            insert_audit!(tx, pool, clinic_id, actor, "block.add", json!({ "provider": provider_id, "id": id, "start": start, "end": end, "label": label, "flagged": flagged }).to_string(), now);
             tx.commit().await?;
             Ok(id)
         })
     }
 
     /// Removes one of a provider's rules. Appointments inside removed hours stay booked.
-    pub async fn remove_rule(&self, clinic_id: i64, actor: &Actor, provider_id: i64, kind: RuleKind, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn remove_rule(
+        &self,
+        clinic_id: i64,
+        actor: &Actor,
+        provider_id: i64,
+        kind: RuleKind,
+        id: i64,
+        stranding: Stranding,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
+            let stranded = strand_check!(tx, pool, clinic_id, Some(provider_id), &ScheduleChange::RemoveRule(kind, id), stranding, now);
+            let flagged = flag_all!(tx, pool, stranded, now);
             let removed = sqlx::query(&format!("DELETE FROM {} WHERE id = $1 AND provider_id = $2", kind.table()))
                 .bind(id).bind(provider_id).execute(&mut *tx).await?;
             if removed.rows_affected() == 0 {
                 return Err(StoreError::NotFound(kind.name()));
             }
-            insert_audit!(tx, pool, clinic_id, actor, format!("{}.remove", kind.name()), json!({ "provider": provider_id, "id": id }).to_string(), now);
+            insert_audit!(tx, pool, clinic_id, actor, format!("{}.remove", kind.name()), json!({ "provider": provider_id, "id": id, "flagged": flagged }).to_string(), now);
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    async fn provider_ids(&self, clinic_id: i64) -> Result<Vec<i64>, StoreError> {
+        let rows: Vec<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id FROM providers WHERE clinic_id = $1").bind(clinic_id).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     pub async fn clinic_holidays(&self, clinic_id: i64) -> Result<Vec<Holiday>, StoreError> {
@@ -280,18 +315,30 @@ impl Store {
     }
 
     /// Closes the whole clinic on `date`. A date is a holiday once.
-    pub async fn add_holiday(&self, clinic_id: i64, actor: &Actor, date: NaiveDate, name: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn add_holiday(
+        &self,
+        clinic_id: i64,
+        actor: &Actor,
+        date: NaiveDate,
+        name: &str,
+        stranding: Stranding,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let name = domain::staff::check_name("name", name, 120).map_err(StoreError::Rule)?;
+        // Every provider's bookings are checked: lock them all, as a booking locks its provider.
+        let providers = self.provider_ids(clinic_id).await?;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = WriteTx::begin_write(pool, &providers).await?;
             let taken: Option<(String,)> = sqlx::query_as("SELECT name FROM holidays WHERE clinic_id = $1 AND on_date = $2")
                 .bind(clinic_id).bind(date).fetch_optional(&mut *tx).await?;
             if let Some((existing,)) = taken {
                 return Err(refused("date", format!("{date} is already a holiday ({existing})")));
             }
+            let stranded = strand_check!(tx, pool, clinic_id, None, &ScheduleChange::AddHoliday(date), stranding, now);
+            let flagged = flag_all!(tx, pool, stranded, now);
             sqlx::query("INSERT INTO holidays (clinic_id, on_date, name) VALUES ($1, $2, $3)")
                 .bind(clinic_id).bind(date).bind(&name).execute(&mut *tx).await?;
-            insert_audit!(tx, pool, clinic_id, actor, "holiday.add", json!({ "date": date, "name": name }).to_string(), now);
+            insert_audit!(tx, pool, clinic_id, actor, "holiday.add", json!({ "date": date, "name": name, "flagged": flagged }).to_string(), now);
             tx.commit().await?;
             Ok(())
         })

@@ -5,6 +5,7 @@ use chrono::Duration;
 use domain::catalogue::{LocationDef, ProductDef, ProductInput, ProviderDef, ServiceDef};
 use domain::patient::PatientField;
 use domain::DomainError;
+use store::attention::Stranding;
 use store::catalogue_admin::Kind;
 use store::staff::Actor;
 use store::testing::{another_clinic, appointment, execute, scalar_i64, seeded_demo, test_clock, TestDb};
@@ -42,7 +43,7 @@ async fn a_catalogue_built_from_nothing_reads_back_as_saved_and_every_change_is_
     let (short, _) = store.save_product(clinic, &actor, None, &product(service_id, "Check-up", 20), now).await.unwrap();
     let (long, _) = store.save_product(clinic, &actor, None, &product(service_id, "Cleaning", 50), now).await.unwrap();
     let provider = ProviderDef::new("Ana Ruiz", "Dr.", "female", "Dentistry", vec![service_id]).unwrap();
-    let (provider_id, _) = store.save_provider(clinic, &actor, None, &provider, now).await.unwrap();
+    let (provider_id, _) = store.save_provider(clinic, &actor, None, &provider, Stranding::Flag, now).await.unwrap();
 
     let c = store.clinic_catalogue(clinic).await.unwrap();
     assert_eq!(c.location(location_id).unwrap().def, location);
@@ -55,7 +56,7 @@ async fn a_catalogue_built_from_nothing_reads_back_as_saved_and_every_change_is_
 
     // Saving the same again changes nothing and writes no audit row.
     assert_eq!(store.save_location(clinic, &actor, Some(location_id), &location, now).await.unwrap(), (location_id, false));
-    assert!(!store.save_provider(clinic, &actor, Some(provider_id), &provider, now).await.unwrap().1);
+    assert!(!store.save_provider(clinic, &actor, Some(provider_id), &provider, Stranding::Flag, now).await.unwrap().1);
     assert!(!store.save_product(clinic, &actor, Some(short), &product(service_id, "Check-up", 20), now).await.unwrap().1);
     assert_eq!(scalar_i64(&store, &format!("SELECT COUNT(*) FROM audit_log WHERE clinic_id = {clinic}")).await, audited);
 
@@ -66,7 +67,7 @@ async fn a_catalogue_built_from_nothing_reads_back_as_saved_and_every_change_is_
     assert_eq!(entry.action, "location.update");
     assert_eq!(entry.detail, serde_json::json!({ "id": location_id, "name": { "from": "Midtown", "to": "Midtown East" } }));
     let without = ProviderDef { service_ids: vec![], ..provider.clone() };
-    assert!(store.save_provider(clinic, &actor, Some(provider_id), &without, now).await.unwrap().1);
+    assert!(store.save_provider(clinic, &actor, Some(provider_id), &without, Stranding::Flag, now).await.unwrap().1);
     assert_eq!(store.clinic_catalogue(clinic).await.unwrap().provider(provider_id).unwrap().def.service_ids, Vec::<i64>::new());
 }
 
@@ -86,7 +87,7 @@ async fn nothing_of_another_clinic_can_be_changed_or_used(db: TestDb) {
     assert!(matches!(moved, Err(StoreError::NotFound("location"))), "{moved:?}");
     assert_eq!(refused_field(store.save_product(other, &actor, None, &product(demo_service, "Borrowed", 20), now).await), "service");
     let provider = ProviderDef::new("Borrower", "", "", "", vec![demo_service]).unwrap();
-    assert_eq!(refused_field(store.save_provider(other, &actor, None, &provider, now).await), "services");
+    assert_eq!(refused_field(store.save_provider(other, &actor, None, &provider, Stranding::Flag, now).await), "services");
     for kind in Kind::ALL {
         let id = match kind {
             Kind::Location => demo_location,
@@ -94,7 +95,7 @@ async fn nothing_of_another_clinic_can_be_changed_or_used(db: TestDb) {
             Kind::Product => demo_catalogue.products[0].id,
             Kind::Provider => demo_catalogue.providers[0].id,
         };
-        assert!(matches!(store.set_archived(other, &actor, kind, id, true, now).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(store.set_archived(other, &actor, kind, id, true, Stranding::Flag, now).await, Err(StoreError::NotFound(_))));
         assert!(matches!(store.delete_entry(other, &actor, kind, id, now).await, Err(StoreError::NotFound(_))));
     }
     assert_eq!(store.clinic_catalogue(demo).await.unwrap(), demo_catalogue);
@@ -125,8 +126,8 @@ async fn archiving_takes_an_entry_out_of_booking_and_keeps_its_appointments(db: 
         .await
         .unwrap();
 
-    assert!(store.set_archived(clinic, &actor, Kind::Provider, provider, true, now).await.unwrap());
-    assert!(!store.set_archived(clinic, &actor, Kind::Provider, provider, true, now).await.unwrap(), "archiving twice changes nothing");
+    assert!(store.set_archived(clinic, &actor, Kind::Provider, provider, true, Stranding::Flag, now).await.unwrap());
+    assert!(!store.set_archived(clinic, &actor, Kind::Provider, provider, true, Stranding::Flag, now).await.unwrap(), "archiving twice changes nothing");
     let catalogue = store.catalogue_of(store.clinic_by_id(clinic).await.unwrap()).await.unwrap();
     assert!(catalogue.offers.iter().all(|o| o.provider_id != provider), "an archived provider is not offered");
     assert!(matches!(store.availability(&request(Some(provider))).await, Err(StoreError::NotFound("provider"))));
@@ -138,19 +139,19 @@ async fn archiving_takes_an_entry_out_of_booking_and_keeps_its_appointments(db: 
     assert!(store.clinic_catalogue(clinic).await.unwrap().provider(provider).unwrap().archived);
 
     // Archiving the product, then its service, takes them out; restoring brings them back.
-    store.set_archived(clinic, &actor, Kind::Product, ctx.product.id, true, now).await.unwrap();
+    store.set_archived(clinic, &actor, Kind::Product, ctx.product.id, true, Stranding::Flag, now).await.unwrap();
     assert!(matches!(store.availability(&request(None)).await, Err(StoreError::NotFound("product"))));
-    store.set_archived(clinic, &actor, Kind::Service, ctx.service.id, true, now).await.unwrap();
-    assert_eq!(refused_field(store.set_archived(clinic, &actor, Kind::Product, ctx.product.id, false, now).await), "service");
-    store.set_archived(clinic, &actor, Kind::Service, ctx.service.id, false, now).await.unwrap();
-    store.set_archived(clinic, &actor, Kind::Product, ctx.product.id, false, now).await.unwrap();
-    store.set_archived(clinic, &actor, Kind::Provider, provider, false, now).await.unwrap();
+    store.set_archived(clinic, &actor, Kind::Service, ctx.service.id, true, Stranding::Flag, now).await.unwrap();
+    assert_eq!(refused_field(store.set_archived(clinic, &actor, Kind::Product, ctx.product.id, false, Stranding::Flag, now).await), "service");
+    store.set_archived(clinic, &actor, Kind::Service, ctx.service.id, false, Stranding::Flag, now).await.unwrap();
+    store.set_archived(clinic, &actor, Kind::Product, ctx.product.id, false, Stranding::Flag, now).await.unwrap();
+    store.set_archived(clinic, &actor, Kind::Provider, provider, false, Stranding::Flag, now).await.unwrap();
     assert_eq!(store.availability(&request(Some(provider))).await.unwrap().providers[0].provider_id, provider);
     let actions = store.audit_log(clinic, 10).await.unwrap().into_iter().map(|e| e.action).collect::<Vec<_>>();
     assert_eq!(actions[..3], ["provider.restore", "product.restore", "service.restore"]);
 
     // An archived location is not offered either.
-    store.set_archived(clinic, &actor, Kind::Location, ctx.location.id, true, now).await.unwrap();
+    store.set_archived(clinic, &actor, Kind::Location, ctx.location.id, true, Stranding::Flag, now).await.unwrap();
     assert!(matches!(store.availability(&request(None)).await, Err(StoreError::NotFound("location"))));
 }
 
@@ -186,7 +187,7 @@ async fn what_appointments_refer_to_cannot_be_deleted_and_the_rest_goes_with_its
 
     // A provider nobody booked goes, with their hours, exceptions and services.
     let def = ProviderDef::new("Locum", "", "", "", vec![ctx.service.id]).unwrap();
-    let (idle, _) = store.save_provider(clinic, &actor, None, &def, now).await.unwrap();
+    let (idle, _) = store.save_provider(clinic, &actor, None, &def, Stranding::Flag, now).await.unwrap();
     let location = ctx.location.id;
     execute(&store, &format!("INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at) VALUES ({idle}, {location}, 1, '08:00', '12:00')")).await;
     execute(&store, &format!("INSERT INTO schedule_exceptions (provider_id, on_date, kind) VALUES ({idle}, '2030-01-02', 'closed')")).await;
@@ -234,7 +235,7 @@ async fn a_week_is_made_of_hours_closed_days_extra_hours_blocks_and_holidays(db:
     let (location, _) = store.save_location(clinic, &actor, None, &LocationDef::new("Midtown", "1 Main St", "America/New_York").unwrap(), now).await.unwrap();
     let (service, _) = store.save_service(clinic, &actor, None, &ServiceDef::new("Dental", 60).unwrap(), now).await.unwrap();
     let (product_id, _) = store.save_product(clinic, &actor, None, &product(service, "Check-up", 60), now).await.unwrap();
-    let (provider, _) = store.save_provider(clinic, &actor, None, &ProviderDef::new("Ana Ruiz", "", "", "", vec![service]).unwrap(), now).await.unwrap();
+    let (provider, _) = store.save_provider(clinic, &actor, None, &ProviderDef::new("Ana Ruiz", "", "", "", vec![service]).unwrap(), Stranding::Flag, now).await.unwrap();
     let t = |s: &str| LocalTime::parse(s).unwrap();
     let hours = |weekday, start, end| HoursDef::new(location, weekday, t(start), t(end), None, None).unwrap();
     store.add_hours(clinic, &actor, provider, &hours(1, "09:00", "12:00"), now).await.unwrap();
@@ -251,34 +252,34 @@ async fn a_week_is_made_of_hours_closed_days_extra_hours_blocks_and_holidays(db:
     let week = offered_on(&store, clinic, location, product_id, monday, now).await;
     assert_eq!(week, ["09:00", "10:00", "11:00", "13:00", "14:00"], "the lunch break is not bookable");
 
-    store.add_holiday(clinic, &actor, monday, "Founders' Day", now).await.unwrap();
-    assert_eq!(refused_field(store.add_holiday(clinic, &actor, monday, "Again", now).await), "date");
+    store.add_holiday(clinic, &actor, monday, "Founders' Day", Stranding::Flag, now).await.unwrap();
+    assert_eq!(refused_field(store.add_holiday(clinic, &actor, monday, "Again", Stranding::Flag, now).await), "date");
     assert!(offered_on(&store, clinic, location, product_id, monday, now).await.is_empty(), "nothing on a holiday");
     assert_eq!(store.clinic_holidays(clinic).await.unwrap()[0].name, "Founders' Day");
     store.remove_holiday(clinic, &actor, monday, now).await.unwrap();
 
-    let closed = store.add_exception(clinic, &actor, provider, &ExceptionDef::closed(monday), now).await.unwrap();
-    assert_eq!(refused_field(store.add_exception(clinic, &actor, provider, &ExceptionDef::closed(monday), now).await), "date");
+    let closed = store.add_exception(clinic, &actor, provider, &ExceptionDef::closed(monday), Stranding::Flag, now).await.unwrap();
+    assert_eq!(refused_field(store.add_exception(clinic, &actor, provider, &ExceptionDef::closed(monday), Stranding::Flag, now).await), "date");
     assert!(offered_on(&store, clinic, location, product_id, monday, now).await.is_empty(), "nothing on a closed day");
-    store.remove_rule(clinic, &actor, provider, RuleKind::Exception, closed, now).await.unwrap();
+    store.remove_rule(clinic, &actor, provider, RuleKind::Exception, closed, Stranding::Flag, now).await.unwrap();
 
     let sunday = monday - Duration::days(1);
     let extra = ExceptionDef::extra(sunday, t("10:00"), t("12:00")).unwrap();
-    store.add_exception(clinic, &actor, provider, &extra, now).await.unwrap();
+    store.add_exception(clinic, &actor, provider, &extra, Stranding::Flag, now).await.unwrap();
     assert_eq!(offered_on(&store, clinic, location, product_id, sunday, now).await, ["10:00", "11:00"]);
 
     let nine = domain::zone::instant_at(chrono_tz::America::New_York, monday.and_hms_opt(9, 0, 0).unwrap());
-    let block = store.add_block(clinic, &actor, provider, nine, nine + Duration::hours(2), "Team meeting", now).await.unwrap();
+    let block = store.add_block(clinic, &actor, provider, nine, nine + Duration::hours(2), "Team meeting", Stranding::Flag, now).await.unwrap();
     assert_eq!(offered_on(&store, clinic, location, product_id, monday, now).await, ["11:00", "13:00", "14:00"]);
-    assert_eq!(refused_field(store.add_block(clinic, &actor, provider, nine, nine, "Nothing", now).await), "end");
+    assert_eq!(refused_field(store.add_block(clinic, &actor, provider, nine, nine, "Nothing", Stranding::Flag, now).await), "end");
 
     let schedule = store.provider_schedule(clinic, provider).await.unwrap();
     assert_eq!((schedule.hours.len(), schedule.exceptions.len(), schedule.blocks.len()), (2, 1, 1));
     assert_eq!(schedule.blocks[0].label, "Team meeting");
-    store.remove_rule(clinic, &actor, provider, RuleKind::Block, block, now).await.unwrap();
-    assert!(matches!(store.remove_rule(clinic, &actor, provider, RuleKind::Block, block, now).await, Err(StoreError::NotFound("block"))));
+    store.remove_rule(clinic, &actor, provider, RuleKind::Block, block, Stranding::Flag, now).await.unwrap();
+    assert!(matches!(store.remove_rule(clinic, &actor, provider, RuleKind::Block, block, Stranding::Flag, now).await, Err(StoreError::NotFound("block"))));
     let first = schedule.hours[0].id;
-    store.remove_rule(clinic, &actor, provider, RuleKind::Hours, first, now).await.unwrap();
+    store.remove_rule(clinic, &actor, provider, RuleKind::Hours, first, Stranding::Flag, now).await.unwrap();
     assert_eq!(offered_on(&store, clinic, location, product_id, monday, now).await, ["13:00", "14:00"]);
     let actions: Vec<String> = store.audit_log(clinic, 3).await.unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(actions, ["hours.remove", "block.remove", "block.add"]);
