@@ -504,12 +504,11 @@ impl Store {
     pub async fn keep_flagged(&self, clinic_id: i64, actor: &Actor, appointment_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = crate::booking::WriteTx::begin_write(pool, &[]).await?;
-            let flagged: Option<(String,)> = sqlx::query_as(
+            let flagged: Option<(i64,)> = sqlx::query_as(
                 "UPDATE appointments SET attention = NULL, attention_since = NULL
-                  WHERE id = $1 AND clinic_id = $2 AND attention IS NOT NULL RETURNING attention",
+                  WHERE id = $1 AND clinic_id = $2 AND attention IS NOT NULL RETURNING id",
             )
             .bind(appointment_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
-            // The old reason is gone from the row; the audit row keeps that it was resolved.
             let Some(_) = flagged else { return Err(StoreError::NotFound("flagged appointment")) };
             insert_audit!(tx, pool, clinic_id, actor, "appointment.keep", json!({ "appointment": appointment_id }).to_string(), now);
             tx.commit().await?;

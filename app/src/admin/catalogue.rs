@@ -142,19 +142,21 @@ pub async fn save_provider(
     gender: String,
     specialty: String,
     services: Option<BTreeMap<String, String>>,
+    keep_booked: Option<String>,
 ) -> Result<(), AppError> {
     let services = services.unwrap_or_default();
     let mut draft: Vec<(String, String)> =
         [("name", &name), ("title", &title), ("gender", &gender), ("specialty", &specialty)].into_iter().map(|(k, v)| (k.to_owned(), v.clone())).collect();
     draft.extend(services.keys().map(|k| (format!("services[{k}]"), "on".to_owned())));
-    let result = ssr::save_provider(csrf, id.clone(), name, title, gender, specialty, services).await;
+    let keep = keep_booked.is_some_and(|k| !k.is_empty());
+    let result = ssr::save_provider(csrf, id.clone(), name, title, gender, specialty, services, keep).await;
     crate::server::with_status(ssr::keep_draft("provider", &id, result, draft).await)
 }
 
 /// `archived` is "true" to archive and "false" to restore.
 #[server(endpoint = "admin_archive_entry")]
-pub async fn archive_entry(csrf: String, kind: String, id: String, archived: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::archive(csrf, kind, id, archived).await)
+pub async fn archive_entry(csrf: String, kind: String, id: String, archived: String, keep_booked: Option<String>) -> Result<(), AppError> {
+    crate::server::with_status(ssr::archive(csrf, kind, id, archived, keep_booked.is_some_and(|k| !k.is_empty())).await)
 }
 
 #[server(endpoint = "admin_delete_entry")]
@@ -166,6 +168,8 @@ pub async fn delete_entry(csrf: String, kind: String, id: String) -> Result<(), 
 mod ssr {
     use super::*;
     use crate::admin::session::{for_change, for_page};
+    use store::attention::Stranding;
+    use store::StoreError;
     use crate::server::{now, store};
     use domain::catalogue::{parse_minutes, parse_optional_minutes, parse_price, ProductInput};
     use domain::staff::Role;
@@ -384,6 +388,7 @@ mod ssr {
         gender: String,
         specialty: String,
         services: BTreeMap<String, String>,
+        keep_booked: bool,
     ) -> Result<(), AppError> {
         let session = for_change(&csrf, Role::can_configure).await?;
         let id = entry_id(&id)?;
@@ -392,12 +397,33 @@ mod ssr {
             .map(|k| k.parse::<i64>().map_err(|_| AppError::invalid("services", format!("{k:?} is not a service"))))
             .collect::<Result<Vec<_>, _>>()?;
         let def = ProviderDef::new(&name, &title, &gender, &specialty, service_ids)?;
-        let (_, changed) = store()?.save_provider(session.user.clinic_id, &Actor::staff(&session.user), id, &def, now()?).await?;
+        let result = store()?.save_provider(session.user.clinic_id, &Actor::staff(&session.user), id, &def, stranding(keep_booked), now()?).await;
+        let (_, changed) = result.map_err(|e| would_strand("services", e))?;
         saved(changed);
         Ok(())
     }
 
-    pub async fn archive(csrf: String, kind_: String, id: String, archived: String) -> Result<(), AppError> {
+    fn stranding(keep_booked: bool) -> Stranding {
+        if keep_booked {
+            Stranding::Flag
+        } else {
+            Stranding::Refuse
+        }
+    }
+
+    /// A change that would leave booked appointments outside what the provider offers is
+    /// refused until the form says to keep them.
+    fn would_strand(field: &str, e: StoreError) -> AppError {
+        match e {
+            StoreError::WouldStrand(n) => AppError::invalid(
+                field,
+                format!("{n} booked appointment(s) would no longer fit what this provider offers. Tick \"Keep booked appointments\" to save anyway: they stay booked and are listed on the overview as needing attention."),
+            ),
+            other => other.into(),
+        }
+    }
+
+    pub async fn archive(csrf: String, kind_: String, id: String, archived: String, keep_booked: bool) -> Result<(), AppError> {
         let session = for_change(&csrf, Role::can_configure).await?;
         let kind = kind(&kind_)?;
         let id = entry_id(&id)?.ok_or_else(|| AppError::NotFound { what: kind.name().to_owned() })?;
@@ -406,7 +432,8 @@ mod ssr {
             "false" => false,
             other => return Err(AppError::invalid("archived", format!("{other:?} is neither true nor false"))),
         };
-        store()?.set_archived(session.user.clinic_id, &Actor::staff(&session.user), kind, id, archived, now()?).await?;
+        let result = store()?.set_archived(session.user.clinic_id, &Actor::staff(&session.user), kind, id, archived, stranding(keep_booked), now()?).await;
+        result.map_err(|e| would_strand("archived", e))?;
         let word = if archived { "archived" } else { "restored" };
         leptos_axum::redirect(&format!("/admin/catalogue/{}/{id}?done={word}", kind.name()));
         Ok(())
@@ -627,6 +654,7 @@ fn EntryForm(v: EntryView) -> impl IntoView {
                         <input type="hidden" name="kind" value=v.kind.clone()/>
                         <input type="hidden" name="id" value=id.clone()/>
                         <input type="hidden" name="archived" value=archived_value/>
+                        {(v.kind == "provider" && !v.archived).then(|| view! { <KeepBooked locale/> })}
                         <button type="submit" data-testid="archive" class="rounded-md border border-slate-500 px-3 py-1.5 font-medium hover:bg-slate-100">{t(locale, archive_label)}</button>
                     </leptos::form::ActionForm>
                     <leptos::form::ActionForm action=delete>
@@ -799,6 +827,18 @@ fn ProductFormView(v: EntryView) -> impl IntoView {
     .into_any()
 }
 
+/// The choice to save a change even when it leaves booked appointments outside what the
+/// provider offers (they stay booked and are flagged).
+#[component]
+fn KeepBooked(locale: Locale) -> impl IntoView {
+    view! {
+        <label class="mb-3 flex max-w-xl items-start gap-2 text-sm">
+            <input type="checkbox" name="keep_booked" value="on" class="mt-1 h-4 w-4" data-testid="keep-booked"/>
+            <span>{t(locale, T::KeepBooked)}</span>
+        </label>
+    }
+}
+
 #[component]
 fn ProviderForm(v: EntryView) -> impl IntoView {
     let locale = v.frame.locale;
@@ -844,6 +884,7 @@ fn ProviderForm(v: EntryView) -> impl IntoView {
                     <legend class="mb-1 font-medium">{t(locale, T::OffersServices)}</legend>
                     {services}
                 </fieldset>
+                <KeepBooked locale/>
             </FormCard>
         </leptos::form::ActionForm>
     }

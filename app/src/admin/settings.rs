@@ -13,22 +13,46 @@ pub struct Overview {
     pub locations: i64,
     pub providers: i64,
     pub services: i64,
+    /// Booked appointments an edit left outside their provider's rules.
+    pub attention: Vec<super::schedule::AffectedRow>,
+    pub kept: bool,
 }
 
 #[server(endpoint = "admin_overview")]
-pub async fn load_overview() -> Result<Overview, AppError> {
+pub async fn load_overview(done: Option<String>) -> Result<Overview, AppError> {
     use super::session::for_page;
     let result = async {
         let (session, frame) = for_page("/admin", |_| true).await?;
-        let (locations, providers, services) = crate::server::store()?.clinic_counts(session.user.clinic_id).await?;
-        Ok(Overview { frame, locations, providers, services })
+        let store = crate::server::store()?;
+        let clinic = session.user.clinic_id;
+        let (locations, providers, services) = store.clinic_counts(clinic).await?;
+        let flagged = store.needing_attention(clinic, crate::server::now()?).await?;
+        let attention = super::schedule::ssr::rows(frame.locale, &flagged);
+        Ok(Overview { frame, locations, providers, services, attention, kept: done.as_deref() == Some("kept") })
+    };
+    crate::server::with_status(result.await)
+}
+
+/// Staff keep a flagged appointment as it is booked. Desk staff may too: it is a decision
+/// about the day, not about the configuration.
+#[server(endpoint = "admin_keep_appointment")]
+pub async fn keep_appointment(csrf: String, appointment: String) -> Result<(), AppError> {
+    use super::session::for_change;
+    let result = async {
+        let session = for_change(&csrf, |_| true).await?;
+        let id: i64 = appointment.trim().parse().map_err(|_| AppError::NotFound { what: "appointment".into() })?;
+        let actor = store::staff::Actor::staff(&session.user);
+        crate::server::store()?.keep_flagged(session.user.clinic_id, &actor, id, crate::server::now()?).await?;
+        leptos_axum::redirect("/admin?done=kept");
+        Ok(())
     };
     crate::server::with_status(result.await)
 }
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_overview());
+    let query = use_query_map();
+    let data = Resource::new(move || query.read().get("done"), load_overview);
     super::loaded(data, |o| view! { <OverviewView o/> })
 }
 
@@ -37,9 +61,25 @@ fn OverviewView(o: Overview) -> impl IntoView {
     let locale = o.frame.locale;
     let booking = format!("/book/{}", o.frame.clinic_slug);
     let counts = [(T::Locations, o.locations), (T::Providers, o.providers), (T::Services, o.services)];
+    let keep = ServerAction::<KeepAppointment>::new();
+    let problem = crate::refusal(keep).map(|e| view! { <Problem e locale/> });
+    let attention = (!o.attention.is_empty()).then(|| {
+        let rows = o.attention.clone();
+        let csrf = o.frame.csrf.clone();
+        view! {
+            <section class="mb-6 rounded-xl bg-amber-50 p-4 ring-1 ring-amber-300 sm:p-6" aria-labelledby="attention-title" data-testid="attention">
+                <h2 id="attention-title" class="mb-1 text-lg font-semibold">{format!("{} ({})", t(locale, T::NeedsAttention), rows.len())}</h2>
+                <p class="mb-2 text-sm text-slate-700">{t(locale, T::NeedsAttentionIntro)}</p>
+                <super::schedule::AffectedTable locale rows keep=(csrf, keep)/>
+            </section>
+        }
+    });
     view! {
-        <Console frame=o.frame section=Section::Overview>
+        <Console frame=o.frame.clone() section=Section::Overview>
             <h1 class="mb-4 text-2xl font-semibold">{t(locale, T::Overview)}</h1>
+            {o.kept.then(|| view! { <Notice text=t(locale, T::KeptNotice)/> })}
+            <div aria-live="assertive">{problem}</div>
+            {attention}
             <section class=CARD aria-labelledby="booking-page">
                 <h2 id="booking-page" class="mb-2 text-lg font-semibold">{t(locale, T::BookingPage)}</h2>
                 <p>{t(locale, T::BookingPageIntro)} " " <a href=booking.clone() class="text-teal-800 underline" data-testid="booking-link">{booking.clone()}</a></p>
