@@ -794,8 +794,17 @@ async fn archived_entries_leave_booking_and_booked_ones_cannot_be_deleted(db: Te
     assert!(calendars().await.contains(&provider_id));
     let booked_before = app.count("SELECT COUNT(*) FROM appointments WHERE status = 'booked'").await;
 
-    let archived = owner.post("admin_archive_entry", &[("kind", "provider"), ("id", &provider_id), ("archived", "true")]).await;
+    // The provider has booked appointments ahead: archiving is refused until they are kept.
+    let refused = owner.post("admin_archive_entry", &[("kind", "provider"), ("id", &provider_id), ("archived", "true")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("Keep booked appointments") && refused.body.contains("archived"), "{}", refused.body);
+    assert!(calendars().await.contains(&provider_id), "nothing archived");
+    let archived = owner.post("admin_archive_entry", &[("kind", "provider"), ("id", &provider_id), ("archived", "true"), ("keep_booked", "on")]).await;
     assert_eq!((archived.status, archived.location.clone()), (302, format!("/admin/catalogue/provider/{provider}?done=archived")), "{}", archived.body);
+    let flagged = app.store.needing_attention(app.demo_id, app.clock.now()).await.unwrap();
+    assert!(!flagged.is_empty() && flagged.iter().all(|a| a.provider_id == provider), "their future appointments need attention");
+    let overview = owner.get("/admin").await;
+    assert!(overview.body.contains("Appointments that need attention") && overview.body.contains("provider archived"), "{}", overview.body);
     assert!(!calendars().await.contains(&provider_id), "an archived provider is not offered to bots");
     let page = owner.get(&format!("/admin/catalogue/provider/{provider}?done=archived")).await;
     assert!(page.body.contains("Restore") && page.body.contains("no longer offered"), "{}", page.body);
@@ -960,6 +969,91 @@ async fn working_hours_are_edited_in_the_console_and_bad_rules_are_refused_namin
     assert_eq!(app.store.provider_schedule(app.demo_id, provider).await.unwrap(), rules);
 }
 
+/// The local "YYYY-MM-DD HH:MM" the console shows for an appointment.
+fn shown_when(a: &store::attention::AffectedAppointment) -> String {
+    a.start.with_timezone(&a.time_zone).format("%Y-%m-%d %H:%M").to_string()
+}
+
+async fn an_hours_change_that_strands_an_appointment_lists_it_first_then_keeps_it_booked_and_flagged(db: TestDb) {
+    use store::attention::ScheduleChange;
+    use store::schedule_admin::RuleKind;
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let provider = catalogue_of(&app, app.demo_id).await.providers[0].id;
+    let p = provider.to_string();
+    let now = app.clock.now();
+    // A weekly rule of the provider that holds one of the demo clinic's booked appointments.
+    let before = app.store.provider_schedule(app.demo_id, provider).await.unwrap();
+    let mut holding = None;
+    for h in &before.hours {
+        let found = app.store.stranded_by(app.demo_id, Some(provider), &ScheduleChange::RemoveRule(RuleKind::Hours, h.id), now).await.unwrap();
+        if !found.is_empty() {
+            holding = Some((h.id, found));
+            break;
+        }
+    }
+    let (rule, stranded) = holding.expect("the demo provider has booked appointments ahead");
+    let rule = rule.to_string();
+    let audits = app.count("SELECT COUNT(*) FROM audit_log").await;
+
+    // Saving without choosing shows the appointments first and saves nothing.
+    let first = owner.post("admin_remove_rule", &[("provider", &p), ("kind", "hours"), ("id", &rule)]).await;
+    let check = format!("/admin/schedule/{provider}?change=remove&kind=hours&id={rule}#check");
+    assert_eq!((first.status, first.location.as_str()), (302, check.as_str()), "{}", first.body);
+    assert_eq!(app.store.provider_schedule(app.demo_id, provider).await.unwrap(), before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audits);
+    let page = owner.get(check.trim_end_matches("#check")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for a in &stranded {
+        assert!(page.body.contains(&shown_when(a)), "{} is not listed: {}", shown_when(a), page.body);
+    }
+    assert!(page.body.contains("outside working hours") && page.body.contains("Save and keep these appointments"), "{}", page.body);
+    assert!(page.body.contains(r#"data-testid="slot-removed""#), "the week preview shows the times that would go");
+
+    // Saving and keeping them: the rule goes, the appointments stay booked and are flagged.
+    let kept = owner.post("admin_remove_rule", &[("provider", &p), ("kind", "hours"), ("id", &rule), ("intent", "keep")]).await;
+    assert_eq!((kept.status, kept.location.clone()), (302, format!("/admin/schedule/{provider}?done=removed")), "{}", kept.body);
+    assert_eq!(app.store.provider_schedule(app.demo_id, provider).await.unwrap().hours.len(), before.hours.len() - 1);
+    let first_id = stranded[0].appointment_id;
+    assert_eq!(scalar_text(&app.store, &format!("SELECT status FROM appointments WHERE id = {first_id}")).await, "booked");
+    let flagged = app.store.needing_attention(app.demo_id, now).await.unwrap();
+    assert_eq!(flagged.iter().map(|a| a.appointment_id).collect::<Vec<_>>(), stranded.iter().map(|a| a.appointment_id).collect::<Vec<_>>());
+    let overview = owner.get("/admin").await;
+    assert!(overview.body.contains("Appointments that need attention") && overview.body.contains(&shown_when(&stranded[0])), "{}", overview.body);
+
+    // Only this clinic's staff resolve it; then it is off the list and still booked.
+    let token = app.new_clinic("elsewhere", "owner@elsewhere.example", "Asia/Tokyo").await;
+    let mut other = app.browser();
+    assert_eq!(other.accept(&token, "Other Owner", "far away clinic secret").await.status, 302);
+    let first_id = first_id.to_string();
+    assert_eq!(other.post("admin_keep_appointment", &[("appointment", &first_id)]).await.status, 404);
+    let mut forged = app.owner().await;
+    forged.csrf = "0".repeat(64);
+    assert_eq!(forged.post("admin_keep_appointment", &[("appointment", &first_id)]).await.status, 403);
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    let resolved = desk.post("admin_keep_appointment", &[("appointment", &first_id)]).await;
+    assert_eq!((resolved.status, resolved.location.as_str()), (302, "/admin?done=kept"), "{}", resolved.body);
+    assert_eq!(app.store.needing_attention(app.demo_id, now).await.unwrap().len(), stranded.len() - 1);
+    assert_eq!(owner.post("admin_keep_appointment", &[("appointment", &first_id)]).await.status, 404, "kept once");
+    assert_eq!(scalar_text(&app.store, &format!("SELECT status FROM appointments WHERE id = {first_id}")).await, "booked");
+
+    // "Check first" shows a change that strands nothing, with its week, and saves nothing.
+    let asked = owner.post("admin_add_exception", &[("provider", &p), ("date", "2030-01-08"), ("kind", "closed"), ("start", ""), ("end", ""), ("intent", "check")]).await;
+    assert_eq!(asked.status, 302, "{}", asked.body);
+    assert!(asked.location.contains("change=exception") && asked.location.contains("date=2030-01-08"), "{}", asked.location);
+    let page = owner.get(asked.location.trim_end_matches("#check")).await;
+    assert!(page.body.contains("No booked appointment falls outside the new rules.") && page.body.contains("Week from"), "{}", page.body);
+    assert!(app.store.provider_schedule(app.demo_id, provider).await.unwrap().exceptions.iter().all(|e| e.def.date.to_string() != "2030-01-08"));
+    let odd = owner.post("admin_add_exception", &[("provider", &p), ("date", "2030-01-08"), ("kind", "closed"), ("start", ""), ("end", ""), ("intent", "later")]).await;
+    assert_eq!(odd.status, 422, "{}", odd.body);
+    // A proposal in the address that names no valid change says why instead of failing the page.
+    let junk = owner.get(&format!("/admin/schedule/{provider}?change=block&date=someday")).await;
+    assert_eq!(junk.status, 200);
+    assert!(junk.body.contains(r#"data-testid="problem""#), "{}", junk.body);
+    let week = owner.get(&format!("/admin/schedule/{provider}?week=2030-01-09")).await;
+    assert!(week.body.contains(r#"value="2030-01-07""#), "the week starts on its Monday: {}", week.body);
+}
+
 on_both_backends!(
     an_admin_allows_websites_which_alone_may_then_frame_the_widget,
     api_users_are_created_rotated_and_revoked_with_each_key_shown_once,
@@ -977,4 +1071,5 @@ on_both_backends!(
     archived_entries_leave_booking_and_booked_ones_cannot_be_deleted,
     only_the_clinics_own_configuring_staff_may_touch_its_catalogue,
     working_hours_are_edited_in_the_console_and_bad_rules_are_refused_naming_the_field,
+    an_hours_change_that_strands_an_appointment_lists_it_first_then_keeps_it_booked_and_flagged,
 );

@@ -526,6 +526,13 @@ pub(crate) mod ssr {
                     Some(ScheduleChange::AddException(d)) => Some(d.date),
                     Some(ScheduleChange::AddBlock(b)) => Some(b.start.with_timezone(&tz).date_naive()),
                     Some(ScheduleChange::AddHoliday(d)) => Some(*d),
+                    // A removal shows the rule's next day: that is where times would go.
+                    Some(ScheduleChange::RemoveRule(RuleKind::Hours, id)) => schedule.hours.iter().find(|h| h.id == *id).map(|h| {
+                        let ahead = (i64::from(h.def.weekday) - i64::from(today.weekday().number_from_monday()) + 6).rem_euclid(7) + 1;
+                        today + Duration::days(ahead)
+                    }),
+                    Some(ScheduleChange::RemoveRule(RuleKind::Exception, id)) => schedule.exceptions.iter().find(|e| e.id == *id).map(|e| e.def.date),
+                    Some(ScheduleChange::RemoveRule(RuleKind::Block, id)) => schedule.blocks.iter().find(|b| b.id == *id).map(|b| b.start.with_timezone(&tz).date_naive()),
                     _ => None,
                 };
                 let asked = q.get("week").and_then(|w| NaiveDate::parse_from_str(w, "%Y-%m-%d").ok());
