@@ -41,6 +41,24 @@ try {
     await shot("6-german");
     await page.close();
   }
+  // A holiday on the next weekday strands some of the demo clinic's appointments: they stay
+  // booked and the overview lists them as needing attention.
+  {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.base}/admin/login`);
+    await page.locator("#email").fill("owner@demo.example");
+    await page.locator("#password").fill(DEMO_OWNER_PASSWORD);
+    await page.getByTestId("sign-in").click();
+    await page.waitForURL(`${server.base}/admin`);
+    let day = new Date(Date.now() + 86400000);
+    while ([0, 6].includes(day.getUTCDay())) day = new Date(day.getTime() + 86400000);
+    const date = day.toISOString().slice(0, 10);
+    await page.goto(`${server.base}/admin/schedule?change=holiday&date=${date}&name=Staff+training`);
+    await page.getByTestId("save-anyway").click();
+    await page.waitForURL(/done=saved/);
+    await context.close();
+  }
   // The console: signed in as the demo owner, in English, then in German.
   for (const [name, viewport] of Object.entries(viewports)) {
     for (const lang of ["en", "de"]) {
@@ -58,7 +76,7 @@ try {
       await page.locator("#locale").selectOption(lang);
       await page.getByTestId("save-language").click();
       await page.waitForURL(/done=language/);
-      for (const [step, path] of [["2-overview", "/admin"], ["3-settings", "/admin/settings"], ["4-website", "/admin/website"], ["5-integrations", "/admin/integrations"], ["6-staff", "/admin/staff"], ["7-audit", "/admin/audit"], ["8-catalogue", "/admin/catalogue"], ["9-product", "/admin/catalogue/product/1"], ["10-provider", "/admin/catalogue/provider/1"], ["11-schedule", "/admin/schedule"], ["12-hours", "/admin/schedule/1"]]) {
+      for (const [step, path] of [["2-overview", "/admin"], ["3-settings", "/admin/settings"], ["4-website", "/admin/website"], ["5-integrations", "/admin/integrations"], ["6-staff", "/admin/staff"], ["7-audit", "/admin/audit"], ["8-catalogue", "/admin/catalogue"], ["9-product", "/admin/catalogue/product/1"], ["10-provider", "/admin/catalogue/provider/1"], ["11-schedule", "/admin/schedule"], ["12-hours", "/admin/schedule/1"], ["13-check", "/admin/schedule/1?change=remove&kind=hours&id=1"]]) {
         await page.goto(`${server.base}${path}`);
         await hydrated(page);
         await shot(step);

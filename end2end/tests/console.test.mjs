@@ -203,6 +203,21 @@ test("a new clinic builds what it offers and its working hours in the browser, a
   assert.match(await page.getByRole("alert").textContent(), /start.*overlaps/);
   assert.equal(await page.getByTestId("rule-hours").count(), 14);
   await checked(page, "a provider's hours");
+  // The week preview shows the times the engine offers; a closed day is checked before saving.
+  assert.ok((await page.getByTestId("preview").getByTestId("slot").count()) > 0, "the week preview offers times");
+  const inTenDays = new Date(Date.now() + 10 * 86400000).toISOString().slice(0, 10);
+  await page.locator("#exception-date").fill(inTenDays);
+  await page.locator("#exception-kind").selectOption("closed");
+  await page.getByTestId("check-exception").click();
+  await page.waitForURL(/change=exception/);
+  await page.getByTestId("check").waitFor();
+  assert.match(await page.getByTestId("check-none").textContent(), /No booked appointment/);
+  assert.ok((await page.getByTestId("slot-removed").count()) > 0, "the closed day's times are shown as going");
+  await checked(page, "a change checked before saving");
+  assert.equal(await page.getByTestId("rule-exception").count(), 0, "checking saves nothing");
+  await page.getByTestId("save-anyway").click();
+  await page.waitForURL(/done=saved/);
+  assert.equal(await page.getByTestId("rule-exception").count(), 1);
   await page.goto(`${server.base}/admin/schedule`);
   await page.getByLabel("Date").fill("2030-07-04");
   await page.getByLabel("Name", { exact: true }).fill("Independence Day");

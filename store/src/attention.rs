@@ -370,12 +370,11 @@ pub struct PreviewLocation {
 }
 
 /// Seven days of one provider's bookable times for one product, as patients would be offered
-/// them now, with and without a proposed change, and the appointments the change strands.
+/// them now, with and without a proposed change (`stranded_by` names whom it strands).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeekPreview {
     pub from: NaiveDate,
     pub locations: Vec<PreviewLocation>,
-    pub stranded: Vec<AffectedAppointment>,
 }
 
 impl Store {
@@ -413,7 +412,7 @@ impl Store {
         let week_start = from.and_time(chrono::NaiveTime::MIN).and_utc();
         // Rules and busy time from the earlier of now and the week's start.
         let since = now.min(week_start);
-        let (rules, locations, busy, candidates) = with_pool!(self, pool => {
+        let (rules, locations, busy, before) = with_pool!(self, pool => {
             let mine: Option<(i64,)> = sqlx::query_as("SELECT id FROM providers WHERE id = $1 AND clinic_id = $2")
                 .bind(provider).bind(clinic_id).fetch_optional(pool).await?;
             mine.ok_or(StoreError::NotFound("provider"))?;
@@ -438,13 +437,8 @@ impl Store {
                 }
             }
             let set = load_rules!(pool, pool, clinic_id, Some(provider), since);
-            let candidates = match change {
-                Some(_) => open_appointments!(pool, pool, clinic_id, Some(provider), now),
-                None => Vec::new(),
-            };
-            (rules, locations, busy, (set, candidates))
+            (rules, locations, busy, set)
         });
-        let (before, candidates) = candidates;
         let after = change.map(|c| before.with(provider, c));
         let (_, slot_rules) = rules.slot_rules(false);
         let mut shown: BTreeSet<i64> = before.locations_of(provider);
@@ -474,11 +468,7 @@ impl Store {
                 .collect();
             out.push(PreviewLocation { location_id, name, time_zone: tz, days });
         }
-        let stranded = match &after {
-            Some(after) => stranded(&candidates, &before, after),
-            None => Vec::new(),
-        };
-        Ok(WeekPreview { from, locations: out, stranded })
+        Ok(WeekPreview { from, locations: out })
     }
 
     /// The clinic's future booked appointments flagged by an edit, soonest first.

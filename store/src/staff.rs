@@ -59,6 +59,11 @@ impl Actor {
     pub fn staff(user: &StaffUser) -> Self {
         Actor { staff_user_id: Some(user.id), label: user.email.clone() }
     }
+
+    /// An integrator's API user (`api:<username>` in the audit log).
+    pub fn api(username: &str) -> Self {
+        Actor { staff_user_id: None, label: format!("api:{username}") }
+    }
 }
 
 /// A signed-in staff member, as each request finds them.

@@ -11,7 +11,9 @@
 //! becomes due again by itself, and bumps `attempts`, so the dead worker's late result (if
 //! it was only slow) no longer applies.
 
+use crate::audit::insert_audit;
 use crate::booking::WriteTx;
+use crate::staff::Actor;
 use crate::time::{db_time, row_time, row_time_opt};
 use crate::{with_pool, Backend, Store, StoreError};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -109,12 +111,21 @@ fn iso(t: DateTime<Utc>) -> String {
 const SUBSCRIPTION_COLUMNS: &str =
     "id, clinic_id, url, events, description, created_at, failing_since, disabled_at, disabled_reason";
 
+/// A new signing secret: `whsec_` and base64 of 32 random bytes.
+pub fn new_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    format!("{}{}", domain::webhook::SECRET_PREFIX, base64::engine::general_purpose::STANDARD.encode(key))
+}
+
 /// Rows claimed per fan-out transaction and per delivery claim.
 const FAN_OUT_BATCH: i64 = 200;
 
 impl Store {
-    /// Creates a subscription, refusing the clinic's 26th.
-    pub async fn create_subscription(&self, new: &NewSubscription<'_>, now: DateTime<Utc>) -> Result<Subscription, StoreError> {
+    /// Creates a subscription, refusing the clinic's 26th; audited as `webhook.create`.
+    pub async fn create_subscription(&self, actor: &Actor, new: &NewSubscription<'_>, now: DateTime<Utc>) -> Result<Subscription, StoreError> {
         with_pool!(self, pool => {
             // On PostgreSQL the clinic's row lock serialises concurrent creations, so two
             // requests cannot both see 24 and make 26.
@@ -137,6 +148,9 @@ impl Store {
             .bind(new.clinic_id).bind(new.url).bind(events_column(new.events)).bind(new.description).bind(new.secret)
             .bind(db_time(pool, now))
             .fetch_one(&mut *tx).await?;
+            let events: Vec<&str> = new.events.iter().map(|e| e.as_str()).collect();
+            let detail = json!({ "id": id, "url": new.url, "events": events, "description": new.description });
+            insert_audit!(tx, pool, new.clinic_id, actor, "webhook.create", detail.to_string(), now);
             tx.commit().await?;
             Ok(Subscription {
                 id,
@@ -178,9 +192,13 @@ impl Store {
     }
 
     /// Deletes a subscription with its queue and log; another clinic's id is `NotFound`.
-    pub async fn delete_subscription(&self, clinic_id: i64, id: i64) -> Result<(), StoreError> {
+    /// Audited as `webhook.delete`.
+    pub async fn delete_subscription(&self, actor: &Actor, clinic_id: i64, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let url: Option<(String,)> = sqlx::query_as("SELECT url FROM webhook_subscriptions WHERE id = $1 AND clinic_id = $2")
+                .bind(id).bind(clinic_id).fetch_optional(&mut *tx).await?;
+            let Some((url,)) = url else { return Err(StoreError::NotFound("webhook")) };
             sqlx::query(
                 "DELETE FROM webhook_attempts WHERE delivery_id IN
                    (SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
@@ -194,6 +212,7 @@ impl Store {
             if gone.rows_affected() == 0 {
                 return Err(StoreError::NotFound("webhook"));
             }
+            insert_audit!(tx, pool, clinic_id, actor, "webhook.delete", json!({ "id": id, "url": url }).to_string(), now);
             tx.commit().await?;
             Ok(())
         })

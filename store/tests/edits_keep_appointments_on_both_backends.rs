@@ -222,7 +222,6 @@ async fn the_week_preview_shows_what_a_change_adds_and_removes(db: TestDb) {
     let days = &week.locations[0].days;
     assert!(days[1].slots.iter().all(|s| s.1 == SlotChange::Removed) && !days[1].slots.is_empty());
     assert!(days.iter().enumerate().filter(|(i, _)| *i != 1).flat_map(|(_, d)| &d.slots).all(|s| s.1 == SlotChange::Kept));
-    assert!(week.stranded.is_empty(), "nothing is booked that Tuesday");
 
     let sunday = monday + Duration::days(6);
     let extra = ScheduleChange::AddException(ExceptionDef::extra(sunday, LocalTime::parse("10:00").unwrap(), LocalTime::parse("11:00").unwrap()).unwrap());

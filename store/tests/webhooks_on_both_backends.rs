@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::delivery::{AttemptOutcome, EventType, MAX_SUBSCRIPTIONS_PER_CLINIC};
 use domain::patient::{PersonDetails, PersonName, Phone};
 use serde_json::Value;
+use store::staff::Actor;
 use store::testing::{another_clinic, appointment, scalar_i64, seeded_demo, TestDb};
 use store::webhooks::{AttemptResult, NewSubscription};
 use store::{on_both_backends, BookingContext, Store, StoreError};
@@ -17,7 +18,7 @@ fn now() -> DateTime<Utc> {
 
 async fn subscribe(store: &Store, clinic_id: i64, url: &str, events: &[EventType]) -> i64 {
     let new = NewSubscription { clinic_id, url, events, description: "", secret: SECRET };
-    store.create_subscription(&new, now()).await.unwrap().id
+    store.create_subscription(&Actor::cli(), &new, now()).await.unwrap().id
 }
 
 /// Books a patient's appointment on the demo clinic's first provider, `hours` after 10:00 on
@@ -174,17 +175,17 @@ async fn a_clinic_holds_at_most_25_subscriptions_and_sees_only_its_own(db: TestD
         subscribe(&db.store, clinic_id, &format!("https://h{n}.example.org/"), &[EventType::Queued]).await;
     }
     let new = NewSubscription { clinic_id, url: "https://one-more.example.org/", events: &[EventType::Queued], description: "", secret: SECRET };
-    let refused = db.store.create_subscription(&new, now()).await;
+    let refused = db.store.create_subscription(&Actor::cli(), &new, now()).await;
     assert!(matches!(refused, Err(StoreError::Rule(_))), "{refused:?}");
     assert_eq!(db.store.subscriptions(clinic_id).await.unwrap().len(), MAX_SUBSCRIPTIONS_PER_CLINIC);
     assert_eq!(db.store.subscriptions(other).await.unwrap().len(), 1);
 
-    assert!(matches!(db.store.delete_subscription(clinic_id, theirs).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(db.store.delete_subscription(&Actor::cli(), clinic_id, theirs, now()).await, Err(StoreError::NotFound(_))));
     assert!(matches!(db.store.delivery_log(clinic_id, theirs, 10).await, Err(StoreError::NotFound(_))));
     assert!(matches!(db.store.redeliver(clinic_id, theirs, 1, now()).await, Err(StoreError::NotFound(_))));
-    db.store.delete_subscription(other, theirs).await.unwrap();
+    db.store.delete_subscription(&Actor::cli(), other, theirs, now()).await.unwrap();
     assert!(db.store.subscriptions(other).await.unwrap().is_empty());
-    assert!(db.store.create_subscription(&NewSubscription { clinic_id: other, ..new }, now()).await.is_ok(), "the other clinic has its own 25");
+    assert!(db.store.create_subscription(&Actor::cli(), &NewSubscription { clinic_id: other, ..new }, now()).await.is_ok(), "the other clinic has its own 25");
 }
 
 on_both_backends!(

@@ -8,15 +8,13 @@ use super::{schema, Api};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use chrono::{SecondsFormat, Utc};
 use domain::delivery::parse_events;
 use domain::outbound::check_url;
-use domain::webhook::{parse_secret, SECRET_PREFIX};
-use rand::RngCore;
+use domain::webhook::parse_secret;
 use serde::Deserialize;
 use store::credentials::Facility;
+use store::staff::Actor;
 use store::webhooks::{AttemptLog, NewSubscription, Subscription};
 use store::StoreError;
 use utoipa::{IntoParams, ToSchema};
@@ -57,11 +55,6 @@ fn view(s: Subscription, secret: Option<String>) -> schema::Webhook {
     }
 }
 
-fn new_secret() -> String {
-    let mut key = [0u8; 32];
-    rand::rng().fill_bytes(&mut key);
-    format!("{SECRET_PREFIX}{}", STANDARD.encode(key))
-}
 
 /// Subscribes a URL to events of the caller's clinic. The answer carries the signing secret,
 /// the only time it is shown.
@@ -90,7 +83,7 @@ pub async fn create(
             parse_secret(&given)?;
             given
         }
-        None => new_secret(),
+        None => store::webhooks::new_secret(),
     };
     let subscription = NewSubscription {
         clinic_id: facility.clinic_id,
@@ -99,7 +92,7 @@ pub async fn create(
         description: &description,
         secret: &secret,
     };
-    let created = api.store.create_subscription(&subscription, api.clock.now()).await?;
+    let created = api.store.create_subscription(&Actor::api(&facility.username), &subscription, api.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(view(created, Some(secret)))))
 }
 
@@ -117,7 +110,7 @@ pub async fn list(State(api): State<Api>, Extension(facility): Extension<Facilit
     summary = "Deletes a webhook subscription",
     responses((status = 204, description = "deleted")))]
 pub async fn delete(State(api): State<Api>, Extension(facility): Extension<Facility>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    api.store.delete_subscription(facility.clinic_id, path_id(&id, "webhook")?).await?;
+    api.store.delete_subscription(&Actor::api(&facility.username), facility.clinic_id, path_id(&id, "webhook")?, api.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
