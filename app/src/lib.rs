@@ -73,6 +73,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/schedule/:provider") view=admin::schedule::ProviderSchedulePage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/website") view=admin::integrations::WebsitePage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/integrations") view=admin::integrations::IntegrationsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/webhooks") view=admin::webhooks::WebhooksPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/webhooks/:id") view=admin::webhooks::WebhookPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=admin::staff::AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/account") view=admin::account::AccountPage ssr=SsrMode::Async/>
             </Routes>

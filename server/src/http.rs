@@ -22,12 +22,15 @@ pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &
     let api = crate::api::routes(api_state);
     let routes = generate_route_list(App);
     let clock = api_options.clock;
+    let allow_hosts = api_options.webhook_allow_hosts.clone();
     let context = {
         let (store, key) = (store.clone(), key.clone());
         move || {
             provide_context(store.clone());
             provide_context(key.clone());
             provide_context(clock);
+            // The console checks webhook URLs with the same outbound rules as the API.
+            provide_context(allow_hosts.clone());
         }
     };
     let home = Router::new().route("/", get(home)).with_state(store.clone());

@@ -1054,6 +1054,105 @@ async fn an_hours_change_that_strands_an_appointment_lists_it_first_then_keeps_i
     assert!(week.body.contains(r#"value="2030-01-07""#), "the week starts on its Monday: {}", week.body);
 }
 
+async fn webhook_subscriptions_are_managed_in_the_console_with_the_secret_shown_once_and_deliveries_sent_again(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let audits = app.count("SELECT COUNT(*) FROM audit_log").await;
+    let long = "x".repeat(201);
+    let good = "https://hooks.example.com/booking";
+    for (form, field) in [
+        (vec![("url", "http://hooks.example.com/in"), ("events[appointmentCreated]", "on"), ("description", "")], "url"),
+        (vec![("url", "https://10.0.0.7/in"), ("events[appointmentCreated]", "on"), ("description", "")], "url"),
+        (vec![("url", "not a url"), ("events[appointmentCreated]", "on"), ("description", "")], "url"),
+        (vec![("url", good), ("description", "")], "events"),
+        (vec![("url", good), ("events[appointmentMoved]", "on"), ("description", "")], "events"),
+        (vec![("url", good), ("events[appointmentCreated]", "on"), ("description", long.as_str())], "description"),
+    ] {
+        let a = owner.post("admin_create_webhook", &form).await;
+        assert_eq!(a.status, 422, "{form:?}: {}", a.body);
+        let body: Value = serde_json::from_str(&a.body).unwrap();
+        assert_eq!(body["Invalid"]["field"].as_str(), Some(field), "{form:?}: {body}");
+    }
+    assert!(app.store.subscriptions(app.demo_id).await.unwrap().is_empty(), "nothing saved");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audits);
+
+    let created = owner
+        .post("admin_create_webhook", &[("url", good), ("events[appointmentCreated]", "on"), ("events[appointmentCanceled]", "on"), ("description", "Front desk tablet")])
+        .await;
+    assert_eq!((created.status, created.location.as_str()), (302, "/admin/webhooks"), "{}", created.body);
+    let subscription = app.store.subscriptions(app.demo_id).await.unwrap().remove(0);
+    assert_eq!(subscription.events.iter().map(|e| e.as_str()).collect::<Vec<_>>(), ["appointmentCreated", "appointmentCanceled"]);
+    let stored = scalar_text(&app.store, &format!("SELECT secret FROM webhook_subscriptions WHERE id = {}", subscription.id)).await;
+    let page = owner.get("/admin/webhooks").await;
+    assert!(page.body.contains(&stored) && stored.starts_with("whsec_"), "the secret is shown: {}", page.body);
+    assert!(!owner.get("/admin/webhooks").await.body.contains(&stored), "and only once");
+    assert_eq!(app.store.audit_log(app.demo_id, 1).await.unwrap()[0].action, "webhook.create");
+
+    // A booking is delivered (here: one failed attempt); the log shows it and it can be sent again.
+    let now = app.clock.now();
+    let slug = domain::ClinicSlug::parse("demo").unwrap();
+    let ctx = app.store.booking_context(&slug).await.unwrap();
+    let offered = app
+        .store
+        .availability(&store::AvailabilityRequest {
+            clinic_id: app.demo_id,
+            location_id: ctx.location.id,
+            product_id: ctx.product.id,
+            provider_id: Some(ctx.providers[0].provider_id),
+            from: (now + chrono::Duration::days(20)).date_naive(),
+            to: (now + chrono::Duration::days(30)).date_naive(),
+            new_patient: false,
+            now,
+        })
+        .await
+        .unwrap();
+    let start = offered.providers[0].slots[0].interval.start;
+    app.store.create_appointment(&store::testing::appointment(app.demo_id, &ctx, ctx.providers[0].provider_id, start, now)).await.unwrap();
+    app.store.fan_out_events(now).await.unwrap();
+    let due = app.store.claim_deliveries(now, 10, chrono::Duration::seconds(30)).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let failure = store::webhooks::AttemptResult { status: Some(503), latency_ms: 42, error: None };
+    app.store.record_attempt(&due[0], &failure, now, 0.5).await.unwrap();
+    let id = subscription.id.to_string();
+    let log = owner.get(&format!("/admin/webhooks/{id}")).await;
+    assert_eq!(log.status, 200, "{}", log.body);
+    assert!(log.body.contains("appointmentCreated") && log.body.contains("503") && log.body.contains("42 ms"), "{}", log.body);
+    let delivery = due[0].delivery_id.to_string();
+    let again = owner.post("admin_redeliver", &[("webhook", &id), ("delivery", &delivery)]).await;
+    assert_eq!((again.status, again.location.clone()), (302, format!("/admin/webhooks/{id}?done=redelivered")), "{}", again.body);
+    let due_again = app.store.claim_deliveries(now + chrono::Duration::seconds(1), 10, chrono::Duration::seconds(30)).await.unwrap();
+    assert_eq!(due_again.iter().map(|d| &d.event_id).collect::<Vec<_>>(), [&due[0].event_id], "sent again with the same event id");
+
+    // Nobody else sees or touches it.
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    let token = app.new_clinic("elsewhere", "owner@elsewhere.example", "Asia/Tokyo").await;
+    let mut other = app.browser();
+    assert_eq!(other.accept(&token, "Other Owner", "far away clinic secret").await.status, 302);
+    assert_eq!(desk.get("/admin/webhooks").await.status, 403);
+    assert_eq!(other.get(&format!("/admin/webhooks/{id}")).await.status, 404);
+    assert_eq!(app.browser().get("/admin/webhooks").await.status, 302, "to sign in");
+    for (function, form) in [
+        ("admin_delete_webhook", vec![("id", id.as_str())]),
+        ("admin_redeliver", vec![("webhook", id.as_str()), ("delivery", delivery.as_str())]),
+        ("admin_create_webhook", vec![("url", good), ("events[appointmentCreated]", "on"), ("description", "")]),
+    ] {
+        assert_eq!(desk.post(function, &form).await.status, 403, "desk {function}");
+        if function != "admin_create_webhook" {
+            assert_eq!(other.post(function, &form).await.status, 404, "another clinic's owner {function}");
+        }
+        let mut forged = app.owner().await;
+        forged.csrf = "0".repeat(64);
+        assert_eq!(forged.post(function, &form).await.status, 403, "forged token {function}");
+    }
+    assert_eq!(app.store.subscriptions(app.demo_id).await.unwrap().len(), 1);
+
+    let deleted = owner.post("admin_delete_webhook", &[("id", &id)]).await;
+    assert_eq!((deleted.status, deleted.location.as_str()), (302, "/admin/webhooks?done=deleted"), "{}", deleted.body);
+    assert!(app.store.subscriptions(app.demo_id).await.unwrap().is_empty());
+    assert_eq!(owner.post("admin_delete_webhook", &[("id", &id)]).await.status, 404);
+    assert_eq!(app.store.audit_log(app.demo_id, 1).await.unwrap()[0].action, "webhook.delete");
+}
+
 on_both_backends!(
     an_admin_allows_websites_which_alone_may_then_frame_the_widget,
     api_users_are_created_rotated_and_revoked_with_each_key_shown_once,
@@ -1072,4 +1171,5 @@ on_both_backends!(
     only_the_clinics_own_configuring_staff_may_touch_its_catalogue,
     working_hours_are_edited_in_the_console_and_bad_rules_are_refused_naming_the_field,
     an_hours_change_that_strands_an_appointment_lists_it_first_then_keeps_it_booked_and_flagged,
+    webhook_subscriptions_are_managed_in_the_console_with_the_secret_shown_once_and_deliveries_sent_again,
 );

@@ -14,6 +14,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod staff;
 pub mod text;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub mod session;
@@ -49,6 +50,7 @@ pub enum Section {
     Staff,
     Website,
     Integrations,
+    Webhooks,
     Audit,
     Account,
 }
@@ -63,6 +65,7 @@ pub fn Console(frame: Frame, section: Section, children: Children) -> impl IntoV
         (Section::Schedule, "/admin/schedule", T::Schedule, frame.can_configure),
         (Section::Website, "/admin/website", T::Website, frame.can_configure),
         (Section::Integrations, "/admin/integrations", T::Integrations, frame.can_configure),
+        (Section::Webhooks, "/admin/webhooks", T::Webhooks, frame.can_configure),
         (Section::Staff, "/admin/staff", T::Staff, frame.can_manage_staff),
         (Section::Audit, "/admin/audit", T::AuditLog, frame.can_configure),
         (Section::Account, "/admin/account", T::Account, true),

@@ -369,7 +369,8 @@ pub(crate) mod ssr {
                 id: a.appointment_id,
                 when: format!("{} ({})", a.start.with_timezone(&a.time_zone).format("%Y-%m-%d %H:%M"), a.time_zone.name()),
                 provider: a.provider_name.clone(),
-                patient: a.patient.clone(),
+                // Some bookings (staff, bots without patient details) name no patient.
+                patient: if a.patient.trim().is_empty() { "—".to_owned() } else { a.patient.clone() },
                 what: a.what.clone(),
                 reason: reason(locale, a.reason).to_owned(),
             })
@@ -568,7 +569,11 @@ pub(crate) mod ssr {
                                         (start.with_timezone(&l.time_zone).format("%H:%M").to_string(), code)
                                     })
                                     .collect();
-                                (format!("{} {}", weekday_name(locale, d.date), d.date.format("%d.%m.")), slots)
+                                let date = match locale {
+                                    Locale::En => d.date.format("%b %-d"),
+                                    Locale::De => d.date.format("%-d.%-m."),
+                                };
+                                (format!("{} {date}", weekday_name(locale, d.date)), slots)
                             })
                             .collect(),
                     })
