@@ -57,6 +57,11 @@ try {
     await page.goto(`${server.base}/admin/schedule?change=holiday&date=${date}&name=Staff+training`);
     await page.getByTestId("save-anyway").click();
     await page.waitForURL(/done=saved/);
+    await page.goto(`${server.base}/admin/webhooks`);
+    await page.locator("#url").fill("https://pms.stadtpark-clinic.example/booking-events");
+    await page.locator("#description").fill("Practice management system");
+    await page.getByTestId("create-webhook").click();
+    await page.getByTestId("issued-secret").waitFor();
     await context.close();
   }
   // The console: signed in as the demo owner, in English, then in German.
@@ -76,7 +81,7 @@ try {
       await page.locator("#locale").selectOption(lang);
       await page.getByTestId("save-language").click();
       await page.waitForURL(/done=language/);
-      for (const [step, path] of [["2-overview", "/admin"], ["3-settings", "/admin/settings"], ["4-website", "/admin/website"], ["5-integrations", "/admin/integrations"], ["6-staff", "/admin/staff"], ["7-audit", "/admin/audit"], ["8-catalogue", "/admin/catalogue"], ["9-product", "/admin/catalogue/product/1"], ["10-provider", "/admin/catalogue/provider/1"], ["11-schedule", "/admin/schedule"], ["12-hours", "/admin/schedule/1"], ["13-check", "/admin/schedule/1?change=remove&kind=hours&id=1"]]) {
+      for (const [step, path] of [["2-overview", "/admin"], ["3-settings", "/admin/settings"], ["4-website", "/admin/website"], ["5-integrations", "/admin/integrations"], ["6-staff", "/admin/staff"], ["7-audit", "/admin/audit"], ["8-catalogue", "/admin/catalogue"], ["9-product", "/admin/catalogue/product/1"], ["10-provider", "/admin/catalogue/provider/1"], ["11-schedule", "/admin/schedule"], ["12-hours", "/admin/schedule/1"], ["13-check", "/admin/schedule/1?change=remove&kind=hours&id=1"], ["14-webhooks", "/admin/webhooks"], ["15-webhook", "/admin/webhooks/1"]]) {
         await page.goto(`${server.base}${path}`);
         await hydrated(page);
         await shot(step);

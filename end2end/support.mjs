@@ -56,7 +56,7 @@ export function clockFrom(start) {
   return () => new Date(Date.now() + offset);
 }
 
-export async function startServer({ embedOrigins = [], start = testStart() } = {}) {
+export async function startServer({ embedOrigins = [], start = testStart(), env: extraEnv = {} } = {}) {
   const now = clockFrom(start);
   // Every command runs as of the suite's date; a real-date run passes no clock at all.
   const clockArgs = () => (start === null ? [] : [`--test-clock=${now().toISOString()}`]);
@@ -71,6 +71,7 @@ export async function startServer({ embedOrigins = [], start = testStart() } = {
     BOOKING_DEMO_API_KEY: "bk_e2e_demo_key",
     BOOKING_DEMO_OWNER_PASSWORD: DEMO_OWNER_PASSWORD,
     RUST_LOG: "warn",
+    ...extraEnv,
   };
   execFileSync(binary, ["seed-demo", ...clockArgs()], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   if (embedOrigins.length) {

@@ -1,15 +1,21 @@
 // The clinic console in Chromium: a new clinic's owner follows the setup link printed by
-// `server clinic create`, edits the clinic, invites a colleague, signs out and in again; the
-// demo owner's console in German on a phone. Every page passes the accessibility checker.
+// `server clinic create`, edits the clinic, invites a colleague, signs out and in again;
+// another builds its catalogue, hours (checked in the week preview), a bot credential and a
+// webhook subscription, then a patient and a bot book and the receiver gets both signed
+// events; the demo owner's console in German on a phone. Every page passes the
+// accessibility checker.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
 import { accessibilityProblems, DEMO_OWNER_PASSWORD, hydrated, launchBrowser, startServer } from "../support.mjs";
 
 let server;
 let browser;
 
 before(async () => {
-  server = await startServer();
+  // Webhook receivers in these tests listen on plain http on this machine.
+  server = await startServer({ env: { BOOKING_WEBHOOK_ALLOW_HOSTS: "127.0.0.1" } });
   browser = await launchBrowser();
 });
 
@@ -120,7 +126,7 @@ test("a new clinic's owner sets up the account, edits the clinic, invites a coll
   await context.close();
 });
 
-test("a new clinic builds what it offers and its working hours in the browser, and bots and patients see them", async () => {
+test("a new clinic builds what it offers, its hours and its integrations in the browser; a patient and a bot book and its webhook hears both", async () => {
   const out = server.cli(
     ["clinic", "create", "east-side", "--name", "East Side Dental", "--time-zone", "America/New_York", "--owner-email", "owner@east-side.example"],
     { BOOKING_PUBLIC_URL: server.base },
@@ -237,12 +243,78 @@ test("a new clinic builds what it offers and its working hours in the browser, a
   assert.deepEqual(calendars[0].appointmentTypes.map((t) => [t.name, t.durationMinutes]), [["Check-up", 20], ["Cleaning", 50]]);
   assert.equal(calendars[0].location.timeZone, "America/New_York");
 
-  // Patients see the new clinic's offer in its widget.
-  const patient = await context.newPage();
-  await patient.goto(`${server.base}/book/east-side`);
-  await hydrated(patient);
-  const text = await patient.locator("body").innerText();
-  for (const shown of ["East Side Dental", "Check-up", "Cleaning"]) assert.ok(text.includes(shown), `${shown} missing from the widget`);
+  // A webhook subscription, made in the console, to a receiver on this machine.
+  const received = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push({ signature: req.headers["x-webhook-signature"], body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  try {
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await checked(page, "webhooks");
+    await page.getByLabel("Receiver URL").fill(`http://127.0.0.1:${receiver.address().port}/booking-events`);
+    await page.getByLabel("Description").fill("Front desk system");
+    await page.getByTestId("create-webhook").click();
+    await page.getByTestId("issued-secret").waitFor();
+    await checked(page, "a new webhook's secret");
+    const secret = await page.getByTestId("secret").inputValue();
+    assert.match(secret, /^whsec_/);
+
+    // Patients see the new clinic's offer in its widget and book.
+    const patient = await context.newPage();
+    await patient.goto(`${server.base}/book/east-side`);
+    await hydrated(patient);
+    const text = await patient.locator("body").innerText();
+    for (const shown of ["East Side Dental", "Check-up", "Cleaning"]) assert.ok(text.includes(shown), `${shown} missing from the widget`);
+    await patient.locator("[data-testid=times] button[name=slot]").first().click();
+    await patient.waitForURL(/\/book\/east-side\/details\?/);
+    await hydrated(patient);
+    // Whatever the appointment type asks of the person who books.
+    for (const [name, value] of [["firstname", "Pat"], ["lastname", "Patient"], ["email", "pat@example.org"], ["phone", "+1 212 555 0199"], ["dob", "1990-04-05"]]) {
+      const input = patient.locator(`input[name="booker[${name}]"]`);
+      if (await input.count()) await input.fill(value);
+    }
+    await patient.getByTestId("confirm").click();
+    await patient.waitForURL(/done=booked/);
+
+    // A bot books through the API with the credential made in the console.
+    const auth = { authorization: `Basic ${Buffer.from(`east-bot:${key}`).toString("base64")}` };
+    const from = new Date(server.now().getTime() + 3 * 86400000).toISOString().slice(0, 10);
+    const to = new Date(server.now().getTime() + 17 * 86400000).toISOString().slice(0, 10);
+    const type = calendars[1].appointmentTypes[0].id;
+    const availability = await (await fetch(`${server.base}/api/v1/availability?calendar_id=${calendars[1].id}&appointment_type_id=${type}&from=${from}&to=${to}`, { headers: auth })).json();
+    const slot = availability.days.flatMap((d) => d.slots)[0];
+    const booked = await fetch(`${server.base}/api/v1/appointments`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ slotId: slot.slotId, patient: { firstName: "Bo", lastName: "Bot", dob: "1980-02-03", phone: "+1 212 555 0100", email: "bo@example.org" } }),
+    });
+    assert.equal(booked.status, 201, await booked.text());
+
+    // The receiver gets both bookings, signed with the secret the console showed once.
+    for (let waited = 0; received.length < 2 && waited < 15000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(received.length, 2, JSON.stringify(received));
+    const keyBytes = Buffer.from(secret.slice("whsec_".length), "base64");
+    for (const r of received) {
+      assert.equal(r.signature, `sha256=${createHmac("sha256", keyBytes).update(r.body).digest("hex")}`);
+      assert.equal(JSON.parse(r.body).type, "appointmentCreated", r.body);
+    }
+    const sources = received.map((r) => JSON.parse(r.body).data.source).sort();
+    assert.deepEqual(sources, ["bot_api", "widget"], JSON.stringify(received.map((r) => r.body)));
+
+    // The console's delivery log shows both deliveries.
+    await page.goto(`${server.base}/admin/webhooks`);
+    await page.getByRole("link", { name: /booking-events/ }).click();
+    await page.getByTestId("attempt").nth(1).waitFor();
+    await checked(page, "a webhook's delivery log");
+  } finally {
+    await new Promise((r) => receiver.close(r));
+  }
   assert.deepEqual(errors, []);
   await context.close();
 });
