@@ -340,7 +340,7 @@ fn WebhookDetail(v: WebhookView) -> impl IntoView {
     view! {
         <Console frame=v.frame.clone() section=Section::Webhooks>
             <p class="mb-2"><a href="/admin/webhooks" class="text-teal-800 underline">{t(locale, T::Webhooks)}</a></p>
-            <h1 class="mb-1 break-all text-2xl font-semibold">{v.webhook.url.clone()}</h1>
+            <h1 class="mb-1 break-all text-xl font-semibold">{v.webhook.url.clone()}</h1>
             <p class="mb-4 text-slate-700">{state_label(locale, &v.webhook)} " · " <span class="font-mono text-sm">{v.webhook.events.join(", ")}</span></p>
             {(v.done.as_deref() == Some("redelivered")).then(|| view! { <Notice text=t(locale, T::RedeliveredNotice)/> })}
             <div aria-live="assertive">{problem}</div>
