@@ -207,12 +207,7 @@ fn day_slots(
     let (duration, step) = (rules.duration.num_seconds(), rules.step.num_seconds());
     let (before, after) = (rules.buffer_before.num_seconds(), rules.buffer_after.num_seconds());
     let (earliest, latest_start) = (earliest.timestamp(), latest_start.timestamp());
-    let weekly = calendar.weekly.iter().filter(|r| r.applies_on(date)).map(|r| (r.hours.start, r.hours.end));
-    let extra = calendar.exceptions.iter().filter_map(|e| match *e {
-        DateException::ExtraHours { date: d, start, end } if d == date && start < end => Some((start, end)),
-        _ => None,
-    });
-    for (start, end) in weekly.chain(extra) {
+    for (start, end) in working_periods(calendar, date) {
         let open = instant_at(query.tz, date.and_time(start.naive())).timestamp();
         let close = instant_at(query.tz, date.and_time(end.naive())).timestamp();
         let mut t = open;
@@ -281,16 +276,12 @@ pub fn misfit(tz: Tz, holidays: &[NaiveDate], calendar: &ProviderCalendar<'_>, a
     if calendar.blocks.iter().any(|b| b.overlaps(appointment)) {
         return Some(Misfit::Blocked);
     }
-    let period = |start: LocalTime, end: LocalTime| Interval {
-        start: instant_at(tz, date.and_time(start.naive())),
-        end: instant_at(tz, date.and_time(end.naive())),
-    };
-    let weekly = calendar.weekly.iter().filter(|r| r.applies_on(date)).map(|r| period(r.hours.start, r.hours.end));
-    let extra = calendar.exceptions.iter().filter_map(|e| match *e {
-        DateException::ExtraHours { date: d, start, end } if d == date => Some(period(start, end)),
-        _ => None,
-    });
-    let mut periods: Vec<Interval> = weekly.chain(extra).collect();
+    let mut periods: Vec<Interval> = working_periods(calendar, date)
+        .map(|(start, end)| Interval {
+            start: instant_at(tz, date.and_time(start.naive())),
+            end: instant_at(tz, date.and_time(end.naive())),
+        })
+        .collect();
     periods.sort_by_key(|p| p.start);
     // Adjacent periods (08:00-12:00 and 12:00-14:00) together cover an appointment across noon.
     let mut covered_until = appointment.start;
@@ -300,6 +291,17 @@ pub fn misfit(tz: Tz, holidays: &[NaiveDate], calendar: &ProviderCalendar<'_>, a
         }
     }
     (covered_until < appointment.end).then_some(Misfit::OutsideHours)
+}
+
+/// The local working periods of `date`: the weekly rules that apply that day and its extra
+/// hours (closed days and holidays are the caller's to check first).
+fn working_periods<'a>(calendar: &'a ProviderCalendar<'_>, date: NaiveDate) -> impl Iterator<Item = (LocalTime, LocalTime)> + 'a {
+    let weekly = calendar.weekly.iter().filter(move |r| r.applies_on(date)).map(|r| (r.hours.start, r.hours.end));
+    let extra = calendar.exceptions.iter().filter_map(move |e| match *e {
+        DateException::ExtraHours { date: d, start, end } if d == date && start < end => Some((start, end)),
+        _ => None,
+    });
+    weekly.chain(extra)
 }
 
 /// "Any provider": every distinct slot that at least one provider offers, in order, with the

@@ -37,7 +37,6 @@ pub enum ScheduleChange {
     AddBlock(Interval),
     RemoveRule(RuleKind, i64),
     AddHoliday(NaiveDate),
-    RemoveHoliday(NaiveDate),
 }
 
 /// A future appointment as staff need to see it to decide what to do with it.
@@ -87,7 +86,6 @@ impl RuleSet {
             ScheduleChange::RemoveRule(RuleKind::Exception, id) => next.exceptions.retain(|e| e.0 != *id),
             ScheduleChange::RemoveRule(RuleKind::Block, id) => next.blocks.retain(|b| b.0 != *id),
             ScheduleChange::AddHoliday(date) => next.holidays.push(*date),
-            ScheduleChange::RemoveHoliday(date) => next.holidays.retain(|d| d != date),
         }
         next
     }
@@ -147,7 +145,7 @@ pub(crate) struct Candidate {
 }
 
 impl Candidate {
-    fn affected(&self, reason: Misfit, since: Option<DateTime<Utc>>) -> AffectedAppointment {
+    pub(crate) fn affected(&self, reason: Misfit, since: Option<DateTime<Utc>>) -> AffectedAppointment {
         AffectedAppointment {
             appointment_id: self.appointment_id,
             start: self.start,
@@ -319,8 +317,8 @@ macro_rules! appointments_of {
         let candidates = $crate::attention::open_appointments!(&mut *$tx, $pool, $clinic_id, Some($provider), $now);
         let found: Vec<$crate::attention::AffectedAppointment> = candidates
             .iter()
-            .filter(|c| services.is_none_or(|s| s.contains(&c.service_id())))
-            .map(|c| c.affected_now($reason))
+            .filter(|c| services.is_none_or(|s| s.contains(&c.service_id)))
+            .map(|c| c.affected($reason, None))
             .collect();
         if !found.is_empty() && $stranding == $crate::attention::Stranding::Refuse {
             return Err($crate::StoreError::WouldStrand(found.len()));
@@ -330,16 +328,6 @@ macro_rules! appointments_of {
 }
 
 pub(crate) use {appointments_of, candidates, flag_all, load_rules, open_appointments, strand_check};
-
-impl Candidate {
-    pub(crate) fn service_id(&self) -> i64 {
-        self.service_id
-    }
-
-    pub(crate) fn affected_now(&self, reason: Misfit) -> AffectedAppointment {
-        self.affected(reason, None)
-    }
-}
 
 pub(crate) fn stranded_by_change(candidates: &[Candidate], before: &RuleSet, provider: Option<i64>, change: &ScheduleChange) -> Vec<AffectedAppointment> {
     // A clinic-wide change (holidays) applies the same to every provider.

@@ -423,7 +423,6 @@ pub(crate) mod ssr {
                 format!("{}: {text}", t(locale, T::RemoveRuleChange))
             }
             ScheduleChange::AddHoliday(date) => format!("{} {date} · {}", t(locale, T::Holidays), form.get("name")),
-            ScheduleChange::RemoveHoliday(date) => date.to_string(),
         };
         let stranded = store.stranded_by(clinic, provider, &change, now()?).await?;
         view.stranded = rows(locale, &stranded);
