@@ -90,6 +90,22 @@ impl RuleSet {
         next
     }
 
+    /// The rules after `replace_rules` removes `remove` and adds `add` to `provider`'s.
+    pub(crate) fn replaced(&self, provider: i64, remove: &[(RuleKind, i64)], add: &crate::schedule_admin::NewRules) -> RuleSet {
+        let mut next = self.clone();
+        next.hours.retain(|h| !remove.contains(&(RuleKind::Hours, h.0)));
+        next.exceptions.retain(|e| !remove.contains(&(RuleKind::Exception, e.0)));
+        next.blocks.retain(|b| !remove.contains(&(RuleKind::Block, b.0)));
+        for def in &add.hours {
+            if let Ok(rule) = weekly_rule(def) {
+                next.hours.push((0, provider, def.location_id, rule));
+            }
+        }
+        next.exceptions.extend(add.exceptions.iter().map(|def| (0, provider, exception(def))));
+        next.blocks.extend(add.blocks.iter().filter_map(|(start, end, _)| Interval::new(*start, *end)).map(|b| (0, provider, b)));
+        next
+    }
+
     fn calendar(&self, provider: i64, location: i64) -> OwnedCalendar {
         OwnedCalendar {
             weekly: self.hours.iter().filter(|h| h.1 == provider && h.2 == location).map(|h| h.3).collect(),
@@ -117,12 +133,12 @@ struct OwnedCalendar {
     blocks: Vec<Interval>,
 }
 
-fn weekly_rule(def: &HoursDef) -> Result<WeeklyRule, DomainError> {
+pub(crate) fn weekly_rule(def: &HoursDef) -> Result<WeeklyRule, DomainError> {
     let hours = WeeklyInterval::new(WeeklyInterval::weekday_from_iso(i64::from(def.weekday))?, def.start, def.end)?;
     Ok(WeeklyRule { hours, valid_from: def.valid_from, valid_until: def.valid_until })
 }
 
-fn exception(def: &ExceptionDef) -> DateException {
+pub(crate) fn exception(def: &ExceptionDef) -> DateException {
     match def.extra {
         None => DateException::Closed { date: def.date },
         Some((start, end)) => DateException::ExtraHours { date: def.date, start, end },
@@ -262,7 +278,7 @@ macro_rules! load_rules {
 }
 
 /// The appointments that fit `before` but not `after`, with the reason.
-fn stranded(candidates: &[Candidate], before: &RuleSet, after: &RuleSet) -> Vec<AffectedAppointment> {
+pub(crate) fn stranded(candidates: &[Candidate], before: &RuleSet, after: &RuleSet) -> Vec<AffectedAppointment> {
     candidates
         .iter()
         .filter(|c| before.misfit(c).is_none())

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 /// The four kinds of thing a catalogue holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Location,
     Service,
@@ -43,7 +43,7 @@ impl Kind {
         Self::ALL.into_iter().find(|k| k.name() == raw)
     }
 
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             Kind::Location => "locations",
             Kind::Service => "services",

@@ -33,7 +33,43 @@ pub struct ClinicConfig {
     pub settings: ClinicSettings,
 }
 
+/// Inserts a clinic inside the write transaction `$tx`, refusing a slug in use; evaluates to
+/// its id.
+macro_rules! insert_clinic {
+    ($tx:ident, $slug:expr, $profile:expr, $stamp:expr) => {{
+        let slug: &ClinicSlug = $slug;
+        let profile: &ClinicProfile = $profile;
+        let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM clinics WHERE slug = $1").bind(slug.as_str()).fetch_optional(&mut *$tx).await?;
+        if taken.is_some() {
+            return Err(StoreError::Rule(DomainError::invalid("slug", format!("{:?} is already in use", slug.as_str()))));
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO clinics (slug, name, default_locale, time_zone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(slug.as_str()).bind(&profile.name).bind(&profile.default_locale).bind(&profile.time_zone).bind($stamp)
+        .fetch_one(&mut *$tx).await?;
+        id
+    }};
+}
+
 impl Store {
+    /// Creates an empty clinic without staff (`server clinic apply` of a new clinic's file
+    /// when no owner is named; the demo seed gives it its owner afterwards).
+    pub(crate) async fn create_clinic_without_owner(&self, slug: &ClinicSlug, profile: &ClinicProfile, actor: &Actor, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let stamp = db_time(pool, now);
+            let clinic_id = insert_clinic!(tx, slug, profile, stamp);
+            sqlx::query(INSERT_AUDIT)
+                .bind(clinic_id).bind(actor.staff_user_id).bind(&actor.label).bind("clinic.create")
+                .bind(json!({ "slug": slug.as_str(), "name": profile.name, "defaultLocale": profile.default_locale, "timeZone": profile.time_zone }).to_string())
+                .bind(stamp)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(clinic_id)
+        })
+    }
+
     /// Creates an empty clinic (default booking settings, nothing bookable yet) and its owner's
     /// account, and returns the owner's one-time setup link.
     pub async fn create_clinic(&self, new: &NewClinic, now: DateTime<Utc>) -> Result<(i64, Invitation), StoreError> {
@@ -42,22 +78,13 @@ impl Store {
         let expires_at = now + INVITATION_LIFETIME;
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
-            let slug_taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM clinics WHERE slug = $1")
-                .bind(new.slug.as_str()).fetch_optional(&mut *tx).await?;
-            if slug_taken.is_some() {
-                return Err(StoreError::Rule(DomainError::invalid("slug", format!("{:?} is already in use", new.slug.as_str()))));
-            }
             let email_taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM staff_users WHERE email = $1")
                 .bind(&email).fetch_optional(&mut *tx).await?;
             if email_taken.is_some() {
                 return Err(StoreError::Rule(DomainError::invalid("ownerEmail", "already has a staff account")));
             }
             let stamp = db_time(pool, now);
-            let (clinic_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO clinics (slug, name, default_locale, time_zone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(new.slug.as_str()).bind(&new.profile.name).bind(&new.profile.default_locale).bind(&new.profile.time_zone).bind(stamp)
-            .fetch_one(&mut *tx).await?;
+            let clinic_id = insert_clinic!(tx, &new.slug, &new.profile, stamp);
             let (user_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO staff_users (clinic_id, email, role, locale, created_at) VALUES ($1, $2, 'owner', $3, $4) RETURNING id",
             )

@@ -18,6 +18,10 @@ pub enum StoreError {
     /// their provider offers; the caller did not ask to save it anyway.
     #[error("{0} booked appointment(s) would fall outside what the provider offers")]
     WouldStrand(usize),
+    /// A clinic file (`clinic_file.rs`) was refused; `at` names the entry and key, e.g.
+    /// `providers.anna-weber.hours[2].end` (empty for the file's syntax).
+    #[error("{}", file_message(.at, .reason))]
+    ClinicFile { at: String, reason: String },
     /// A rule refused the change (status transition, cutoff, ...).
     #[error(transparent)]
     Rule(domain::DomainError),
@@ -52,4 +56,12 @@ pub(crate) fn write_error(e: sqlx::Error) -> StoreError {
         }
     }
     StoreError::Database(e)
+}
+
+fn file_message(at: &str, reason: &str) -> String {
+    if at.is_empty() {
+        reason.to_owned()
+    } else {
+        format!("{at}: {reason}")
+    }
 }

@@ -11,6 +11,8 @@ mod clock;
 mod booking;
 pub mod catalogue_admin;
 mod clinic_admin;
+mod clinic_apply;
+pub mod clinic_file;
 pub mod credentials;
 mod error;
 pub mod links;
@@ -37,6 +39,8 @@ pub use widget::{AppointmentView, Catalogue, HoldView, Offer, ProductOption, Ser
 pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_OWNER_EMAIL, DEMO_SIP_ID, DEMO_SLUG, DEMO_VOICE_USER};
 pub use audit::AuditEntry;
 pub use clinic_admin::{ClinicConfig, NewClinic};
+pub use clinic_apply::{Applied, ApplyPlan};
+pub use clinic_file::ClinicFile;
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

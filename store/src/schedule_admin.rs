@@ -357,3 +357,188 @@ impl Store {
         })
     }
 }
+
+/// Rules to add in one `replace_rules`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewRules {
+    pub hours: Vec<HoursDef>,
+    pub exceptions: Vec<ExceptionDef>,
+    /// (start, end, label)
+    pub blocks: Vec<(DateTime<Utc>, DateTime<Utc>, String)>,
+}
+
+impl NewRules {
+    pub fn is_empty(&self) -> bool {
+        self.hours.is_empty() && self.exceptions.is_empty() && self.blocks.is_empty()
+    }
+}
+
+impl Store {
+    /// Removes some of a provider's rules and adds others in one transaction, checking the
+    /// stranded appointments against the rules as they are after both: moving hours from
+    /// 08:00-12:00 to 08:00-13:00 strands nobody, although removing the first alone would.
+    /// Returns the appointments flagged (with `Stranding::Flag`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn replace_rules(
+        &self,
+        clinic_id: i64,
+        actor: &Actor,
+        provider_id: i64,
+        remove: &[(RuleKind, i64)],
+        add: &NewRules,
+        stranding: Stranding,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        for (start, end, _) in &add.blocks {
+            if end <= start {
+                return Err(refused("end", "is not after the start"));
+            }
+        }
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            own_provider!(tx, pool, clinic_id, provider_id);
+            let mut location_names = std::collections::HashMap::new();
+            for def in &add.hours {
+                let location: Option<(String,)> = sqlx::query_as("SELECT name FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
+                    .bind(def.location_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
+                let Some((name,)) = location else {
+                    return Err(refused("location", "is not one of this clinic's locations"));
+                };
+                location_names.insert(def.location_id, name);
+            }
+            let candidates = crate::attention::open_appointments!(&mut *tx, pool, clinic_id, Some(provider_id), now);
+            let found = if candidates.is_empty() {
+                Vec::new()
+            } else {
+                let before = crate::attention::load_rules!(&mut *tx, pool, clinic_id, Some(provider_id), now);
+                let after = before.replaced(provider_id, remove, add);
+                crate::attention::stranded(&candidates, &before, &after)
+            };
+            if !found.is_empty() && stranding == Stranding::Refuse {
+                return Err(StoreError::WouldStrand(found.len()));
+            }
+            for (kind, id) in remove {
+                let removed = sqlx::query(&format!("DELETE FROM {} WHERE id = $1 AND provider_id = $2", kind.table()))
+                    .bind(id).bind(provider_id).execute(&mut *tx).await?;
+                if removed.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(kind.name()));
+                }
+            }
+            // Read under the write lock, after the removals: what is added must not overlap
+            // what stays, nor what else is added.
+            let current: Vec<(i32, String, String, Option<NaiveDate>, Option<NaiveDate>, i64)> = sqlx::query_as(
+                "SELECT weekday, starts_at, ends_at, valid_from, valid_until, location_id FROM working_hours WHERE provider_id = $1",
+            )
+            .bind(provider_id).fetch_all(&mut *tx).await?;
+            let mut hours = Vec::new();
+            for (weekday, start, end, valid_from, valid_until, location_id) in current {
+                hours.push(HoursDef { location_id, weekday: weekday as u8, start: time(&start)?, end: time(&end)?, valid_from, valid_until });
+            }
+            let mut added = Vec::new();
+            for def in &add.hours {
+                if let Some(other) = hours.iter().find(|o| def.overlaps(o)) {
+                    return Err(refused("start", format!("overlaps the hours {} {}-{} already set", weekday_name(other.weekday), other.start, other.end)));
+                }
+                sqlx::query(
+                    "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at, valid_from, valid_until)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(provider_id).bind(def.location_id).bind(i32::from(def.weekday)).bind(def.start.to_string()).bind(def.end.to_string())
+                .bind(def.valid_from).bind(def.valid_until)
+                .execute(&mut *tx).await?;
+                added.push(json!({
+                    "hours": { "location": location_names.get(&def.location_id), "weekday": weekday_name(def.weekday),
+                               "start": def.start, "end": def.end, "validFrom": def.valid_from, "validUntil": def.valid_until }
+                }));
+                hours.push(def.clone());
+            }
+            for def in &add.exceptions {
+                let same_day: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT kind, starts_at, ends_at FROM schedule_exceptions WHERE provider_id = $1 AND on_date = $2",
+                )
+                .bind(provider_id).bind(def.date).fetch_all(&mut *tx).await?;
+                for (kind, start, end) in same_day {
+                    match (&def.extra, kind.as_str(), start, end) {
+                        (None, "closed", _, _) => return Err(refused("date", format!("{} is already closed", def.date))),
+                        (Some((s, e)), "extra", Some(start), Some(end)) if *s < time(&end)? && time(&start)? < *e => {
+                            return Err(refused("start", format!("overlaps the extra hours {start}-{end} of {}", def.date)))
+                        }
+                        _ => {}
+                    }
+                }
+                let (kind, start, end) = match def.extra {
+                    None => ("closed", None, None),
+                    Some((s, e)) => ("extra", Some(s.to_string()), Some(e.to_string())),
+                };
+                sqlx::query("INSERT INTO schedule_exceptions (provider_id, on_date, kind, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(provider_id).bind(def.date).bind(kind).bind(&start).bind(&end).execute(&mut *tx).await?;
+                added.push(json!({ kind: { "date": def.date, "start": start, "end": end } }));
+            }
+            for (start, end, label) in &add.blocks {
+                sqlx::query("INSERT INTO schedule_blocks (provider_id, starts_at, ends_at, label) VALUES ($1, $2, $3, $4)")
+                    .bind(provider_id).bind(db_time(pool, *start)).bind(db_time(pool, *end)).bind(label).execute(&mut *tx).await?;
+                added.push(json!({ "block": { "start": start, "end": end, "label": label } }));
+            }
+            let flagged = flag_all!(tx, pool, found, now);
+            let removed: Vec<_> = remove.iter().map(|(kind, id)| json!({ "kind": kind.name(), "id": id })).collect();
+            let detail = json!({ "provider": provider_id, "removed": removed, "added": added, "flagged": flagged });
+            insert_audit!(tx, pool, clinic_id, actor, "schedule.replace", detail.to_string(), now);
+            tx.commit().await?;
+            Ok(flagged)
+        })
+    }
+
+    /// Removes and adds clinic holidays in one transaction (a renamed holiday is both),
+    /// checking the stranded appointments against the holidays as they are after both.
+    pub async fn replace_holidays(
+        &self,
+        clinic_id: i64,
+        actor: &Actor,
+        remove: &[NaiveDate],
+        add: &[(NaiveDate, String)],
+        stranding: Stranding,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut named = Vec::new();
+        for (date, name) in add {
+            named.push((*date, domain::staff::check_name("name", name, 120).map_err(StoreError::Rule)?));
+        }
+        let providers = self.provider_ids(clinic_id).await?;
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &providers).await?;
+            let candidates = crate::attention::open_appointments!(&mut *tx, pool, clinic_id, None::<i64>, now);
+            let found = if candidates.is_empty() {
+                Vec::new()
+            } else {
+                let before = crate::attention::load_rules!(&mut *tx, pool, clinic_id, None::<i64>, now);
+                let mut after = before.clone();
+                after.holidays.retain(|d| !remove.contains(d));
+                after.holidays.extend(named.iter().map(|(d, _)| *d));
+                crate::attention::stranded(&candidates, &before, &after)
+            };
+            if !found.is_empty() && stranding == Stranding::Refuse {
+                return Err(StoreError::WouldStrand(found.len()));
+            }
+            for date in remove {
+                let removed = sqlx::query("DELETE FROM holidays WHERE clinic_id = $1 AND on_date = $2").bind(clinic_id).bind(date).execute(&mut *tx).await?;
+                if removed.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("holiday"));
+                }
+            }
+            for (date, name) in &named {
+                let taken: Option<(String,)> = sqlx::query_as("SELECT name FROM holidays WHERE clinic_id = $1 AND on_date = $2")
+                    .bind(clinic_id).bind(date).fetch_optional(&mut *tx).await?;
+                if let Some((existing,)) = taken {
+                    return Err(refused("date", format!("{date} is already a holiday ({existing})")));
+                }
+                sqlx::query("INSERT INTO holidays (clinic_id, on_date, name) VALUES ($1, $2, $3)")
+                    .bind(clinic_id).bind(date).bind(name).execute(&mut *tx).await?;
+            }
+            let flagged = flag_all!(tx, pool, found, now);
+            let added: Vec<_> = named.iter().map(|(date, name)| json!({ "date": date, "name": name })).collect();
+            insert_audit!(tx, pool, clinic_id, actor, "holidays.replace", json!({ "removed": remove, "added": added, "flagged": flagged }).to_string(), now);
+            tx.commit().await?;
+            Ok(flagged)
+        })
+    }
+}
