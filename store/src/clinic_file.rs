@@ -1,5 +1,5 @@
 //! A clinic's setup as one declarative TOML file, so that an operator can keep it in version
-//! control: `server clinic export <slug>` writes it, `server clinic apply <file>` makes the
+//! control: `server clinic export <slug>` writes it (entries in the order they were made), `server clinic apply <file>` makes the
 //! clinic match it (`clinic_apply.rs`). Every entry has a key of the file's choosing (the
 //! table name, e.g. `[providers.anna-weber]`) that ties it to its row across renames.
 //!
@@ -21,6 +21,7 @@ use domain::staff::ClinicProfile;
 use domain::{ClinicSlug, DomainError};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use indexmap::IndexMap;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -42,14 +43,14 @@ pub struct ClinicFile {
     pub booking: BookingItem,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holidays: Vec<HolidayItem>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub locations: BTreeMap<String, LocationItem>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub services: BTreeMap<String, ServiceItem>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub products: BTreeMap<String, ProductItem>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub providers: BTreeMap<String, ProviderItem>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub locations: IndexMap<String, LocationItem>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub services: IndexMap<String, ServiceItem>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub products: IndexMap<String, ProductItem>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub providers: IndexMap<String, ProviderItem>,
 }
 
 fn english() -> String {
@@ -326,11 +327,11 @@ pub(crate) struct Checked {
     pub(crate) settings: ClinicSettings,
     pub(crate) origins: Vec<String>,
     pub(crate) holidays: BTreeMap<NaiveDate, String>,
-    pub(crate) locations: BTreeMap<String, (LocationDef, bool)>,
-    pub(crate) services: BTreeMap<String, (ServiceDef, bool)>,
+    pub(crate) locations: IndexMap<String, (LocationDef, bool)>,
+    pub(crate) services: IndexMap<String, (ServiceDef, bool)>,
     /// (service key, product with service id 0, archived)
-    pub(crate) products: BTreeMap<String, (String, ProductDef, bool)>,
-    pub(crate) providers: BTreeMap<String, CheckedProvider>,
+    pub(crate) products: IndexMap<String, (String, ProductDef, bool)>,
+    pub(crate) providers: IndexMap<String, CheckedProvider>,
 }
 
 pub(crate) fn file_error(at: impl Into<String>, reason: impl Into<String>) -> StoreError {
@@ -513,20 +514,20 @@ impl ClinicFile {
         }
         holidays.retain(|day, _| *day >= today);
 
-        let mut locations = BTreeMap::new();
+        let mut locations = IndexMap::new();
         for (key, l) in &self.locations {
             let at = format!("locations.{key}");
             check_key(&at, key)?;
             let def = LocationDef::new(&l.name, &l.address, &l.time_zone).map_err(refusal(&at))?;
             locations.insert(key.clone(), (def, l.archived));
         }
-        let mut services = BTreeMap::new();
+        let mut services = IndexMap::new();
         for (key, s) in &self.services {
             let at = format!("services.{key}");
             check_key(&at, key)?;
             services.insert(key.clone(), (ServiceDef::new(&s.name, s.duration_minutes).map_err(refusal(&at))?, s.archived));
         }
-        let mut products = BTreeMap::new();
+        let mut products = IndexMap::new();
         for (key, p) in &self.products {
             let at = format!("products.{key}");
             check_key(&at, key)?;
@@ -554,7 +555,7 @@ impl ClinicFile {
             .map_err(refusal(&at))?;
             products.insert(key.clone(), (p.service.clone(), def, p.archived));
         }
-        let mut providers = BTreeMap::new();
+        let mut providers = IndexMap::new();
         for (key, p) in &self.providers {
             let at = format!("providers.{key}");
             check_key(&at, key)?;
@@ -579,7 +580,7 @@ impl ClinicFile {
 fn check_rules(
     at: &str,
     p: &ProviderItem,
-    locations: &BTreeMap<String, (LocationDef, bool)>,
+    locations: &IndexMap<String, (LocationDef, bool)>,
     tz: Tz,
     today: NaiveDate,
     now: DateTime<Utc>,

@@ -36,7 +36,7 @@ pub use error::StoreError;
 pub use patients::{PatientQuery, PatientRecord, PatientRef, PatientView, MAX_CANDIDATES};
 pub use records::{BookingContext, ClinicRecord, LocationRecord, ProductRecord, ProviderRecord, ServiceRecord};
 pub use widget::{AppointmentView, Catalogue, HoldView, Offer, ProductOption, ServiceOption};
-pub use seed::{api_key_digest, DemoSeed, SeedOutcome, DEMO_API_USER, DEMO_OWNER_EMAIL, DEMO_SIP_ID, DEMO_SLUG, DEMO_VOICE_USER};
+pub use seed::{api_key_digest, DemoSeed, DEMO_FILE, SeedOutcome, DEMO_API_USER, DEMO_OWNER_EMAIL, DEMO_SIP_ID, DEMO_SLUG, DEMO_VOICE_USER};
 pub use audit::AuditEntry;
 pub use clinic_admin::{ClinicConfig, NewClinic};
 pub use clinic_apply::{Applied, ApplyPlan};

@@ -7,6 +7,9 @@ use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 use domain::zone::{instant_at, parse_zone};
 use sha2::{Digest, Sha256};
+use crate::attention::Stranding;
+use crate::clinic_file::ClinicFile;
+use crate::staff::Actor;
 
 pub const DEMO_SLUG: &str = "demo";
 pub const DEMO_API_USER: &str = "demo";
@@ -29,148 +32,46 @@ pub enum SeedOutcome {
     AlreadyPresent,
 }
 
-struct DemoLocation {
-    name: &'static str,
-    address: &'static str,
-    zone: &'static str,
-}
+/// The demo clinic's setup, as an ordinary clinic file.
+pub const DEMO_FILE: &str = include_str!("../clinics/demo.toml");
 
-const LOCATIONS: [DemoLocation; 2] = [
-    DemoLocation { name: "Berlin Mitte", address: "Torstraße 120, 10119 Berlin", zone: "Europe/Berlin" },
-    DemoLocation { name: "Singapore Orchard", address: "391 Orchard Road, Singapore 238872", zone: "Asia/Singapore" },
+/// The demo appointments' (provider, service, product), by key in `DEMO_FILE`.
+const APPOINTMENT_KINDS: [(&str, &str, &str); 2] = [
+    ("anna-weber", "general-consultation", "consultation"),
+    ("jonas-keller", "physiotherapy", "physiotherapy-30"),
 ];
-
-/// (name, specialty, location index, service index, weekly hours as (ISO weekday, start, end)).
-type DemoProvider = (&'static str, &'static str, usize, usize, &'static [(i32, &'static str, &'static str)]);
-
-const WEEKDAYS_WITH_LUNCH: &[(i32, &str, &str)] = &[
-    (1, "08:00", "12:00"), (1, "13:00", "17:00"),
-    (2, "08:00", "12:00"), (2, "13:00", "17:00"),
-    (3, "08:00", "12:00"), (3, "13:00", "17:00"),
-    (4, "08:00", "12:00"), (4, "13:00", "17:00"),
-    (5, "08:00", "12:00"), (5, "13:00", "15:00"),
-];
-const LATE_SHIFTS_AND_SATURDAY: &[(i32, &str, &str)] = &[
-    (1, "09:00", "13:00"), (2, "14:00", "19:00"), (3, "09:00", "13:00"),
-    (4, "14:00", "19:00"), (5, "09:00", "13:00"), (6, "09:00", "12:00"),
-];
-const SINGAPORE_DAYS: &[(i32, &str, &str)] = &[
-    (1, "09:00", "12:30"), (1, "14:00", "18:00"),
-    (2, "09:00", "12:30"), (2, "14:00", "18:00"),
-    (3, "09:00", "12:30"), (4, "09:00", "12:30"), (4, "14:00", "18:00"),
-    (5, "09:00", "12:30"), (6, "09:00", "12:00"),
-];
-
-/// Services: (name, [(product name, minutes, minutes for new patients, buffer after, price in cents)]).
-type DemoService = (&'static str, &'static [(&'static str, i32, Option<i32>, i32, i64)]);
-
-const SERVICES: [DemoService; 2] = [
-    ("General consultation", &[("Consultation", 30, Some(45), 0, 0)]),
-    ("Physiotherapy", &[("Physiotherapy 30 min", 30, None, 10, 4500), ("Physiotherapy 45 min", 45, None, 10, 6500)]),
-];
-
-/// (name, specialty, location index, service index, weekly hours).
-const PROVIDERS: [DemoProvider; 6] = [
-    ("Dr. Anna Weber", "General practice", 0, 0, WEEKDAYS_WITH_LUNCH),
-    ("Jonas Keller", "Physiotherapy", 0, 1, LATE_SHIFTS_AND_SATURDAY),
-    ("Dr. Lukas Braun", "General practice", 0, 0, LATE_SHIFTS_AND_SATURDAY),
-    ("Sophie Wagner", "Physiotherapy", 0, 1, WEEKDAYS_WITH_LUNCH),
-    ("Dr. Mei Lin Tan", "General practice", 1, 0, SINGAPORE_DAYS),
-    ("Dr. Arjun Rao", "General practice", 1, 0, SINGAPORE_DAYS),
-];
-
-const PROVIDER_GENDERS: [&str; 6] = ["female", "male", "male", "female", "female", "male"];
 
 pub fn api_key_digest(api_key: &str) -> String {
     hex::encode(Sha256::digest(api_key.as_bytes()))
 }
 
 impl Store {
-    /// Creates the demo clinic unless a clinic with slug `demo` exists. All rows are written
-    /// in one transaction, so an interrupted seed leaves nothing behind.
+    /// Creates the demo clinic unless it exists: applies `DEMO_FILE`, then adds in one
+    /// transaction what depends on the day (holidays, a block, a closed day, an extra
+    /// Sunday, appointments) and the demo's credentials. The credentials come last, so an
+    /// interrupted seed is completed by the next one.
     pub async fn seed_demo(&self, seed: &DemoSeed) -> Result<SeedOutcome, StoreError> {
-        let berlin = parse_zone(LOCATIONS[0].zone)?;
+        let berlin = parse_zone("Europe/Berlin")?;
+        let present: Option<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT c.id FROM clinics c JOIN api_credentials a ON a.clinic_id = c.id WHERE c.slug = $1 AND a.username = $2")
+                .bind(DEMO_SLUG).bind(DEMO_API_USER).fetch_optional(pool).await?
+        });
+        if present.is_some() {
+            return Ok(SeedOutcome::AlreadyPresent);
+        }
+        let file = ClinicFile::parse(DEMO_FILE)?;
+        let applied = self.apply_clinic_file(&file, None, &Actor::cli(), Stranding::Refuse, seed.now).await?;
+        let clinic_id = applied.clinic_id;
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
-            let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM clinics WHERE slug = $1")
-                .bind(DEMO_SLUG)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if existing.is_some() {
-                return Ok(SeedOutcome::AlreadyPresent);
-            }
             let now = db_time(pool, seed.now);
-            let (clinic_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO clinics (slug, name, default_locale, time_zone, created_at) VALUES ($1, $2, 'en', 'Europe/Berlin', $3) RETURNING id",
-            )
-            .bind(DEMO_SLUG)
-            .bind("Stadtpark Health Clinic")
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-
-            let mut location_ids = Vec::new();
-            for l in &LOCATIONS {
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO locations (clinic_id, name, address, time_zone) VALUES ($1, $2, $3, $4) RETURNING id",
-                )
-                .bind(clinic_id).bind(l.name).bind(l.address).bind(l.zone)
-                .fetch_one(&mut *tx)
-                .await?;
-                location_ids.push(id);
+            let mut ids = std::collections::HashMap::new();
+            for table in ["locations", "services", "products", "providers"] {
+                let rows: Vec<(String, i64)> = sqlx::query_as(&format!("SELECT file_key, id FROM {table} WHERE clinic_id = $1 AND file_key IS NOT NULL"))
+                    .bind(clinic_id).fetch_all(&mut *tx).await?;
+                ids.extend(rows.into_iter().map(|(key, id)| ((table, key), id)));
             }
-
-            let mut service_ids = Vec::new();
-            let mut first_products = Vec::new();
-            for (name, products) in SERVICES.iter() {
-                let (service_id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO services (clinic_id, name, duration_minutes) VALUES ($1, $2, $3) RETURNING id",
-                )
-                .bind(clinic_id).bind(*name).bind(products[0].1)
-                .fetch_one(&mut *tx)
-                .await?;
-                for (i, (product, minutes, new_patient, buffer_after, price)) in products.iter().enumerate() {
-                    let (product_id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO products (clinic_id, service_id, name, duration_minutes, new_patient_minutes,
-                             buffer_after_minutes, price_cents, booker_fields, participant_fields, description)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'firstname,lastname,phone,email,dob', 'firstname,lastname,dob', $8)
-                         RETURNING id",
-                    )
-                    .bind(clinic_id).bind(service_id).bind(*product).bind(*minutes).bind(*new_patient)
-                    .bind(*buffer_after).bind(*price).bind(format!("{product}: {minutes} minutes"))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if i == 0 {
-                        first_products.push(product_id);
-                    }
-                }
-                service_ids.push(service_id);
-            }
-
-            let mut provider_ids = Vec::new();
-            for (n, (name, specialty, location, service, hours)) in PROVIDERS.iter().enumerate() {
-                // Voice bots say the title apart and choose pronouns by gender.
-                let title = if name.starts_with("Dr. ") { "Dr." } else { "" };
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO providers (clinic_id, display_name, specialty, title, gender) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                )
-                .bind(clinic_id).bind(*name).bind(*specialty).bind(title).bind(PROVIDER_GENDERS[n])
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query("INSERT INTO provider_services (provider_id, service_id) VALUES ($1, $2)")
-                    .bind(id).bind(service_ids[*service])
-                    .execute(&mut *tx)
-                    .await?;
-                for (weekday, start, end) in hours.iter() {
-                    sqlx::query(
-                        "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(id).bind(location_ids[*location]).bind(*weekday).bind(*start).bind(*end)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                provider_ids.push(id);
-            }
+            let id = |table: &'static str, key: &str| ids.get(&(table, key.to_owned())).copied().ok_or(StoreError::NotFound("demo entry"));
 
             let today = seed.now.with_timezone(&berlin).date_naive();
             // Christmas and New Year are clinic holidays.
@@ -188,24 +89,26 @@ impl Store {
             let block_day = today + Duration::days(3);
             let block_start = instant_at(berlin, block_day.and_time(NaiveTime::from_hms_opt(9, 0, 0).expect("09:00")));
             sqlx::query("INSERT INTO schedule_blocks (provider_id, starts_at, ends_at, label) VALUES ($1, $2, $3, 'Admin block 9-12')")
-                .bind(provider_ids[0]).bind(db_time(pool, block_start)).bind(db_time(pool, block_start + Duration::hours(3)))
+                .bind(id("providers", "anna-weber")?).bind(db_time(pool, block_start)).bind(db_time(pool, block_start + Duration::hours(3)))
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("INSERT INTO schedule_exceptions (provider_id, on_date, kind) VALUES ($1, $2, 'closed')")
-                .bind(provider_ids[1]).bind(today + Duration::days(5))
+                .bind(id("providers", "jonas-keller")?).bind(today + Duration::days(5))
                 .execute(&mut *tx)
                 .await?;
             let sunday = today + Duration::days(i64::from(7 - today.weekday().num_days_from_sunday()));
             sqlx::query("INSERT INTO schedule_exceptions (provider_id, on_date, kind, starts_at, ends_at) VALUES ($1, $2, 'extra', '09:00', '12:00')")
-                .bind(provider_ids[2]).bind(sunday)
+                .bind(id("providers", "lukas-braun")?).bind(sunday)
                 .execute(&mut *tx)
                 .await?;
 
             // A few booked appointments at Berlin Mitte on each of the next days, at times that
             // differ from day to day, so that the booking page shows a realistic, uneven week.
+            let location = id("locations", "berlin-mitte")?;
             for day in 1..=10_i64 {
                 let date = today + Duration::days(day);
-                for (provider, local_start) in demo_appointment_times(day) {
+                for (kind, local_start) in demo_appointment_times(day) {
+                    let (provider, service, product) = APPOINTMENT_KINDS[kind];
                     let start = instant_at(berlin, date.and_time(local_start));
                     let end = start + Duration::minutes(30);
                     sqlx::query(
@@ -213,9 +116,9 @@ impl Store {
                              time_zone, local_date, status, source, created_at)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'booked', 'staff', $10)",
                     )
-                    .bind(clinic_id).bind(location_ids[0]).bind(provider_ids[provider]).bind(service_ids[PROVIDERS[provider].3])
-                    .bind(first_products[PROVIDERS[provider].3])
-                    .bind(db_time(pool, start)).bind(db_time(pool, end)).bind(berlin.name()).bind(date).bind(now)
+                    .bind(clinic_id).bind(location).bind(id("providers", provider)?).bind(id("services", service)?)
+                    .bind(id("products", product)?)
+                    .bind(db_time(pool, start)).bind(db_time(pool, end)).bind(berlin.name()).bind(date).bind(&now)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -229,11 +132,11 @@ impl Store {
                 let (credential_id,): (i64,) = sqlx::query_as(
                     "INSERT INTO api_credentials (clinic_id, username, kind, voice, created_at) VALUES ($1, $2, 'bot', $3, $4) RETURNING id",
                 )
-                .bind(clinic_id).bind(username).bind(voice).bind(now)
+                .bind(clinic_id).bind(username).bind(voice).bind(&now)
                 .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query("INSERT INTO api_keys (credential_id, key_prefix, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(credential_id).bind(&prefix).bind(api_key_digest(&seed.api_key)).bind(now)
+                    .bind(credential_id).bind(&prefix).bind(api_key_digest(&seed.api_key)).bind(&now)
                     .execute(&mut *tx)
                     .await?;
                 if voice {
@@ -241,7 +144,7 @@ impl Store {
                 }
             }
             sqlx::query("INSERT INTO voice_lines (sip_id, clinic_id, credential_id, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(DEMO_SIP_ID).bind(clinic_id).bind(voice_id).bind(now)
+                .bind(DEMO_SIP_ID).bind(clinic_id).bind(voice_id).bind(&now)
                 .execute(&mut *tx)
                 .await?;
 
@@ -251,7 +154,7 @@ impl Store {
     }
 }
 
-/// (provider index, local start) of the demo appointments on the `n`th day ahead.
+/// (index in `APPOINTMENT_KINDS`, local start) of the demo appointments on the `n`th day ahead.
 fn demo_appointment_times(n: i64) -> Vec<(usize, NaiveTime)> {
     let at = |h: u32, m: u32| NaiveTime::from_hms_opt(h, m, 0).expect("valid demo time");
     let shift = (n % 4) as u32 * 30;
