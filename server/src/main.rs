@@ -115,6 +115,33 @@ enum ClinicCommand {
         #[arg(long, default_value = "en")]
         locale: String,
     },
+    /// Writes a clinic's setup (profile, booking settings, embed origins, locations, services,
+    /// products, providers with their hours, days off and blocks, holidays) as a TOML file
+    /// for `clinic apply`. What is over is left out; API keys and staff are never in it.
+    Export {
+        /// The clinic's slug.
+        slug: String,
+        /// Write to this file instead of printing.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Makes a clinic match a file (as `clinic export` writes it): creates what is new,
+    /// changes what differs and archives what the file leaves out. Applying the same file
+    /// again changes nothing. A clinic that does not exist yet is created.
+    Apply {
+        /// The clinic file (TOML).
+        file: std::path::PathBuf,
+        /// Print the changes and the booked appointments they would strand; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply even when booked appointments would fall outside the new rules: they stay
+        /// booked and are flagged for staff in the console.
+        #[arg(long)]
+        keep_booked: bool,
+        /// When the file creates the clinic: its owner, who gets a one-time setup link.
+        #[arg(long)]
+        owner_email: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,6 +240,20 @@ async fn run(command: Command, clock: Clock) -> Result<(), BoxError> {
             println!("owner {} sets a password and signs in at (once, within 7 days):", invitation.email);
             println!("{}/admin/setup/{}", settings.public_url(), invitation.token);
         }
+        Command::Clinic(ClinicCommand::Export { slug, output }) => {
+            let slug = domain::ClinicSlug::parse(slug.trim())?;
+            let text = store.export_clinic(&slug, clock.now()).await?.to_toml();
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    eprintln!("wrote clinic '{slug}' to {}", path.display());
+                }
+                None => print!("{text}"),
+            }
+        }
+        Command::Clinic(ClinicCommand::Apply { file, dry_run, keep_booked, owner_email }) => {
+            apply_clinic_file(&store, &settings, clock, &file, dry_run, keep_booked, owner_email).await?
+        }
         Command::Credentials(c) => credentials(&store, c, clock).await?,
         Command::VoiceLine { clinic, sip_id, username } => {
             let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
@@ -256,6 +297,73 @@ async fn run(command: Command, clock: Clock) -> Result<(), BoxError> {
             println!("patient {} is registered (was {})", found.id, found.temporary_id.unwrap_or_default());
         }
         Command::Serve => serve(store, settings, clock).await?,
+    }
+    Ok(())
+}
+
+async fn apply_clinic_file(
+    store: &Store,
+    settings: &Settings,
+    clock: Clock,
+    path: &std::path::Path,
+    dry_run: bool,
+    keep_booked: bool,
+    owner_email: Option<String>,
+) -> Result<(), BoxError> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file = store::ClinicFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let now = clock.now();
+    let owner = owner_email.map(|e| domain::patient::Email::parse(&e).map_err(|e| format!("--owner-email: {e}"))).transpose()?;
+    let slug = domain::ClinicSlug::parse(file.slug.trim()).map_err(|e| format!("{}: slug: {e}", path.display()))?;
+    let exists = match store.clinic_by_slug(&slug).await {
+        Ok(_) => true,
+        Err(store::StoreError::NotFound(_)) => false,
+        Err(e) => return Err(e.into()),
+    };
+    if !exists && owner.is_none() && !dry_run {
+        return Err(format!("clinic '{slug}' does not exist yet: give --owner-email to create it with its owner").into());
+    }
+    let plan = store.plan_clinic_file(&file, now).await.map_err(|e| format!("{}: {e}", path.display()))?;
+    let print_stranded = |plan: &store::ApplyPlan| {
+        for a in &plan.stranded {
+            let local = a.start.with_timezone(&a.time_zone).format("%Y-%m-%d %H:%M");
+            println!("  appointment {} {local} ({}) {} · {} · {}: {}", a.appointment_id, a.time_zone, a.provider_name, a.what, a.patient, a.reason.code());
+        }
+    };
+    if dry_run {
+        for change in &plan.changes {
+            println!("{change}");
+        }
+        if !plan.stranded.is_empty() {
+            println!("{} booked appointment(s) would fall outside the new rules (apply with --keep-booked to keep them and flag them):", plan.stranded.len());
+            print_stranded(&plan);
+        }
+        println!("dry run: {} change(s); nothing was changed", plan.changes.len());
+        return Ok(());
+    }
+    if !plan.stranded.is_empty() && !keep_booked {
+        print_stranded(&plan);
+        return Err(format!(
+            "{} booked appointment(s) would fall outside the new rules; nothing was changed. Change the file, or apply with --keep-booked to keep them booked and flag them for staff",
+            plan.stranded.len()
+        )
+        .into());
+    }
+    let stranding = if keep_booked { store::attention::Stranding::Flag } else { store::attention::Stranding::Refuse };
+    let applied = store.apply_clinic_file(&file, owner, &store::staff::Actor::cli(), stranding, now).await?;
+    for change in &applied.changes {
+        println!("{change}");
+    }
+    if !applied.flagged.is_empty() {
+        println!("{} booked appointment(s) kept and flagged for staff: {:?}", applied.flagged.len(), applied.flagged);
+    }
+    match applied.changes.len() {
+        0 => println!("clinic '{slug}' already matches {}; nothing changed", path.display()),
+        n => println!("applied {n} change(s) to clinic '{slug}'"),
+    }
+    if let Some(invitation) = applied.invitation {
+        println!("owner {} sets a password and signs in at (once, within 7 days):", invitation.email);
+        println!("{}/admin/setup/{}", settings.public_url(), invitation.token);
     }
     Ok(())
 }

@@ -205,3 +205,46 @@ async fn a_clinic_is_created_from_the_command_line_with_a_one_time_owner_link() 
     }
     assert_eq!(count("SELECT COUNT(*) FROM clinics").await, 1, "a refused command created a clinic");
 }
+
+#[tokio::test]
+async fn a_clinic_file_is_exported_checked_by_a_dry_run_and_applied_from_the_command_line() {
+    let cli = Cli::new();
+    cli.ok(&["seed-demo"]);
+    let path = cli._dir.0.join("demo.toml");
+    let path_arg = path.to_str().unwrap();
+    cli.ok(&["clinic", "export", "demo", "--output", path_arg]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("[providers.anna-weber]") && text.contains("slug = \"demo\""), "{text}");
+    assert_eq!(cli.ok(&["clinic", "export", "demo"]), text, "printed or written, the same file");
+
+    // A renamed clinic: the dry run says so and changes nothing; the apply changes it once.
+    std::fs::write(&path, text.replace("name = \"Stadtpark Health Clinic\"", "name = \"Stadtpark Health\"")).unwrap();
+    let dry = cli.ok(&["clinic", "apply", path_arg, "--dry-run"]);
+    assert!(dry.contains("clinic demo: change name") && dry.contains("nothing was changed"), "{dry}");
+    assert!(cli.ok(&["clinic", "export", "demo"]).contains("Stadtpark Health Clinic"));
+    assert!(cli.ok(&["clinic", "apply", path_arg]).contains("applied 1 change(s)"));
+    assert!(cli.ok(&["clinic", "apply", path_arg]).contains("nothing changed"));
+
+    // Leaving Dr. Weber out would strand her booked appointments: refused, listed, unless kept.
+    let start = text.find("[providers.anna-weber]").unwrap();
+    let end = start + text[start..].find("\n[providers.jonas-keller]").unwrap();
+    std::fs::write(&path, format!("{}{}", &text[..start], &text[end + 1..])).unwrap();
+    let refused = cli.run(&["clinic", "apply", path_arg]);
+    assert!(!refused.status.success());
+    let (out, err) = (String::from_utf8_lossy(&refused.stdout), String::from_utf8_lossy(&refused.stderr));
+    assert!(out.contains("Dr. Anna Weber") && out.contains("providerArchived") && err.contains("--keep-booked"), "{out}\n{err}");
+    assert!(cli.ok(&["clinic", "export", "demo"]).contains("[providers.anna-weber]\n"), "nothing was changed");
+    let kept = cli.ok(&["clinic", "apply", path_arg, "--keep-booked"]);
+    assert!(kept.contains("provider anna-weber: archive") && kept.contains("kept and flagged"), "{kept}");
+
+    // A new clinic from a file needs its owner; a broken file names its line.
+    std::fs::write(&path, text.replacen("slug = \"demo\"", "slug = \"nord\"", 1)).unwrap();
+    let ownerless = cli.run(&["clinic", "apply", path_arg]);
+    assert!(!ownerless.status.success() && String::from_utf8_lossy(&ownerless.stderr).contains("--owner-email"));
+    let created = cli.ok(&["clinic", "apply", path_arg, "--owner-email", "chef@nord.example"]);
+    assert!(created.contains("clinic nord: create") && created.contains("/admin/setup/"), "{created}");
+    std::fs::write(&path, text.replace("duration_minutes = 45", "duration_minutes = \"long\"")).unwrap();
+    let broken = cli.run(&["clinic", "apply", path_arg, "--dry-run"]);
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert!(!broken.status.success() && err.contains("line") && err.contains("demo.toml"), "{err}");
+}

@@ -263,11 +263,15 @@ impl Store {
     ) -> Result<Applied, StoreError> {
         let (checked, current, steps) = self.plan(file, now).await?;
         let tz = domain::zone::parse_zone(&checked.profile.time_zone)?;
+        // Archiving a provider or taking a service away flags without returning whom: the
+        // whole plan's list says it, and the steps add any booked since.
+        let mut flagged: Vec<i64> = Vec::new();
         if let Some(c) = &current {
             let stranded = self.stranded_by_steps(c, &checked, &steps, now).await?;
             if !stranded.is_empty() && stranding == Stranding::Refuse {
                 return Err(StoreError::WouldStrand(stranded.len()));
             }
+            flagged.extend(stranded.iter().map(|a| a.appointment_id));
         }
         let mut ids: HashMap<(Kind, String), i64> = HashMap::new();
         if let Some(c) = &current {
@@ -278,7 +282,6 @@ impl Store {
         let id_of = |ids: &HashMap<(Kind, String), i64>, kind: Kind, key: &str| ids.get(&(kind, key.to_owned())).copied().ok_or(StoreError::NotFound(kind.name()));
         let mut clinic_id = current.as_ref().map(|c| c.clinic_id).unwrap_or(0);
         let mut invitation = None;
-        let mut flagged = Vec::new();
         for step in &steps {
             match step {
                 Step::CreateClinic => {
@@ -334,6 +337,8 @@ impl Store {
             }
         }
         let changes = steps.iter().flat_map(|s| s.lines(checked.slug.as_str(), tz)).collect();
+        flagged.sort_unstable();
+        flagged.dedup();
         Ok(Applied { clinic_id, changes, flagged, invitation })
     }
 
