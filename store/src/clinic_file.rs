@@ -764,6 +764,16 @@ blocks = [{ start = "2030-07-02T09:00", end = "2030-07-02T10:00", label = "Team"
     }
 
     #[test]
+    fn the_example_in_the_readme_is_a_valid_file() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+        let end = start + readme[start..].find("```").expect("the example ends");
+        let checked = ClinicFile::parse(&readme[start..end]).unwrap().check(now()).unwrap();
+        assert_eq!(checked.products.len(), 2);
+        assert_eq!(checked.providers["berg"].rules.hours.len(), 8);
+    }
+
+    #[test]
     fn keys_made_from_names_are_plain_and_never_empty() {
         assert_eq!(key_from_name("Dr. Anna Weber"), "dr-anna-weber");
         assert_eq!(key_from_name("Physiotherapie Müller & Söhne"), "physiotherapie-mueller-soehne");
