@@ -15,12 +15,19 @@ use tower_http::trace::TraceLayer;
 /// The whole HTTP surface. The store, the link key and the clock reach pages and server
 /// functions through the Leptos context, never through a global, so tests can run several
 /// servers in one process, each as of its own date.
+/// The page routes, listed once per process. Listing them renders the app with resource
+/// loading switched off through a process-wide flag (`leptos_server::SuppressResourceLoad`):
+/// a page rendered meanwhile by another server in the same process (the tests run many)
+/// would wait forever for a resource that never loads. Listed once, before any router can
+/// exist, the window never meets a request.
+static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+
 pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &ApiOptions) -> Router {
     // The chat-bot vendors' examples use both prefixes.
     let api_state = crate::api::Api::new(store.clone(), api_options);
     let voice = crate::api::voice_routes(api_state.clone());
     let api = crate::api::routes(api_state);
-    let routes = generate_route_list(App);
+    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let clock = api_options.clock;
     let allow_hosts = api_options.webhook_allow_hosts.clone();
     let context = {
