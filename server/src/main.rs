@@ -161,6 +161,9 @@ enum CredentialCommand {
         /// A voice-bot credential (`POST /api/voicebot`); give it phone lines with `voice-line`.
         #[arg(long)]
         voice: bool,
+        /// An admin credential: configures the clinic through `/api/v1/admin` (whole clinic).
+        #[arg(long, conflicts_with_all = ["staff", "voice", "location"])]
+        admin: bool,
         /// Let the key expire after this many days (at least 90); by default keys do not expire.
         #[arg(long)]
         expires_in_days: Option<i64>,
@@ -405,11 +408,12 @@ async fn credentials(store: &Store, command: CredentialCommand, clock: Clock) ->
     let now = clock.now();
     let expiry = |days: Option<i64>| days.map(|d| now + chrono::Duration::days(d));
     let issued = match command {
-        CredentialCommand::Create { clinic, username, location, staff, voice, expires_in_days } => {
+        CredentialCommand::Create { clinic, username, location, staff, voice, admin, expires_in_days } => {
             let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
-            let kind = match (staff, voice) {
-                (true, _) => CredentialKind::Staff,
-                (_, true) => CredentialKind::Voice,
+            let kind = match (staff, voice, admin) {
+                (true, _, _) => CredentialKind::Staff,
+                (_, true, _) => CredentialKind::Voice,
+                (_, _, true) => CredentialKind::Admin,
                 _ => CredentialKind::Bot,
             };
             store.create_credential(clinic.id, location, &username, kind, expiry(expires_in_days), now).await?

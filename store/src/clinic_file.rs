@@ -503,6 +503,9 @@ impl ClinicFile {
                 origins.push(origin);
             }
         }
+        if origins.len() > crate::widget::MAX_EMBED_ORIGINS {
+            return Err(file_error("embed_origins", format!("at most {} websites", crate::widget::MAX_EMBED_ORIGINS)));
+        }
         let mut holidays = BTreeMap::new();
         for (i, h) in self.holidays.iter().enumerate() {
             let at = format!("holidays[{i}]");

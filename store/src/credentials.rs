@@ -28,6 +28,9 @@ pub enum CredentialKind {
     Staff,
     /// A voice-bot integration: serves the clinics of its phone lines (see `voice.rs`).
     Voice,
+    /// The clinic's own systems configuring it through the admin API (`/api/v1/admin`); it
+    /// books nothing.
+    Admin,
 }
 
 impl CredentialKind {
@@ -37,22 +40,25 @@ impl CredentialKind {
             CredentialKind::Bot => "bot",
             CredentialKind::Staff => "staff",
             CredentialKind::Voice => "voice",
+            CredentialKind::Admin => "admin",
         }
     }
 
-    /// The kind of a stored row: its `kind` column and its `voice` flag.
-    fn from_stored(kind: &str, voice: bool) -> Self {
-        match (kind, voice) {
-            ("staff", _) => CredentialKind::Staff,
-            (_, true) => CredentialKind::Voice,
+    /// The kind of a stored row: its `kind` column and its `voice` and `admin` flags.
+    fn from_stored(kind: &str, voice: bool, admin: bool) -> Self {
+        match (kind, voice, admin) {
+            (_, _, true) => CredentialKind::Admin,
+            ("staff", _, _) => CredentialKind::Staff,
+            (_, true, _) => CredentialKind::Voice,
             _ => CredentialKind::Bot,
         }
     }
 
-    /// The stored `kind`; a voice credential is a flagged `bot` row (migration 0007).
+    /// The stored `kind`; voice and admin credentials are flagged `bot` rows (migrations
+    /// 0007 and 0012).
     pub fn as_str(self) -> &'static str {
         match self {
-            CredentialKind::Bot | CredentialKind::Voice => "bot",
+            CredentialKind::Bot | CredentialKind::Voice | CredentialKind::Admin => "bot",
             CredentialKind::Staff => "staff",
         }
     }
@@ -126,7 +132,7 @@ impl Store {
         let presented = key_digest(key);
         with_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT c.id, c.username, c.clinic_id, c.location_id, c.kind, c.voice, k.key_sha256, k.expires_at
+                "SELECT c.id, c.username, c.clinic_id, c.location_id, c.kind, c.voice, c.admin, k.key_sha256, k.expires_at
                    FROM api_credentials c JOIN api_keys k ON k.credential_id = c.id
                   WHERE c.username = $1 AND k.revoked_at IS NULL",
             )
@@ -149,7 +155,7 @@ impl Store {
                         username: row.try_get("username")?,
                         clinic_id: row.try_get("clinic_id")?,
                         location_id: row.try_get("location_id")?,
-                        kind: CredentialKind::from_stored(&kind, row.try_get::<bool, _>("voice")?),
+                        kind: CredentialKind::from_stored(&kind, row.try_get::<bool, _>("voice")?, row.try_get::<bool, _>("admin")?),
                     });
                 }
             }
@@ -185,6 +191,9 @@ impl Store {
     ) -> Result<IssuedKey, StoreError> {
         check_username(username).map_err(StoreError::Rule)?;
         check_expiry(expires_at, now)?;
+        if kind == CredentialKind::Admin && location_id.is_some() {
+            return Err(StoreError::Rule(DomainError::invalid("location", "an admin credential configures the whole clinic")));
+        }
         let key = new_key();
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
@@ -200,10 +209,11 @@ impl Store {
             }
             let stamp = db_time(pool, now);
             let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO api_credentials (clinic_id, location_id, username, kind, voice, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "INSERT INTO api_credentials (clinic_id, location_id, username, kind, voice, admin, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
-            .bind(clinic_id).bind(location_id).bind(username).bind(kind.as_str()).bind(kind == CredentialKind::Voice).bind(stamp)
+            .bind(clinic_id).bind(location_id).bind(username).bind(kind.as_str()).bind(kind == CredentialKind::Voice)
+            .bind(kind == CredentialKind::Admin).bind(stamp)
             .fetch_one(&mut *tx).await?;
             sqlx::query(INSERT_KEY)
             .bind(id).bind(public_start(&key)).bind(key_digest(&key)).bind(stamp)
@@ -297,7 +307,7 @@ impl Store {
     pub async fn credentials_of(&self, clinic_id: i64, now: DateTime<Utc>) -> Result<Vec<CredentialView>, StoreError> {
         with_pool!(self, pool => {
             let users = sqlx::query(
-                "SELECT c.id, c.username, c.kind, c.voice, l.name AS location FROM api_credentials c
+                "SELECT c.id, c.username, c.kind, c.voice, c.admin, l.name AS location FROM api_credentials c
                    LEFT JOIN locations l ON l.id = c.location_id
                   WHERE c.clinic_id = $1 ORDER BY c.username",
             )
@@ -314,7 +324,7 @@ impl Store {
                 let kind: String = user.try_get("kind")?;
                 views.push(CredentialView {
                     username: user.try_get("username")?,
-                    kind: CredentialKind::from_stored(&kind, user.try_get::<bool, _>("voice")?),
+                    kind: CredentialKind::from_stored(&kind, user.try_get::<bool, _>("voice")?, user.try_get::<bool, _>("admin")?),
                     location: user.try_get("location")?,
                     keys: keys
                         .iter()

@@ -137,7 +137,8 @@ mod ssr {
             "bot" => CredentialKind::Bot,
             "staff" => CredentialKind::Staff,
             "voice" => CredentialKind::Voice,
-            other => return Err(AppError::invalid("kind", format!("{other:?} is not bot, staff or voice"))),
+            "admin" => CredentialKind::Admin,
+            other => return Err(AppError::invalid("kind", format!("{other:?} is not bot, staff, voice or admin"))),
         };
         let location = crate::server::param_id(Some(&location), "location")?;
         let now = now()?;
@@ -242,6 +243,7 @@ fn IntegrationsList(v: IntegrationsView) -> impl IntoView {
     let kind_label = move |kind: &str| match kind {
         "staff" => t(locale, T::KindStaff),
         "voice" => t(locale, T::KindVoice),
+        "admin" => t(locale, T::KindAdmin),
         _ => t(locale, T::KindBot),
     };
     let rows = v
@@ -310,6 +312,7 @@ fn IntegrationsList(v: IntegrationsView) -> impl IntoView {
                             <option value="bot">{t(locale, T::KindBot)}</option>
                             <option value="voice">{t(locale, T::KindVoice)}</option>
                             <option value="staff">{t(locale, T::KindStaff)}</option>
+                            <option value="admin">{t(locale, T::KindAdmin)}</option>
                         </select>
                     </div>
                     <div class="mb-4">

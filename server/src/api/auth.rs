@@ -42,6 +42,11 @@ pub async fn staff_only(State(api): State<Api>, req: Request, next: Next) -> Res
     admit(api, req, next, CredentialKind::Staff).await
 }
 
+/// Lets an admin credential through (the clinic's own systems configuring it).
+pub async fn admin_only(State(api): State<Api>, req: Request, next: Next) -> Result<Response, ApiError> {
+    admit(api, req, next, CredentialKind::Admin).await
+}
+
 async fn admit(api: Api, mut req: Request, next: Next, kind: CredentialKind) -> Result<Response, ApiError> {
     let (user, key) = basic_credentials(req.headers())?;
     let facility = api
@@ -54,6 +59,7 @@ async fn admit(api: Api, mut req: Request, next: Next, kind: CredentialKind) -> 
             CredentialKind::Bot => "the bot API needs a bot credential",
             CredentialKind::Staff => "staff actions need a staff credential",
             CredentialKind::Voice => "the voice-bot endpoint needs a voice credential",
+            CredentialKind::Admin => "the admin API needs an admin credential",
         }));
     }
     api.limiter.check(facility.credential_id, Instant::now()).map_err(ApiError::rate_limited)?;

@@ -79,6 +79,10 @@ impl From<StoreError> for ApiError {
                 "this Idempotency-Key was used for a different request",
             ),
             StoreError::Rule(rule) => rule.into(),
+            StoreError::ClinicFile { at, reason } => {
+                let message = if at.is_empty() { reason } else { format!("{at}: {reason}") };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message).with_details(json!({ "field": at }))
+            }
             other => {
                 tracing::error!(error = %other, "store failure in the bot API");
                 ApiError::internal()

@@ -2,6 +2,7 @@
 //! authenticated as one facility, and everything it reads or writes is scoped to it: another
 //! facility's ids answer 404, never data.
 
+mod admin;
 mod appointments;
 mod auth;
 mod catalogue;
@@ -86,12 +87,18 @@ pub fn routes(api: Api) -> Router {
         .route("/patients/{id}/register", post(staff::register))
         .route("/credentials/rotate", post(appointments::rotate_key))
         .route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::staff_only));
+    let admin = Router::new()
+        .route("/clinic", get(admin::get_clinic).put(admin::put_clinic))
+        .route("/audit", get(admin::audit))
+        .route("/credentials/rotate", post(appointments::rotate_key))
+        .route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::admin_only));
     Router::new()
         // The documentation is public: it holds nothing of any facility.
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(openapi::page))
         .merge(bot)
         .nest("/staff", staff)
+        .nest("/admin", admin)
         .fallback(|| async { error::ApiError::not_found("endpoint") })
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take this method")

@@ -2,7 +2,7 @@
 //! response types, and a plain HTML page that reads it (no scripts, no external assets: it
 //! must work on a clinic's intranet).
 
-use super::{appointments, catalogue, schema, staff, webhooks};
+use super::{admin, appointments, catalogue, schema, staff, webhooks};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use utoipa::openapi::path::{Parameter, ParameterIn, PathItem};
@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "Clinic booking API",
         description = "The chat-bot provider API. Every path is also served under /v1 instead of /api/v1. \
-                       Authenticate with HTTP Basic: the facility's user id and API key. Staff paths need a staff credential.",
+                       Authenticate with HTTP Basic: the facility's user id and API key. Staff paths need a staff credential; admin paths an admin credential.",
     ),
     paths(
         catalogue::calendars, catalogue::patient, catalogue::availability,
@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         appointments::rotate_key,
         staff::create, staff::check_in, staff::complete, staff::no_show, staff::register,
         webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries, webhooks::redeliver,
+        admin::get_clinic, admin::put_clinic, admin::audit,
     ),
     components(schemas(schema::ErrorBody)),
     modifiers(&BasicAuth, &CommonErrors),

@@ -223,3 +223,52 @@ pub struct Redelivery {
     pub delivery_id: String,
     pub state: String,
 }
+
+/// A booked appointment that a clinic document would leave outside its provider's rules.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StrandedAppointment {
+    pub id: String,
+    /// Local time at the appointment's location, with its offset.
+    pub start: String,
+    pub end: String,
+    pub time_zone: String,
+    pub calendar_id: String,
+    pub provider: String,
+    pub appointment_type: String,
+    pub patient: String,
+    /// holiday, closedDay, blocked, outsideHours, serviceNotOffered, providerArchived.
+    pub reason: String,
+}
+
+/// What applying a clinic document did (or, in a dry run, would do).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyResult {
+    pub dry_run: bool,
+    /// One line per change, e.g. "provider berg: add hours mon 08:00-12:00 at midtown".
+    pub changes: Vec<String>,
+    /// In a dry run: the booked appointments the changes would leave outside the rules.
+    pub stranded: Vec<StrandedAppointment>,
+    /// Appointments kept booked and flagged for staff (keepBooked=true).
+    pub flagged: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    pub id: String,
+    pub at: String,
+    /// "cli", "api:<user>", or the staff member's e-mail address.
+    pub actor: String,
+    /// e.g. provider.update, schedule.replace, credential.create.
+    pub action: String,
+    /// What changed: for an update, each field's old and new value.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditLog {
+    pub entries: Vec<AuditRecord>,
+}
