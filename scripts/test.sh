@@ -28,7 +28,7 @@ ls target/site/pkg/*.wasm >/dev/null
 # at fixed dates. The first date is the default of a plain `cargo test`.
 dates=$(awk '!/^#/ && NF { print $1 }' scripts/test-dates)
 first_date=$(echo "$dates" | head -n1)
-http_suites=(--workspace --exclude frontend --test booking_page --test bot_api --test voicebot --test webhooks --test cli)
+http_suites=(--workspace --exclude frontend --test booking_page --test bot_api --test voicebot --test webhooks --test cli --test admin_api)
 
 step "unit, property and integration tests (SQLite and PostgreSQL), as of $first_date"
 BOOKING_TEST_NOW=$first_date scripts/with-env.sh cargo test --release --workspace --exclude frontend
