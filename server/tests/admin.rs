@@ -1153,7 +1153,54 @@ async fn webhook_subscriptions_are_managed_in_the_console_with_the_secret_shown_
     assert_eq!(app.store.audit_log(app.demo_id, 1).await.unwrap()[0].action, "webhook.delete");
 }
 
+async fn phone_lines_are_given_to_the_clinics_own_voice_users_and_taken_away(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let page = owner.get("/admin/integrations").await;
+    assert!(page.body.contains("demo-sip") && page.body.contains("demo-voice"), "the demo line is listed");
+    let voice = owner.post("admin_create_credential", &[("username", "acme-voice"), ("kind", "voice"), ("location", ""), ("expires_in_days", "")]).await;
+    assert_eq!(voice.status, 302, "{}", voice.body);
+    let given = owner.post("admin_add_voice_line", &[("sip_id", " sip-4930123 "), ("username", "acme-voice")]).await;
+    assert_eq!((given.status, given.location.as_str()), (302, "/admin/integrations#lines"), "{}", given.body);
+    assert!(owner.get("/admin/integrations").await.body.contains("sip-4930123"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM voice_lines WHERE sip_id = 'sip-4930123'").await, 1);
+
+    // Bad input names its field and gives nothing; another clinic's voice user is out of reach.
+    let other = store::testing::another_clinic(&app.store, "elsewhere").await;
+    app.store.create_credential(other, None, "other-voice", store::credentials::CredentialKind::Voice, None, app.clock.now()).await.unwrap();
+    let lines = app.count("SELECT COUNT(*) FROM voice_lines").await;
+    for (form, status, field) in [
+        ([("sip_id", "sip-4930123"), ("username", "acme-voice")], 422, "sipId"),
+        ([("sip_id", "  "), ("username", "acme-voice")], 422, "sipId"),
+        ([("sip_id", "sip-2"), ("username", "demo")], 422, "username"),
+        ([("sip_id", "sip-2"), ("username", "other-voice")], 404, "credential"),
+        ([("sip_id", "sip-2"), ("username", "nobody")], 404, "credential"),
+    ] {
+        let a = owner.post("admin_add_voice_line", &form).await;
+        assert_eq!(a.status, status, "{form:?}: {}", a.body);
+        assert!(a.body.contains(field), "{form:?}: {}", a.body);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM voice_lines").await, lines);
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    assert_eq!(desk.post("admin_add_voice_line", &[("sip_id", "sip-3"), ("username", "acme-voice")]).await.status, 403);
+    assert_eq!(desk.post("admin_remove_voice_line", &[("sip_id", "sip-4930123")]).await.status, 403);
+    let anonymous = app.browser();
+    assert_eq!(anonymous.call("admin_remove_voice_line", &[("csrf", "x"), ("sip_id", "sip-4930123")], Some(&app.base)).await.status, 401);
+    assert_eq!(app.count("SELECT COUNT(*) FROM voice_lines").await, lines);
+
+    // Taken away, the line is no longer answered; another clinic's line cannot be removed.
+    app.store.add_voice_line("sip-elsewhere", other, "other-voice", app.clock.now()).await.unwrap();
+    assert_eq!(owner.post("admin_remove_voice_line", &[("sip_id", "sip-elsewhere")]).await.status, 404);
+    assert_eq!(owner.post("admin_remove_voice_line", &[("sip_id", "sip-4930123")]).await.status, 302);
+    assert_eq!(app.count("SELECT COUNT(*) FROM voice_lines WHERE sip_id IN ('sip-4930123', 'sip-elsewhere')").await, 1);
+    for action in ["voiceLine.add", "voiceLine.remove"] {
+        let sql = format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND actor = '{DEMO_OWNER_EMAIL}'");
+        assert_eq!(app.count(&sql).await, 1, "{action}");
+    }
+}
+
 on_both_backends!(
+    phone_lines_are_given_to_the_clinics_own_voice_users_and_taken_away,
     an_admin_allows_websites_which_alone_may_then_frame_the_widget,
     api_users_are_created_rotated_and_revoked_with_each_key_shown_once,
     a_new_clinic_owner_follows_the_setup_link_and_signs_in,

@@ -45,6 +45,10 @@ pub struct IntegrationsView {
     /// The user and key just issued, shown this once.
     pub issued: Option<(String, String)>,
     pub revoked: Option<String>,
+    /// (sipId, voice user) of the clinic's phone lines.
+    pub lines: Vec<(String, String)>,
+    /// The clinic's own voice users, to give a line to.
+    pub voice_users: Vec<String>,
 }
 
 #[server(endpoint = "admin_integrations")]
@@ -65,6 +69,16 @@ pub async fn rotate_credential(csrf: String, username: String) -> Result<(), App
 #[server(endpoint = "admin_revoke_credential")]
 pub async fn revoke_credential(csrf: String, username: String) -> Result<(), AppError> {
     crate::server::with_status(ssr::revoke(csrf, username).await)
+}
+
+#[server(endpoint = "admin_add_voice_line")]
+pub async fn add_voice_line(csrf: String, sip_id: String, username: String) -> Result<(), AppError> {
+    crate::server::with_status(ssr::add_line(csrf, sip_id, username).await)
+}
+
+#[server(endpoint = "admin_remove_voice_line")]
+pub async fn remove_voice_line(csrf: String, sip_id: String) -> Result<(), AppError> {
+    crate::server::with_status(ssr::remove_line(csrf, sip_id).await)
 }
 
 #[cfg(feature = "ssr")]
@@ -95,7 +109,7 @@ mod ssr {
         let (session, frame) = for_page("/admin/integrations", Role::can_configure).await?;
         let store = store()?;
         let clinic_id = session.user.clinic_id;
-        let credentials = store
+        let credentials: Vec<CredentialRow> = store
             .credentials_of(clinic_id, now()?)
             .await?
             .into_iter()
@@ -120,7 +134,9 @@ mod ssr {
             Some(token) => store.take_flash(&token).await?.and_then(|f| f.split_once('\n').map(|(u, k)| (u.to_owned(), k.to_owned()))),
             None => None,
         };
-        Ok(IntegrationsView { frame, credentials, locations, issued, revoked: revoked.filter(|r| !r.is_empty()) })
+        let lines = store.voice_lines_of(clinic_id).await?.into_iter().map(|l| (l.sip_id, l.username)).collect();
+        let voice_users = credentials.iter().filter(|c: &&CredentialRow| c.kind == "voice").map(|c| c.username.clone()).collect();
+        Ok(IntegrationsView { frame, credentials, locations, issued, revoked: revoked.filter(|r| !r.is_empty()), lines, voice_users })
     }
 
     async fn show_once(username: &str, key: &str) -> Result<(), AppError> {
@@ -151,6 +167,20 @@ mod ssr {
             .create_credential_as(&Actor::staff(&session.user), session.user.clinic_id, location, username, kind, expires_at, now)
             .await?;
         show_once(&issued.username, &issued.key).await
+    }
+
+    pub async fn add_line(csrf: String, sip_id: String, username: String) -> Result<(), AppError> {
+        let session = for_change(&csrf, Role::can_configure).await?;
+        store()?.add_voice_line_as(&Actor::staff(&session.user), session.user.clinic_id, &sip_id, &username, now()?).await?;
+        leptos_axum::redirect("/admin/integrations#lines");
+        Ok(())
+    }
+
+    pub async fn remove_line(csrf: String, sip_id: String) -> Result<(), AppError> {
+        let session = for_change(&csrf, Role::can_configure).await?;
+        store()?.remove_voice_line(&Actor::staff(&session.user), session.user.clinic_id, &sip_id, now()?).await?;
+        leptos_axum::redirect("/admin/integrations#lines");
+        Ok(())
     }
 
     pub async fn rotate(csrf: String, username: String) -> Result<(), AppError> {
@@ -224,9 +254,13 @@ fn IntegrationsList(v: IntegrationsView) -> impl IntoView {
     let create = ServerAction::<CreateCredential>::new();
     let rotate = ServerAction::<RotateCredential>::new();
     let revoke = ServerAction::<RevokeCredential>::new();
+    let add_line = ServerAction::<AddVoiceLine>::new();
+    let remove_line = ServerAction::<RemoveVoiceLine>::new();
     let problem = crate::refusal(create)
         .or_else(|| crate::refusal(rotate))
         .or_else(|| crate::refusal(revoke))
+        .or_else(|| crate::refusal(add_line))
+        .or_else(|| crate::refusal(remove_line))
         .map(|e| view! { <Problem e locale/> });
     let csrf = v.frame.csrf.clone();
     let issued = v.issued.clone().map(|(user, key)| {
@@ -277,6 +311,58 @@ fn IntegrationsList(v: IntegrationsView) -> impl IntoView {
             }
         })
         .collect_view();
+    let line_rows = v
+        .lines
+        .iter()
+        .map(|(sip, user)| {
+            let (csrf, sip, user) = (csrf.clone(), sip.clone(), user.clone());
+            let label = sip.clone();
+            view! {
+                <tr class=ROW data-testid="voice-line">
+                    <td class=format!("{CELL} font-mono text-sm break-all")><CellLabel text=t(locale, T::SipId)/>{label.clone()}</td>
+                    <td class=format!("{CELL} font-mono text-sm break-all")><CellLabel text=t(locale, T::VoiceUser)/>{user}</td>
+                    <td class=CELL>
+                        <leptos::form::ActionForm action=remove_line>
+                            <input type="hidden" name="csrf" value=csrf/>
+                            <input type="hidden" name="sip_id" value=sip/>
+                            <button type="submit" class="rounded-md border border-red-800 px-3 py-1 text-sm text-red-800 hover:bg-red-50">
+                                {t(locale, T::Remove)} <span class="sr-only">{label}</span>
+                            </button>
+                        </leptos::form::ActionForm>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let lines_table = (!v.lines.is_empty()).then(|| view! {
+        <table class=TABLE data-testid="voice-lines">
+            <thead class=THEAD><tr>
+                <th scope="col" class="pb-2 pr-3">{t(locale, T::SipId)}</th>
+                <th scope="col" class="pb-2 pr-3">{t(locale, T::VoiceUser)}</th>
+                <th scope="col" class="pb-2"><span class="sr-only">{t(locale, T::Actions)}</span></th>
+            </tr></thead>
+            <tbody>{line_rows}</tbody>
+        </table>
+    });
+    let no_lines = v.lines.is_empty().then(|| view! { <p class="mb-3 text-slate-700">{t(locale, T::NoVoiceLines)}</p> });
+    let line_users = v.voice_users.clone().into_iter().map(|u| { let value = u.clone(); view! { <option value=value>{u}</option> } }).collect_view();
+    let line_csrf = csrf.clone();
+    let line_form = if v.voice_users.is_empty() {
+        view! { <p class="mt-3 text-sm text-slate-700">{t(locale, T::NoVoiceUsers)}</p> }.into_any()
+    } else {
+        view! {
+            <div class="mt-4"><leptos::form::ActionForm action=add_line>
+                <input type="hidden" name="csrf" value=line_csrf/>
+                <Field label=t(locale, T::SipId) name="sip_id" value=String::new() autocomplete="off" hint=t(locale, T::SipIdHint)/>
+                <div class="mb-4">
+                    <label for="line-user" class="mb-1 block font-medium">{t(locale, T::VoiceUser)}</label>
+                    <select id="line-user" name="username" class="rounded-md border border-slate-400 bg-white px-3 py-2">{line_users}</select>
+                </div>
+                <button type="submit" class=BUTTON data-testid="add-line">{t(locale, T::AddLine)}</button>
+            </leptos::form::ActionForm></div>
+        }
+        .into_any()
+    };
     let locations = v
         .locations
         .iter()
@@ -327,6 +413,13 @@ fn IntegrationsList(v: IntegrationsView) -> impl IntoView {
                     <button type="submit" class=BUTTON data-testid="create-credential">{t(locale, T::Create)}</button>
                 </fieldset>
             </leptos::form::ActionForm>
+            <section id="lines" class=CARD aria-labelledby="lines-title">
+                <h2 id="lines-title" class="mb-1 text-lg font-semibold">{t(locale, T::VoiceLines)}</h2>
+                <p class="mb-3 text-sm text-slate-700">{t(locale, T::VoiceLinesIntro)}</p>
+                {no_lines}
+                {lines_table}
+                {line_form}
+            </section>
         </Console>
     }
 }
