@@ -108,6 +108,51 @@ macro_rules! own_provider {
     }};
 }
 
+/// Evaluates, inside a write transaction, to the provider's weekly hours: read under the
+/// write lock, so two overlapping additions cannot both pass.
+macro_rules! hours_of {
+    ($tx:ident, $provider_id:expr) => {{
+        let rows: Vec<(i32, String, String, Option<NaiveDate>, Option<NaiveDate>, i64)> = sqlx::query_as(
+            "SELECT weekday, starts_at, ends_at, valid_from, valid_until, location_id FROM working_hours WHERE provider_id = $1",
+        )
+        .bind($provider_id).fetch_all(&mut *$tx).await?;
+        let mut hours = Vec::new();
+        for (weekday, start, end, valid_from, valid_until, location_id) in rows {
+            hours.push(HoursDef { location_id, weekday: weekday as u8, start: time(&start)?, end: time(&end)?, valid_from, valid_until });
+        }
+        hours
+    }};
+}
+
+/// Refuses `$def` when it overlaps one of `$hours` (a provider works one period at a time).
+fn no_overlap(def: &HoursDef, hours: &[HoursDef]) -> Result<(), StoreError> {
+    match hours.iter().find(|other| def.overlaps(other)) {
+        Some(other) => Err(refused("start", format!("overlaps the hours {} {}-{} already set", weekday_name(other.weekday), other.start, other.end))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses, inside a write transaction, a closed day or extra hours that clash with the
+/// provider's others on that date: a day is closed once, extra hours do not overlap.
+macro_rules! same_day_check {
+    ($tx:ident, $provider_id:expr, $def:expr) => {{
+        let def: &ExceptionDef = $def;
+        let same_day: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT kind, starts_at, ends_at FROM schedule_exceptions WHERE provider_id = $1 AND on_date = $2",
+        )
+        .bind($provider_id).bind(def.date).fetch_all(&mut *$tx).await?;
+        for (kind, start, end) in same_day {
+            match (&def.extra, kind.as_str(), start, end) {
+                (None, "closed", _, _) => return Err(refused("date", format!("{} is already closed", def.date))),
+                (Some((s, e)), "extra", Some(start), Some(end)) if *s < time(&end)? && time(&start)? < *e => {
+                    return Err(refused("start", format!("overlaps the extra hours {start}-{end} of {}", def.date)))
+                }
+                _ => {}
+            }
+        }
+    }};
+}
+
 impl Store {
     pub async fn provider_schedule(&self, clinic_id: i64, provider_id: i64) -> Result<ProviderSchedule, StoreError> {
         with_pool!(self, pool => {
@@ -164,20 +209,7 @@ impl Store {
             if def.valid_until.is_some_and(|until| until < today) {
                 return Err(refused("validUntil", "is in the past: these hours would never apply"));
             }
-            // Read under the write lock, so two overlapping additions cannot both pass.
-            let current: Vec<(i32, String, String, Option<NaiveDate>, Option<NaiveDate>, i64)> = sqlx::query_as(
-                "SELECT weekday, starts_at, ends_at, valid_from, valid_until, location_id FROM working_hours WHERE provider_id = $1",
-            )
-            .bind(provider_id).fetch_all(&mut *tx).await?;
-            for (weekday, start, end, valid_from, valid_until, location_id) in current {
-                let other = HoursDef { location_id, weekday: weekday as u8, start: time(&start)?, end: time(&end)?, valid_from, valid_until };
-                if def.overlaps(&other) {
-                    return Err(refused(
-                        "start",
-                        format!("overlaps the hours {} {}-{} already set", weekday_name(other.weekday), other.start, other.end),
-                    ));
-                }
-            }
+            no_overlap(def, &hours_of!(tx, provider_id))?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at, valid_from, valid_until)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -209,19 +241,7 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
-            let same_day: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT kind, starts_at, ends_at FROM schedule_exceptions WHERE provider_id = $1 AND on_date = $2",
-            )
-            .bind(provider_id).bind(def.date).fetch_all(&mut *tx).await?;
-            for (kind, start, end) in same_day {
-                match (&def.extra, kind.as_str(), start, end) {
-                    (None, "closed", _, _) => return Err(refused("date", format!("{} is already closed", def.date))),
-                    (Some((s, e)), "extra", Some(start), Some(end)) if *s < time(&end)? && time(&start)? < *e => {
-                        return Err(refused("start", format!("overlaps the extra hours {start}-{end} of {}", def.date)))
-                    }
-                    _ => {}
-                }
-            }
+            same_day_check!(tx, provider_id, def);
             let stranded = strand_check!(tx, pool, clinic_id, Some(provider_id), &ScheduleChange::AddException(def.clone()), stranding, now);
             let flagged = flag_all!(tx, pool, stranded, now);
             let (kind, start, end) = match def.extra {
@@ -424,21 +444,12 @@ impl Store {
                     return Err(StoreError::NotFound(kind.name()));
                 }
             }
-            // Read under the write lock, after the removals: what is added must not overlap
-            // what stays, nor what else is added.
-            let current: Vec<(i32, String, String, Option<NaiveDate>, Option<NaiveDate>, i64)> = sqlx::query_as(
-                "SELECT weekday, starts_at, ends_at, valid_from, valid_until, location_id FROM working_hours WHERE provider_id = $1",
-            )
-            .bind(provider_id).fetch_all(&mut *tx).await?;
-            let mut hours = Vec::new();
-            for (weekday, start, end, valid_from, valid_until, location_id) in current {
-                hours.push(HoursDef { location_id, weekday: weekday as u8, start: time(&start)?, end: time(&end)?, valid_from, valid_until });
-            }
+            // After the removals: what is added must not overlap what stays, nor what else
+            // is added.
+            let mut hours = hours_of!(tx, provider_id);
             let mut added = Vec::new();
             for def in &add.hours {
-                if let Some(other) = hours.iter().find(|o| def.overlaps(o)) {
-                    return Err(refused("start", format!("overlaps the hours {} {}-{} already set", weekday_name(other.weekday), other.start, other.end)));
-                }
+                no_overlap(def, &hours)?;
                 sqlx::query(
                     "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at, valid_from, valid_until)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -453,19 +464,7 @@ impl Store {
                 hours.push(def.clone());
             }
             for def in &add.exceptions {
-                let same_day: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-                    "SELECT kind, starts_at, ends_at FROM schedule_exceptions WHERE provider_id = $1 AND on_date = $2",
-                )
-                .bind(provider_id).bind(def.date).fetch_all(&mut *tx).await?;
-                for (kind, start, end) in same_day {
-                    match (&def.extra, kind.as_str(), start, end) {
-                        (None, "closed", _, _) => return Err(refused("date", format!("{} is already closed", def.date))),
-                        (Some((s, e)), "extra", Some(start), Some(end)) if *s < time(&end)? && time(&start)? < *e => {
-                            return Err(refused("start", format!("overlaps the extra hours {start}-{end} of {}", def.date)))
-                        }
-                        _ => {}
-                    }
-                }
+                same_day_check!(tx, provider_id, def);
                 let (kind, start, end) = match def.extra {
                     None => ("closed", None, None),
                     Some((s, e)) => ("extra", Some(s.to_string()), Some(e.to_string())),

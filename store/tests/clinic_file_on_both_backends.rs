@@ -9,6 +9,7 @@ use domain::patient::Email;
 use domain::schedule::{ExceptionDef, HoursDef, LocalTime};
 use store::attention::Stranding;
 use store::clinic_file::{HolidayItem, HoursItem, Text};
+use store::schedule_admin::{NewRules, RuleKind};
 use store::staff::Actor;
 use store::testing::{appointment, fresh_db, scalar_i64, scalar_text, seeded_demo, test_clock, TestDb};
 use store::{on_both_backends, AvailabilityRequest, ClinicFile, Store, StoreError};
@@ -237,10 +238,45 @@ async fn a_bad_file_creates_nothing(db: TestDb) {
     assert!(matches!(store.export_clinic(&demo_slug(), now).await, Err(StoreError::NotFound("clinic"))));
 }
 
+async fn replacing_rules_refuses_overlaps_and_unknown_removals_and_changes_nothing(db: TestDb) {
+    let store = db.store;
+    let now = test_clock().now();
+    let (clinic, ctx) = seeded_demo(&store, now).await;
+    let actor = Actor::cli();
+    let anna = ctx.providers[0].provider_id;
+    let before = store.provider_schedule(clinic, anna).await.unwrap();
+    let audit = audit_rows(&store).await;
+    let at = |t: &str| LocalTime::parse(t).unwrap();
+    let monday_morning = before.hours.iter().find(|h| h.def.weekday == 1 && h.def.start == at("08:00")).unwrap();
+    let overlapping = NewRules { hours: vec![HoursDef::new(ctx.location.id, 1, at("09:00"), at("12:30"), None, None).unwrap()], ..NewRules::default() };
+    let twice_closed = NewRules { exceptions: vec![ExceptionDef::closed(NaiveDate::from_ymd_opt(2031, 1, 6).unwrap()); 2], ..NewRules::default() };
+    let elsewhere = NewRules { hours: vec![HoursDef::new(999_999, 6, at("08:00"), at("09:00"), None, None).unwrap()], ..NewRules::default() };
+    for (remove, add, field) in [
+        (vec![], overlapping.clone(), "start"),
+        (vec![], twice_closed, "date"),
+        (vec![], elsewhere, "location"),
+    ] {
+        match store.replace_rules(clinic, &actor, anna, &remove, &add, Stranding::Flag, now).await {
+            Err(StoreError::Rule(domain::DomainError::Invalid { field: f, .. })) => assert_eq!(f, field),
+            other => panic!("expected a refusal of {field}, got {other:?}"),
+        }
+    }
+    let unknown = store.replace_rules(clinic, &actor, anna, &[(RuleKind::Block, 999_999)], &NewRules::default(), Stranding::Flag, now).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound("block"))), "{unknown:?}");
+    assert_eq!(store.provider_schedule(clinic, anna).await.unwrap(), before);
+    assert_eq!(audit_rows(&store).await, audit, "nothing written");
+    // Removing the Monday morning first makes room for the longer one, in one change.
+    store.replace_rules(clinic, &actor, anna, &[(RuleKind::Hours, monday_morning.id)], &overlapping, Stranding::Flag, now).await.unwrap();
+    let after = store.provider_schedule(clinic, anna).await.unwrap();
+    assert!(after.hours.iter().any(|h| h.def.weekday == 1 && h.def.start == at("09:00")));
+    assert!(after.hours.iter().all(|h| h.id != monday_morning.id));
+}
+
 on_both_backends!(
     exporting_a_clinic_and_applying_it_to_a_fresh_database_offers_the_same_times,
     applying_the_same_file_twice_or_a_dry_run_changes_nothing,
     a_changed_file_renames_moves_archives_and_restores_keeping_each_entry,
     a_file_that_strands_an_appointment_names_it_and_is_refused_until_kept,
     a_bad_file_creates_nothing,
+    replacing_rules_refuses_overlaps_and_unknown_removals_and_changes_nothing,
 );
