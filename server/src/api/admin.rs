@@ -21,6 +21,8 @@ use utoipa::IntoParams;
 
 /// Largest clinic document accepted, in bytes: a clinic with a hundred providers fits.
 pub const MAX_DOCUMENT: usize = 1024 * 1024;
+/// Read to its end before refusing (see `put_clinic`).
+const MAX_READ: usize = 4 * MAX_DOCUMENT;
 
 const TOML: &str = "application/toml";
 
@@ -105,10 +107,14 @@ pub async fn put_clinic(
 ) -> Result<Json<schema::ApplyResult>, ApiError> {
     let headers = request.headers().clone();
     // Read here rather than by an extractor: a whole clinic is larger than any booking
-    // request (`super::MAX_BODY`).
-    let body: Bytes = axum::body::to_bytes(request.into_body(), MAX_DOCUMENT).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the document may be at most {MAX_DOCUMENT} bytes"))
-    })?;
+    // request (`super::MAX_BODY`). A somewhat larger body is read to its end before it is
+    // refused, so that the client, still sending, gets the 413 instead of a reset
+    // connection; beyond `MAX_READ` the connection is simply closed.
+    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the document may be at most {MAX_DOCUMENT} bytes"));
+    let body: Bytes = axum::body::to_bytes(request.into_body(), MAX_READ).await.map_err(|_| too_large())?;
+    if body.len() > MAX_DOCUMENT {
+        return Err(too_large());
+    }
     let file = if wants_toml(&headers, header::CONTENT_TYPE) {
         let text = std::str::from_utf8(&body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the TOML is not UTF-8"))?;
         // Syntax, a misspelt key and a wrong type alike: the message names the line.
