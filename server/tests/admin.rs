@@ -1199,7 +1199,61 @@ async fn phone_lines_are_given_to_the_clinics_own_voice_users_and_taken_away(db:
     }
 }
 
+async fn an_owner_changes_roles_and_disables_accounts_which_ends_their_sessions(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut owner = app.owner().await;
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    let mut admin = app.staff("admin@demo.example", "admin").await;
+    let desk_id = app.count("SELECT id FROM staff_users WHERE email = 'desk@demo.example'").await.to_string();
+    let owner_id = app.count(&format!("SELECT id FROM staff_users WHERE email = '{DEMO_OWNER_EMAIL}'")).await.to_string();
+    assert_eq!(desk.get("/admin/settings").await.status, 403);
+
+    // A new role applies from the next request.
+    let promoted = owner.post("admin_update_staff", &[("user", &desk_id), ("role", "admin"), ("disabled", "false")]).await;
+    assert_eq!((promoted.status, promoted.location.as_str()), (302, "/admin/staff"), "{}", promoted.body);
+    assert_eq!(desk.get("/admin/settings").await.status, 200);
+
+    // Bad input names its field and changes nothing; owners do not change themselves here.
+    let other_token = app.new_clinic("elsewhere", "owner@elsewhere.example", "Asia/Tokyo").await;
+    let mut other = app.browser();
+    assert_eq!(other.accept(&other_token, "Other Owner", "far away clinic secret").await.status, 302);
+    let other_id = app.count("SELECT id FROM staff_users WHERE email = 'owner@elsewhere.example'").await.to_string();
+    let staff_before = app.count("SELECT COUNT(*) FROM staff_users WHERE role = 'admin' AND disabled_at IS NULL").await;
+    for (form, status, field) in [
+        ([("user", desk_id.as_str()), ("role", "root"), ("disabled", "false")], 422, "role"),
+        ([("user", desk_id.as_str()), ("role", "desk"), ("disabled", "maybe")], 422, "disabled"),
+        ([("user", "abc"), ("role", "desk"), ("disabled", "false")], 422, "user"),
+        ([("user", owner_id.as_str()), ("role", "desk"), ("disabled", "false")], 422, "user"),
+        ([("user", "999999"), ("role", "desk"), ("disabled", "false")], 404, "staff member"),
+        ([("user", other_id.as_str()), ("role", "desk"), ("disabled", "true")], 404, "staff member"),
+    ] {
+        let a = owner.post("admin_update_staff", &form).await;
+        assert_eq!(a.status, status, "{form:?}: {}", a.body);
+        assert!(a.body.contains(field), "{form:?}: {}", a.body);
+    }
+    assert_eq!(admin.post("admin_update_staff", &[("user", &desk_id), ("role", "desk"), ("disabled", "true")]).await.status, 403, "only owners");
+    let anonymous = app.browser();
+    let form = [("csrf", "x"), ("user", desk_id.as_str()), ("role", "desk"), ("disabled", "true")];
+    assert_eq!(anonymous.call("admin_update_staff", &form, Some(&app.base)).await.status, 401);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_users WHERE role = 'admin' AND disabled_at IS NULL").await, staff_before);
+    assert!(other.get("/admin").await.status == 200, "another clinic's owner is untouched");
+
+    // Disabled: the session ends at once and the password no longer signs in; enabled again,
+    // it does.
+    assert_eq!(owner.post("admin_update_staff", &[("user", &desk_id), ("role", "admin"), ("disabled", "true")]).await.status, 302);
+    assert_eq!(desk.get("/admin").await.status, 302, "signed out everywhere");
+    let mut again = app.browser();
+    assert_eq!(again.sign_in("desk@demo.example", "a long staff password").await.status, 401);
+    assert!(owner.get("/admin/staff").await.body.contains("Disabled"));
+    assert_eq!(owner.post("admin_update_staff", &[("user", &desk_id), ("role", "desk"), ("disabled", "false")]).await.status, 302);
+    assert_eq!(again.sign_in("desk@demo.example", "a long staff password").await.status, 302);
+    assert_eq!(again.get("/admin/settings").await.status, 403, "a desk user again");
+    let sql = format!("SELECT COUNT(*) FROM audit_log WHERE action = 'staff.update' AND actor = '{DEMO_OWNER_EMAIL}'");
+    assert_eq!(app.count(&sql).await, 3);
+}
+
 on_both_backends!(
+    an_owner_changes_roles_and_disables_accounts_which_ends_their_sessions,
     phone_lines_are_given_to_the_clinics_own_voice_users_and_taken_away,
     an_admin_allows_websites_which_alone_may_then_frame_the_widget,
     api_users_are_created_rotated_and_revoked_with_each_key_shown_once,

@@ -41,6 +41,8 @@ pub struct StaffUser {
     pub locale: String,
     /// Has accepted the invitation (has a password) and is not disabled.
     pub active: bool,
+    /// An owner disabled the account: it cannot sign in, its sessions are gone.
+    pub disabled: bool,
 }
 
 /// Who made a change, for the audit log.
@@ -180,6 +182,7 @@ where
         display_name: row.try_get("display_name")?,
         role: Role::parse(&role)?,
         locale: row.try_get("locale")?,
+        disabled,
         active: hash.is_some() && !disabled,
     })
 }
@@ -503,5 +506,51 @@ mod tests {
         let (a, b) = (new_token(), new_token());
         assert_eq!(a.len(), 64);
         assert_ne!(a, b);
+    }
+}
+
+impl Store {
+    /// An owner changes a colleague's role, or disables or enables their account. Disabling
+    /// ends the account's sessions and voids its unused invitation links at once; a new role
+    /// applies from the next request, since every request reads it. Owners do not change
+    /// their own account here, so a clinic always keeps the owner making the change.
+    pub async fn update_staff(&self, owner: &StaffUser, user_id: i64, role: Role, disabled: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        if !owner.role.can_manage_staff() {
+            return Err(StoreError::Rule(DomainError::invalid("role", "only an owner manages staff")));
+        }
+        if owner.id == user_id {
+            return Err(StoreError::Rule(DomainError::invalid("user", "you cannot change your own role or account: ask another owner")));
+        }
+        with_pool!(self, pool => {
+            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let sql = format!("SELECT {USER_COLUMNS} FROM staff_users u WHERE u.id = $1 AND u.clinic_id = $2{}", crate::booking::row_lock(pool));
+            let row = sqlx::query(&sql).bind(user_id).bind(owner.clinic_id).fetch_optional(&mut *tx).await?;
+            let user = user_from_row(&row.ok_or(StoreError::NotFound("staff member"))?)?;
+            let mut diff = serde_json::Map::new();
+            if user.role != role {
+                diff.insert("role".into(), serde_json::json!({ "from": user.role.as_str(), "to": role.as_str() }));
+            }
+            if user.disabled != disabled {
+                diff.insert("disabled".into(), serde_json::json!({ "from": user.disabled, "to": disabled }));
+            }
+            if diff.is_empty() {
+                return Ok(false);
+            }
+            let stamp = db_time(pool, now);
+            sqlx::query("UPDATE staff_users SET role = $1, disabled_at = $2 WHERE id = $3")
+                .bind(role.as_str()).bind(disabled.then_some(stamp)).bind(user_id).execute(&mut *tx).await?;
+            if disabled {
+                sqlx::query("DELETE FROM staff_sessions WHERE staff_user_id = $1").bind(user_id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE staff_invitations SET used_at = $1 WHERE staff_user_id = $2 AND used_at IS NULL")
+                    .bind(stamp).bind(user_id).execute(&mut *tx).await?;
+            }
+            diff.insert("email".into(), serde_json::json!(user.email));
+            sqlx::query(crate::audit::INSERT_AUDIT)
+                .bind(owner.clinic_id).bind(owner.id).bind(&owner.email).bind("staff.update")
+                .bind(serde_json::Value::Object(diff).to_string()).bind(stamp)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 }

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffRow {
+    pub id: i64,
+    /// The signed-in owner's own row: not changed from here.
+    pub me: bool,
     pub email: String,
     pub name: String,
     pub role: String,
@@ -32,6 +35,11 @@ pub async fn load_staff(invited: Option<String>) -> Result<StaffView, AppError> 
 #[server(endpoint = "admin_invite")]
 pub async fn invite(csrf: String, email: String, role: String) -> Result<(), AppError> {
     crate::server::with_status(ssr::invite(csrf, email, role).await)
+}
+
+#[server(endpoint = "admin_update_staff")]
+pub async fn update_staff(csrf: String, user: String, role: String, disabled: String) -> Result<(), AppError> {
+    crate::server::with_status(ssr::update(csrf, user, role, disabled).await)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,10 +78,12 @@ mod ssr {
             .await?
             .into_iter()
             .map(|u| StaffRow {
-                status: match (u.active, u.display_name.is_empty()) {
-                    (true, _) => "active",
-                    (false, true) => "invited",
-                    (false, false) => "disabled",
+                id: u.id,
+                me: u.id == session.user.id,
+                status: match (u.disabled, u.active) {
+                    (true, _) => "disabled",
+                    (false, true) => "active",
+                    (false, false) => "invited",
                 }
                 .to_owned(),
                 email: u.email,
@@ -94,6 +104,20 @@ mod ssr {
         let role = Role::parse(&role)?;
         let invitation = store()?.invite_staff(session.user.clinic_id, &Actor::staff(&session.user), &email, role, now()?).await?;
         leptos_axum::redirect(&format!("/admin/staff?invited={}", invitation.token));
+        Ok(())
+    }
+
+    pub async fn update(csrf: String, user: String, role: String, disabled: String) -> Result<(), AppError> {
+        let session = for_change(&csrf, Role::can_manage_staff).await?;
+        let user = crate::server::param_id(Some(&user), "user")?.ok_or_else(|| AppError::invalid("user", "choose a staff member"))?;
+        let role = Role::parse(&role)?;
+        let disabled = match disabled.as_str() {
+            "true" => true,
+            "false" => false,
+            other => return Err(AppError::invalid("disabled", format!("{other:?} is not true or false"))),
+        };
+        store()?.update_staff(&session.user, user, role, disabled, now()?).await?;
+        leptos_axum::redirect("/admin/staff");
         Ok(())
     }
 
@@ -128,7 +152,9 @@ pub fn StaffPage() -> impl IntoView {
 fn StaffList(v: StaffView) -> impl IntoView {
     let locale = v.frame.locale;
     let action = ServerAction::<Invite>::new();
-    let problem = crate::refusal(action).map(|e| view! { <Problem e locale/> });
+    let update = ServerAction::<UpdateStaff>::new();
+    let problem = crate::refusal(action).or_else(|| crate::refusal(update)).map(|e| view! { <Problem e locale/> });
+    let csrf = v.frame.csrf.clone();
     let rows = v
         .staff
         .iter()
@@ -138,12 +164,47 @@ fn StaffList(v: StaffView) -> impl IntoView {
                 "invited" => t(locale, T::Invited),
                 _ => t(locale, T::Disabled),
             };
+            let disabled = s.status == "disabled";
+            let actions = (!s.me).then(|| {
+                let (csrf_role, csrf_toggle, id) = (csrf.clone(), csrf.clone(), s.id.to_string());
+                let (id_role, role_now, who) = (id.clone(), s.role.clone(), s.email.clone());
+                let select_id = format!("role-{id}");
+                let choices = domain::staff::Role::ALL
+                    .map(|r| view! { <option value=r.as_str() selected=r.as_str() == role_now>{role_label(locale, r.as_str())}</option> })
+                    .collect_view();
+                let (toggle_label, toggle_to) = if disabled { (t(locale, T::Enable), "false") } else { (t(locale, T::Disable), "true") };
+                view! {
+                    <div class="flex flex-wrap items-end gap-2">
+                        <leptos::form::ActionForm action=update>
+                            <input type="hidden" name="csrf" value=csrf_role/>
+                            <input type="hidden" name="user" value=id_role/>
+                            <input type="hidden" name="disabled" value=if disabled { "true" } else { "false" }/>
+                            <label for=select_id.clone() class="sr-only">{t(locale, T::Role)} " " {who.clone()}</label>
+                            <select id=select_id name="role" class="rounded-md border border-slate-400 bg-white px-2 py-1 text-sm">{choices}</select>
+                            " "
+                            <button type="submit" class="rounded-md border border-slate-400 px-3 py-1 text-sm hover:bg-slate-100">
+                                {t(locale, T::ChangeRole)} <span class="sr-only">{who.clone()}</span>
+                            </button>
+                        </leptos::form::ActionForm>
+                        <leptos::form::ActionForm action=update>
+                            <input type="hidden" name="csrf" value=csrf_toggle/>
+                            <input type="hidden" name="user" value=id/>
+                            <input type="hidden" name="role" value=s.role.clone()/>
+                            <input type="hidden" name="disabled" value=toggle_to/>
+                            <button type="submit" class="rounded-md border border-red-800 px-3 py-1 text-sm text-red-800 hover:bg-red-50">
+                                {toggle_label} <span class="sr-only">{who}</span>
+                            </button>
+                        </leptos::form::ActionForm>
+                    </div>
+                }
+            });
             view! {
-                <tr class=ROW>
+                <tr class=ROW data-testid="staff-member">
                     <td class=CELL><CellLabel text=t(locale, T::Name)/>{s.name.clone()}</td>
                     <td class=format!("{CELL} break-all")><CellLabel text=t(locale, T::Email)/>{s.email.clone()}</td>
                     <td class=CELL><CellLabel text=t(locale, T::Role)/>{role_label(locale, &s.role)}</td>
                     <td class=CELL><CellLabel text=t(locale, T::Status)/>{status}</td>
+                    <td class=CELL>{actions}</td>
                 </tr>
             }
         })
@@ -172,7 +233,8 @@ fn StaffList(v: StaffView) -> impl IntoView {
                         <th scope="col" class="pb-2 pr-3">{t(locale, T::Name)}</th>
                         <th scope="col" class="pb-2 pr-3">{t(locale, T::Email)}</th>
                         <th scope="col" class="pb-2 pr-3">{t(locale, T::Role)}</th>
-                        <th scope="col" class="pb-2">{t(locale, T::Status)}</th>
+                        <th scope="col" class="pb-2 pr-3">{t(locale, T::Status)}</th>
+                        <th scope="col" class="pb-2"><span class="sr-only">{t(locale, T::Actions)}</span></th>
                     </tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
