@@ -1202,7 +1202,7 @@ async fn phone_lines_are_given_to_the_clinics_own_voice_users_and_taken_away(db:
 async fn an_owner_changes_roles_and_disables_accounts_which_ends_their_sessions(db: TestDb) {
     let app = spawn_app(db).await;
     let mut owner = app.owner().await;
-    let mut desk = app.staff("desk@demo.example", "desk").await;
+    let desk = app.staff("desk@demo.example", "desk").await;
     let mut admin = app.staff("admin@demo.example", "admin").await;
     let desk_id = app.count("SELECT id FROM staff_users WHERE email = 'desk@demo.example'").await.to_string();
     let owner_id = app.count(&format!("SELECT id FROM staff_users WHERE email = '{DEMO_OWNER_EMAIL}'")).await.to_string();

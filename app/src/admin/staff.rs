@@ -167,7 +167,8 @@ fn StaffList(v: StaffView) -> impl IntoView {
             let disabled = s.status == "disabled";
             let actions = (!s.me).then(|| {
                 let (csrf_role, csrf_toggle, id) = (csrf.clone(), csrf.clone(), s.id.to_string());
-                let (id_role, role_now, who) = (id.clone(), s.role.clone(), s.email.clone());
+                let (id_role, role_now, role_kept) = (id.clone(), s.role.clone(), s.role.clone());
+                let (who_label, who_role, who_toggle) = (s.email.clone(), s.email.clone(), s.email.clone());
                 let select_id = format!("role-{id}");
                 let choices = domain::staff::Role::ALL
                     .map(|r| view! { <option value=r.as_str() selected=r.as_str() == role_now>{role_label(locale, r.as_str())}</option> })
@@ -179,20 +180,20 @@ fn StaffList(v: StaffView) -> impl IntoView {
                             <input type="hidden" name="csrf" value=csrf_role/>
                             <input type="hidden" name="user" value=id_role/>
                             <input type="hidden" name="disabled" value=if disabled { "true" } else { "false" }/>
-                            <label for=select_id.clone() class="sr-only">{t(locale, T::Role)} " " {who.clone()}</label>
+                            <label for=select_id.clone() class="sr-only">{t(locale, T::Role)} " " {who_label}</label>
                             <select id=select_id name="role" class="rounded-md border border-slate-400 bg-white px-2 py-1 text-sm">{choices}</select>
                             " "
                             <button type="submit" class="rounded-md border border-slate-400 px-3 py-1 text-sm hover:bg-slate-100">
-                                {t(locale, T::ChangeRole)} <span class="sr-only">{who.clone()}</span>
+                                {t(locale, T::ChangeRole)} <span class="sr-only">{who_role}</span>
                             </button>
                         </leptos::form::ActionForm>
                         <leptos::form::ActionForm action=update>
                             <input type="hidden" name="csrf" value=csrf_toggle/>
                             <input type="hidden" name="user" value=id/>
-                            <input type="hidden" name="role" value=s.role.clone()/>
+                            <input type="hidden" name="role" value=role_kept/>
                             <input type="hidden" name="disabled" value=toggle_to/>
                             <button type="submit" class="rounded-md border border-red-800 px-3 py-1 text-sm text-red-800 hover:bg-red-50">
-                                {toggle_label} <span class="sr-only">{who}</span>
+                                {toggle_label} <span class="sr-only">{who_toggle}</span>
                             </button>
                         </leptos::form::ActionForm>
                     </div>
