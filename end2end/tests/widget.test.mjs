@@ -354,6 +354,8 @@ test("keyboard only: a patient can reach a time, fill the form and confirm", { t
   assert.equal(await focusedSlot(), wanted, "the time button is not reachable by Tab");
   await page.keyboard.press("Enter");
   await page.waitForURL(/\/details\?/);
+  // The form's checks run in the browser once the details page is live.
+  await hydrated(page);
   const typeInto = async (name, text) => {
     for (let i = 0; i < 60 && (await focused()) !== name; i++) await page.keyboard.press("Tab");
     assert.equal(await focused(), name, `${name} is not reachable by Tab`);
