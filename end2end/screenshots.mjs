@@ -62,6 +62,12 @@ try {
     await page.locator("#description").fill("Practice management system");
     await page.getByTestId("create-webhook").click();
     await page.getByTestId("issued-secret").waitFor();
+    // A colleague invited to the front desk, so that the staff page shows what an owner can
+    // change about the others.
+    await page.goto(`${server.base}/admin/staff`);
+    await page.locator("#email").fill("empfang@stadtpark-clinic.example");
+    await page.getByTestId("invite").click();
+    await page.getByTestId("invitation").waitFor();
     await context.close();
   }
   // The console: signed in as the demo owner, in English, then in German.
