@@ -124,6 +124,68 @@ macro_rules! hours_of {
     }};
 }
 
+/// Evaluates, inside a write transaction, to the name of `$def`'s location: refused when it
+/// is not one of the clinic's current locations, or when the hours end before today there.
+macro_rules! hours_location {
+    ($tx:ident, $clinic_id:expr, $def:expr, $now:expr) => {{
+        let def: &HoursDef = $def;
+        let location: Option<(String, String)> = sqlx::query_as("SELECT name, time_zone FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
+            .bind(def.location_id).bind($clinic_id).fetch_optional(&mut *$tx).await?;
+        let Some((name, zone)) = location else {
+            return Err(refused("location", "is not one of this clinic's locations"));
+        };
+        let today = $now.with_timezone(&domain::zone::parse_zone(&zone)?).date_naive();
+        if def.valid_until.is_some_and(|until| until < today) {
+            return Err(refused("validUntil", "is in the past: these hours would never apply"));
+        }
+        name
+    }};
+}
+
+/// Inserts weekly hours inside a write transaction; evaluates to the new row's id.
+macro_rules! insert_hours {
+    ($tx:ident, $provider_id:expr, $def:expr) => {{
+        let def: &HoursDef = $def;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at, valid_from, valid_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind($provider_id).bind(def.location_id).bind(i32::from(def.weekday)).bind(def.start.to_string()).bind(def.end.to_string())
+        .bind(def.valid_from).bind(def.valid_until)
+        .fetch_one(&mut *$tx).await?;
+        id
+    }};
+}
+
+/// Inserts a closed day or extra hours inside a write transaction; evaluates to the new
+/// row's id and the stored kind, start and end.
+macro_rules! insert_exception {
+    ($tx:ident, $provider_id:expr, $def:expr) => {{
+        let def: &ExceptionDef = $def;
+        let (kind, start, end) = match def.extra {
+            None => ("closed", None, None),
+            Some((s, e)) => ("extra", Some(s.to_string()), Some(e.to_string())),
+        };
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO schedule_exceptions (provider_id, on_date, kind, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind($provider_id).bind(def.date).bind(kind).bind(&start).bind(&end).fetch_one(&mut *$tx).await?;
+        (id, kind, start, end)
+    }};
+}
+
+/// Refuses, inside a write transaction, a date that is already one of the clinic's holidays.
+macro_rules! holiday_free {
+    ($tx:ident, $clinic_id:expr, $date:expr) => {{
+        let date: NaiveDate = $date;
+        let taken: Option<(String,)> = sqlx::query_as("SELECT name FROM holidays WHERE clinic_id = $1 AND on_date = $2")
+            .bind($clinic_id).bind(date).fetch_optional(&mut *$tx).await?;
+        if let Some((existing,)) = taken {
+            return Err(refused("date", format!("{date} is already a holiday ({existing})")));
+        }
+    }};
+}
+
 /// Refuses `$def` when it overlaps one of `$hours` (a provider works one period at a time).
 fn no_overlap(def: &HoursDef, hours: &[HoursDef]) -> Result<(), StoreError> {
     match hours.iter().find(|other| def.overlaps(other)) {
@@ -200,23 +262,9 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
-            let location: Option<(String, String)> = sqlx::query_as("SELECT name, time_zone FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
-                .bind(def.location_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
-            let Some((location_name, zone)) = location else {
-                return Err(refused("location", "is not one of this clinic's locations"));
-            };
-            let today = now.with_timezone(&domain::zone::parse_zone(&zone)?).date_naive();
-            if def.valid_until.is_some_and(|until| until < today) {
-                return Err(refused("validUntil", "is in the past: these hours would never apply"));
-            }
+            let location_name = hours_location!(tx, clinic_id, def, now);
             no_overlap(def, &hours_of!(tx, provider_id))?;
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at, valid_from, valid_until)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(provider_id).bind(def.location_id).bind(i32::from(def.weekday)).bind(def.start.to_string()).bind(def.end.to_string())
-            .bind(def.valid_from).bind(def.valid_until)
-            .fetch_one(&mut *tx).await?;
+            let id = insert_hours!(tx, provider_id, def);
             let detail = json!({
                 "provider": provider_id, "id": id, "location": location_name, "weekday": weekday_name(def.weekday),
                 "start": def.start, "end": def.end, "validFrom": def.valid_from, "validUntil": def.valid_until,
@@ -244,14 +292,7 @@ impl Store {
             same_day_check!(tx, provider_id, def);
             let stranded = strand_check!(tx, pool, clinic_id, Some(provider_id), &ScheduleChange::AddException(def.clone()), stranding, now);
             let flagged = flag_all!(tx, pool, stranded, now);
-            let (kind, start, end) = match def.extra {
-                None => ("closed", None, None),
-                Some((s, e)) => ("extra", Some(s.to_string()), Some(e.to_string())),
-            };
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO schedule_exceptions (provider_id, on_date, kind, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(provider_id).bind(def.date).bind(kind).bind(&start).bind(&end).fetch_one(&mut *tx).await?;
+            let (id, _, start, end) = insert_exception!(tx, provider_id, def);
             let action = if def.extra.is_some() { "extraHours.add" } else { "closedDay.add" };
             insert_audit!(tx, pool, clinic_id, actor, action, json!({ "provider": provider_id, "id": id, "date": def.date, "start": start, "end": end, "flagged": flagged }).to_string(), now);
             tx.commit().await?;
@@ -349,11 +390,7 @@ impl Store {
         let providers = self.provider_ids(clinic_id).await?;
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &providers).await?;
-            let taken: Option<(String,)> = sqlx::query_as("SELECT name FROM holidays WHERE clinic_id = $1 AND on_date = $2")
-                .bind(clinic_id).bind(date).fetch_optional(&mut *tx).await?;
-            if let Some((existing,)) = taken {
-                return Err(refused("date", format!("{date} is already a holiday ({existing})")));
-            }
+            holiday_free!(tx, clinic_id, date);
             let stranded = strand_check!(tx, pool, clinic_id, None, &ScheduleChange::AddHoliday(date), stranding, now);
             let flagged = flag_all!(tx, pool, stranded, now);
             sqlx::query("INSERT INTO holidays (clinic_id, on_date, name) VALUES ($1, $2, $3)")
@@ -387,17 +424,12 @@ pub struct NewRules {
     pub blocks: Vec<(DateTime<Utc>, DateTime<Utc>, String)>,
 }
 
-impl NewRules {
-    pub fn is_empty(&self) -> bool {
-        self.hours.is_empty() && self.exceptions.is_empty() && self.blocks.is_empty()
-    }
-}
-
 impl Store {
     /// Removes some of a provider's rules and adds others in one transaction, checking the
     /// stranded appointments against the rules as they are after both: moving hours from
     /// 08:00-12:00 to 08:00-13:00 strands nobody, although removing the first alone would.
-    /// Returns the appointments flagged (with `Stranding::Flag`).
+    /// Each addition is checked as `add_hours` and `add_exception` check theirs. Returns the
+    /// appointments flagged (with `Stranding::Flag`).
     #[allow(clippy::too_many_arguments)]
     pub async fn replace_rules(
         &self,
@@ -419,12 +451,7 @@ impl Store {
             own_provider!(tx, pool, clinic_id, provider_id);
             let mut location_names = std::collections::HashMap::new();
             for def in &add.hours {
-                let location: Option<(String,)> = sqlx::query_as("SELECT name FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
-                    .bind(def.location_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
-                let Some((name,)) = location else {
-                    return Err(refused("location", "is not one of this clinic's locations"));
-                };
-                location_names.insert(def.location_id, name);
+                location_names.insert(def.location_id, hours_location!(tx, clinic_id, def, now));
             }
             let candidates = crate::attention::open_appointments!(&mut *tx, pool, clinic_id, Some(provider_id), now);
             let found = if candidates.is_empty() {
@@ -450,13 +477,7 @@ impl Store {
             let mut added = Vec::new();
             for def in &add.hours {
                 no_overlap(def, &hours)?;
-                sqlx::query(
-                    "INSERT INTO working_hours (provider_id, location_id, weekday, starts_at, ends_at, valid_from, valid_until)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(provider_id).bind(def.location_id).bind(i32::from(def.weekday)).bind(def.start.to_string()).bind(def.end.to_string())
-                .bind(def.valid_from).bind(def.valid_until)
-                .execute(&mut *tx).await?;
+                insert_hours!(tx, provider_id, def);
                 added.push(json!({
                     "hours": { "location": location_names.get(&def.location_id), "weekday": weekday_name(def.weekday),
                                "start": def.start, "end": def.end, "validFrom": def.valid_from, "validUntil": def.valid_until }
@@ -465,12 +486,7 @@ impl Store {
             }
             for def in &add.exceptions {
                 same_day_check!(tx, provider_id, def);
-                let (kind, start, end) = match def.extra {
-                    None => ("closed", None, None),
-                    Some((s, e)) => ("extra", Some(s.to_string()), Some(e.to_string())),
-                };
-                sqlx::query("INSERT INTO schedule_exceptions (provider_id, on_date, kind, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(provider_id).bind(def.date).bind(kind).bind(&start).bind(&end).execute(&mut *tx).await?;
+                let (_, kind, start, end) = insert_exception!(tx, provider_id, def);
                 added.push(json!({ kind: { "date": def.date, "start": start, "end": end } }));
             }
             for (start, end, label) in &add.blocks {
@@ -525,11 +541,7 @@ impl Store {
                 }
             }
             for (date, name) in &named {
-                let taken: Option<(String,)> = sqlx::query_as("SELECT name FROM holidays WHERE clinic_id = $1 AND on_date = $2")
-                    .bind(clinic_id).bind(date).fetch_optional(&mut *tx).await?;
-                if let Some((existing,)) = taken {
-                    return Err(refused("date", format!("{date} is already a holiday ({existing})")));
-                }
+                holiday_free!(tx, clinic_id, *date);
                 sqlx::query("INSERT INTO holidays (clinic_id, on_date, name) VALUES ($1, $2, $3)")
                     .bind(clinic_id).bind(date).bind(name).execute(&mut *tx).await?;
             }
