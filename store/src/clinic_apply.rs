@@ -13,7 +13,7 @@
 
 use crate::attention::{AffectedAppointment, Stranding};
 use crate::catalogue_admin::{ClinicCatalogue, Kind};
-use crate::clinic_file::{day_name, key_from_name, BlockDef, Checked, ClinicFile, ExtraHoursItem, HoursItem, BlockItem, Days, HolidayItem, LocationItem, Price, ProductItem, ProviderItem, ServiceItem, Text, BookingItem};
+use crate::clinic_file::{day_name, key_from_name, snake_case, BlockDef, Checked, ClinicFile, ExtraHoursItem, HoursItem, BlockItem, Days, HolidayItem, LocationItem, Price, ProductItem, ProviderItem, ServiceItem, Text, BookingItem};
 use crate::schedule_admin::{NewRules, ProviderSchedule, RuleKind};
 use crate::staff::{Actor, Invitation};
 use crate::{with_pool, NewClinic, Store, StoreError};
@@ -156,6 +156,23 @@ impl Step {
     }
 }
 
+/// A `Step::Rules` as `replace_rules` takes it, with each location key made an id.
+fn rule_change(
+    remove: &[(RuleKind, i64, String)],
+    add: &[AddRule],
+    location_id: impl Fn(&str) -> Result<i64, StoreError>,
+) -> Result<(Vec<(RuleKind, i64)>, NewRules), StoreError> {
+    let mut rules = NewRules::default();
+    for a in add {
+        match a {
+            AddRule::Hours(location, h) => rules.hours.push(HoursDef { location_id: location_id(location)?, ..h.clone() }),
+            AddRule::Exception(e) => rules.exceptions.push(e.clone()),
+            AddRule::Block(b) => rules.blocks.push((b.start, b.end, b.label.clone())),
+        }
+    }
+    Ok((remove.iter().map(|(k, id, _)| (*k, *id)).collect(), rules))
+}
+
 /// The top-level keys whose values differ, in the file's spelling.
 fn changed_keys<T: serde::Serialize>(old: &T, new: &T) -> Vec<String> {
     let (Ok(Value::Object(old)), Ok(Value::Object(new))) = (serde_json::to_value(old), serde_json::to_value(new)) else {
@@ -163,7 +180,7 @@ fn changed_keys<T: serde::Serialize>(old: &T, new: &T) -> Vec<String> {
     };
     new.iter()
         .filter(|(k, v)| old.get(*k) != Some(v))
-        .map(|(k, _)| k.chars().flat_map(|c| if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] }).collect())
+        .map(|(k, _)| snake_case(k))
         .collect()
 }
 
@@ -319,15 +336,7 @@ impl Store {
                     self.set_archived(clinic_id, actor, *kind, id_of(&ids, *kind, key)?, *archived, Stranding::Flag, now).await?;
                 }
                 Step::Rules { provider, remove, add } => {
-                    let mut rules = NewRules::default();
-                    for a in add {
-                        match a {
-                            AddRule::Hours(location, h) => rules.hours.push(HoursDef { location_id: id_of(&ids, Kind::Location, location)?, ..h.clone() }),
-                            AddRule::Exception(e) => rules.exceptions.push(e.clone()),
-                            AddRule::Block(b) => rules.blocks.push((b.start, b.end, b.label.clone())),
-                        }
-                    }
-                    let remove: Vec<(RuleKind, i64)> = remove.iter().map(|(k, id, _)| (*k, *id)).collect();
+                    let (remove, rules) = rule_change(remove, add, |location| id_of(&ids, Kind::Location, location))?;
                     let provider_id = id_of(&ids, Kind::Provider, provider)?;
                     flagged.extend(self.replace_rules(clinic_id, actor, provider_id, &remove, &rules, Stranding::Flag, now).await?);
                 }
@@ -396,16 +405,8 @@ impl Store {
                 match step {
                     Step::Rules { provider, remove, add } => {
                         let Some(provider_id) = c.id(Kind::Provider, provider) else { continue };
-                        let mut rules = NewRules::default();
-                        for a in add {
-                            match a {
-                                // A location the apply creates has no appointments yet.
-                                AddRule::Hours(location, h) => rules.hours.push(HoursDef { location_id: c.id(Kind::Location, location).unwrap_or(-1), ..h.clone() }),
-                                AddRule::Exception(e) => rules.exceptions.push(e.clone()),
-                                AddRule::Block(b) => rules.blocks.push((b.start, b.end, b.label.clone())),
-                            }
-                        }
-                        let remove: Vec<(RuleKind, i64)> = remove.iter().map(|(k, id, _)| (*k, *id)).collect();
+                        // A location the apply creates has no appointments yet.
+                        let (remove, rules) = rule_change(remove, add, |location| Ok(c.id(Kind::Location, location).unwrap_or(-1)))?;
                         after = after.replaced(provider_id, &remove, &rules);
                     }
                     Step::Holidays { remove, add } => {

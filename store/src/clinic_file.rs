@@ -338,11 +338,16 @@ pub(crate) fn file_error(at: impl Into<String>, reason: impl Into<String>) -> St
     StoreError::ClinicFile { at: at.into(), reason: reason.into() }
 }
 
+/// A camelCase field name (the API's and the domain's) as the file spells it.
+pub(crate) fn snake_case(field: &str) -> String {
+    field.chars().flat_map(|c| if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] }).collect()
+}
+
 /// A domain refusal at `at`: the field's camelCase name becomes the file's snake_case key.
 fn refusal(at: &str) -> impl Fn(DomainError) -> StoreError + '_ {
     move |e| match e {
         DomainError::Invalid { field, reason } => {
-            let key: String = field.chars().flat_map(|c| if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] }).collect();
+            let key = snake_case(field);
             file_error(if at.is_empty() { key } else { format!("{at}.{key}") }, reason)
         }
         other => file_error(at, other.to_string()),

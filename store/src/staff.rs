@@ -526,13 +526,11 @@ impl Store {
             let sql = format!("SELECT {USER_COLUMNS} FROM staff_users u WHERE u.id = $1 AND u.clinic_id = $2{}", crate::booking::row_lock(pool));
             let row = sqlx::query(&sql).bind(user_id).bind(owner.clinic_id).fetch_optional(&mut *tx).await?;
             let user = user_from_row(&row.ok_or(StoreError::NotFound("staff member"))?)?;
-            let mut diff = serde_json::Map::new();
-            if user.role != role {
-                diff.insert("role".into(), serde_json::json!({ "from": user.role.as_str(), "to": role.as_str() }));
-            }
-            if user.disabled != disabled {
-                diff.insert("disabled".into(), serde_json::json!({ "from": user.disabled, "to": disabled }));
-            }
+            use serde_json::json;
+            let mut diff = crate::audit::changes(&[
+                ("role", json!(user.role.as_str()), json!(role.as_str())),
+                ("disabled", json!(user.disabled), json!(disabled)),
+            ]);
             if diff.is_empty() {
                 return Ok(false);
             }
@@ -544,7 +542,7 @@ impl Store {
                 sqlx::query("UPDATE staff_invitations SET used_at = $1 WHERE staff_user_id = $2 AND used_at IS NULL")
                     .bind(stamp).bind(user_id).execute(&mut *tx).await?;
             }
-            diff.insert("email".into(), serde_json::json!(user.email));
+            diff.insert("email".into(), json!(user.email));
             sqlx::query(crate::audit::INSERT_AUDIT)
                 .bind(owner.clinic_id).bind(owner.id).bind(&owner.email).bind("staff.update")
                 .bind(serde_json::Value::Object(diff).to_string()).bind(stamp)
