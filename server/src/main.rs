@@ -326,7 +326,7 @@ async fn apply_clinic_file(
     if !exists && owner.is_none() && !dry_run {
         return Err(format!("clinic '{slug}' does not exist yet: give --owner-email to create it with its owner").into());
     }
-    let plan = store.plan_clinic_file(&file, now).await.map_err(|e| format!("{}: {e}", path.display()))?;
+    let in_file = |e: store::StoreError| -> BoxError { format!("{}: {e}", path.display()).into() };
     let print_stranded = |plan: &store::ApplyPlan| {
         for a in &plan.stranded {
             let local = a.start.with_timezone(&a.time_zone).format("%Y-%m-%d %H:%M");
@@ -334,6 +334,7 @@ async fn apply_clinic_file(
         }
     };
     if dry_run {
+        let plan = store.plan_clinic_file(&file, now).await.map_err(in_file)?;
         for change in &plan.changes {
             println!("{change}");
         }
@@ -344,16 +345,20 @@ async fn apply_clinic_file(
         println!("dry run: {} change(s); nothing was changed", plan.changes.len());
         return Ok(());
     }
-    if !plan.stranded.is_empty() && !keep_booked {
-        print_stranded(&plan);
-        return Err(format!(
-            "{} booked appointment(s) would fall outside the new rules; nothing was changed. Change the file, or apply with --keep-booked to keep them booked and flag them for staff",
-            plan.stranded.len()
-        )
-        .into());
-    }
     let stranding = if keep_booked { store::attention::Stranding::Flag } else { store::attention::Stranding::Refuse };
-    let applied = store.apply_clinic_file(&file, owner, &store::staff::Actor::cli(), stranding, now).await?;
+    let applied = match store.apply_clinic_file(&file, owner, &store::staff::Actor::cli(), stranding, now).await {
+        // Refused before anything was written: list whom the file would strand.
+        Err(store::StoreError::WouldStrand(_)) => {
+            let plan = store.plan_clinic_file(&file, now).await.map_err(in_file)?;
+            print_stranded(&plan);
+            return Err(format!(
+                "{} booked appointment(s) would fall outside the new rules; nothing was changed. Change the file, or apply with --keep-booked to keep them booked and flag them for staff",
+                plan.stranded.len()
+            )
+            .into());
+        }
+        other => other.map_err(in_file)?,
+    };
     for change in &applied.changes {
         println!("{change}");
     }

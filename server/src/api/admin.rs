@@ -4,7 +4,7 @@
 //! appointments as `server clinic apply`; and the audit log.
 
 use super::error::ApiError;
-use super::extract::ApiQuery;
+use super::extract::{is_json, ApiQuery};
 use super::{schema, Api};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -120,11 +120,7 @@ pub async fn put_clinic(
         // Syntax, a misspelt key and a wrong type alike: the message names the line.
         ClinicFile::parse(text).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?
     } else {
-        let json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
-        if !json {
+        if !is_json(&headers) {
             return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the document as application/json or application/toml"));
         }
         serde_json::from_slice::<ClinicFile>(&body).map_err(|e| match e.classify() {
@@ -137,17 +133,14 @@ pub async fn put_clinic(
         return Err(ApiError::invalid("slug", format!("must be this credential's clinic, {:?}: a credential configures its own clinic only", slug.as_str())));
     }
     let now = api.clock.now();
-    let plan = api.store.plan_clinic_file(&file, now).await?;
-    let stranded: Vec<schema::StrandedAppointment> = plan.stranded.iter().map(stranded_view).collect();
     if q.dry_run {
+        let plan = api.store.plan_clinic_file(&file, now).await?;
+        let stranded = plan.stranded.iter().map(stranded_view).collect();
         return Ok(Json(schema::ApplyResult { dry_run: true, changes: plan.changes, stranded, flagged: Vec::new() }));
-    }
-    if !stranded.is_empty() && !q.keep_booked {
-        return Err(would_strand(stranded));
     }
     let stranding = if q.keep_booked { Stranding::Flag } else { Stranding::Refuse };
     let applied = match api.store.apply_clinic_file(&file, None, &Actor::api(&facility.username), stranding, now).await {
-        // Booked meanwhile: list them as they are now.
+        // Refused before anything was written: list whom the document would strand.
         Err(store::StoreError::WouldStrand(_)) => {
             let plan = api.store.plan_clinic_file(&file, now).await?;
             return Err(would_strand(plan.stranded.iter().map(stranded_view).collect()));
