@@ -6,6 +6,14 @@ use chrono::Duration;
 
 /// A clinic holds at most this many subscriptions (the chat-bot vendor's limit).
 pub const MAX_SUBSCRIPTIONS_PER_CLINIC: usize = 25;
+/// Longest description of a subscription, in characters.
+pub const MAX_DESCRIPTION: usize = 200;
+
+/// A subscription's description as people type it: plain text, trimmed, at most
+/// `MAX_DESCRIPTION` characters.
+pub fn check_description(raw: &str) -> Result<String, DomainError> {
+    crate::catalogue::check_text("description", raw, MAX_DESCRIPTION)
+}
 
 /// A subscription whose every attempt has failed for this long is disabled.
 pub const DISABLE_AFTER_FAILING: Duration = Duration::days(5);

@@ -6,7 +6,7 @@
 //! produces, computed by the slot engine before anything is saved.
 
 use crate::audit::insert_audit;
-use crate::schedule_admin::RuleKind;
+use crate::schedule_admin::{NewRules, RuleKind};
 use crate::staff::Actor;
 use crate::time::{db_time, row_time};
 use crate::{with_pool, Store, StoreError};
@@ -73,25 +73,24 @@ pub(crate) struct RuleSet {
 impl RuleSet {
     /// The rules as they would be after `change` to `provider`'s schedule.
     fn with(&self, provider: i64, change: &ScheduleChange) -> RuleSet {
-        let mut next = self.clone();
+        let mut add = NewRules::default();
+        let mut remove = Vec::new();
         match change {
-            ScheduleChange::AddHours(def) => {
-                if let Ok(rule) = weekly_rule(def) {
-                    next.hours.push((0, provider, def.location_id, rule));
-                }
+            ScheduleChange::AddHours(def) => add.hours.push(def.clone()),
+            ScheduleChange::AddException(def) => add.exceptions.push(def.clone()),
+            ScheduleChange::AddBlock(block) => add.blocks.push((block.start, block.end, String::new())),
+            ScheduleChange::RemoveRule(kind, id) => remove.push((*kind, *id)),
+            ScheduleChange::AddHoliday(date) => {
+                let mut next = self.clone();
+                next.holidays.push(*date);
+                return next;
             }
-            ScheduleChange::AddException(def) => next.exceptions.push((0, provider, exception(def))),
-            ScheduleChange::AddBlock(block) => next.blocks.push((0, provider, *block)),
-            ScheduleChange::RemoveRule(RuleKind::Hours, id) => next.hours.retain(|h| h.0 != *id),
-            ScheduleChange::RemoveRule(RuleKind::Exception, id) => next.exceptions.retain(|e| e.0 != *id),
-            ScheduleChange::RemoveRule(RuleKind::Block, id) => next.blocks.retain(|b| b.0 != *id),
-            ScheduleChange::AddHoliday(date) => next.holidays.push(*date),
         }
-        next
+        self.replaced(provider, &remove, &add)
     }
 
     /// The rules after `replace_rules` removes `remove` and adds `add` to `provider`'s.
-    pub(crate) fn replaced(&self, provider: i64, remove: &[(RuleKind, i64)], add: &crate::schedule_admin::NewRules) -> RuleSet {
+    pub(crate) fn replaced(&self, provider: i64, remove: &[(RuleKind, i64)], add: &NewRules) -> RuleSet {
         let mut next = self.clone();
         next.hours.retain(|h| !remove.contains(&(RuleKind::Hours, h.0)));
         next.exceptions.retain(|e| !remove.contains(&(RuleKind::Exception, e.0)));

@@ -44,6 +44,17 @@ impl CredentialKind {
         }
     }
 
+    /// The kind a person or a client names: `bot`, `staff`, `voice` or `admin`.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "bot" => Ok(CredentialKind::Bot),
+            "staff" => Ok(CredentialKind::Staff),
+            "voice" => Ok(CredentialKind::Voice),
+            "admin" => Ok(CredentialKind::Admin),
+            _ => Err(DomainError::invalid("kind", format!("{:?} is not bot, staff, voice or admin", raw.trim()))),
+        }
+    }
+
     /// The kind of a stored row: its `kind` column and its `voice` and `admin` flags.
     fn from_stored(kind: &str, voice: bool, admin: bool) -> Self {
         match (kind, voice, admin) {
@@ -307,7 +318,7 @@ impl Store {
     pub async fn credentials_of(&self, clinic_id: i64, now: DateTime<Utc>) -> Result<Vec<CredentialView>, StoreError> {
         with_pool!(self, pool => {
             let users = sqlx::query(
-                "SELECT c.id, c.username, c.kind, c.voice, c.admin, l.name AS location FROM api_credentials c
+                "SELECT c.id, c.username, c.kind, c.voice, c.admin, c.location_id, l.name AS location FROM api_credentials c
                    LEFT JOIN locations l ON l.id = c.location_id
                   WHERE c.clinic_id = $1 ORDER BY c.username",
             )
@@ -325,6 +336,7 @@ impl Store {
                 views.push(CredentialView {
                     username: user.try_get("username")?,
                     kind: CredentialKind::from_stored(&kind, user.try_get::<bool, _>("voice")?, user.try_get::<bool, _>("admin")?),
+                    location_id: user.try_get("location_id")?,
                     location: user.try_get("location")?,
                     keys: keys
                         .iter()
@@ -346,7 +358,8 @@ impl Store {
 pub struct CredentialView {
     pub username: String,
     pub kind: CredentialKind,
-    /// The location the user is restricted to, if any.
+    /// The location the user is restricted to, if any: its id and name.
+    pub location_id: Option<i64>,
     pub location: Option<String>,
     /// Keys that work now; empty once revoked.
     pub keys: Vec<KeyView>,
@@ -386,6 +399,15 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn kinds_are_read_as_they_are_named_and_anything_else_is_refused() {
+        assert_eq!(CredentialKind::parse(" Voice ").unwrap(), CredentialKind::Voice);
+        for kind in [CredentialKind::Bot, CredentialKind::Staff, CredentialKind::Voice, CredentialKind::Admin] {
+            assert_eq!(CredentialKind::parse(kind.name()).unwrap(), kind);
+        }
+        assert!(CredentialKind::parse("owner").is_err());
     }
 
     #[test]

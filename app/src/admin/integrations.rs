@@ -149,13 +149,7 @@ mod ssr {
 
     pub async fn create_credential(csrf: String, username: String, kind: String, location: String, days: String) -> Result<(), AppError> {
         let session = for_change(&csrf, Role::can_configure).await?;
-        let kind = match kind.as_str() {
-            "bot" => CredentialKind::Bot,
-            "staff" => CredentialKind::Staff,
-            "voice" => CredentialKind::Voice,
-            "admin" => CredentialKind::Admin,
-            other => return Err(AppError::invalid("kind", format!("{other:?} is not bot, staff, voice or admin"))),
-        };
+        let kind = CredentialKind::parse(&kind)?;
         let location = crate::server::param_id(Some(&location), "location")?;
         let now = now()?;
         let expires_at = match days.trim() {

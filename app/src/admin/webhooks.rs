@@ -166,7 +166,7 @@ mod ssr {
         let url = domain::outbound::check_url(&url, &allow)?;
         let names: Vec<&String> = ticked.keys().collect();
         let events = parse_events(&names)?;
-        let description = domain::catalogue::check_text("description", &description, 200)?;
+        let description = domain::delivery::check_description(&description)?;
         let secret = store::webhooks::new_secret();
         let store = store()?;
         let new = NewSubscription { clinic_id: session.user.clinic_id, url: url.as_str(), events: &events, description: &description, secret: &secret };

@@ -6,6 +6,7 @@ mod admin;
 mod appointments;
 mod auth;
 mod catalogue;
+mod credentials;
 pub mod error;
 mod extract;
 pub mod openapi;
@@ -73,7 +74,7 @@ pub fn routes(api: Api) -> Router {
         .route("/appointments/{id}", get(appointments::one))
         .route("/appointments/{id}/reschedule", put(appointments::reschedule))
         .route("/appointments/{id}/cancel", put(appointments::cancel))
-        .route("/credentials/rotate", post(appointments::rotate_key))
+        .route("/credentials/rotate", post(credentials::rotate_own))
         .route("/webhooks", post(webhooks::create).get(webhooks::list))
         .route("/webhooks/{id}", delete(webhooks::delete))
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
@@ -85,12 +86,21 @@ pub fn routes(api: Api) -> Router {
         .route("/appointments/{id}/complete", post(staff::complete))
         .route("/appointments/{id}/no-show", post(staff::no_show))
         .route("/patients/{id}/register", post(staff::register))
-        .route("/credentials/rotate", post(appointments::rotate_key))
+        .route("/credentials/rotate", post(credentials::rotate_own))
         .route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::staff_only));
     let admin = Router::new()
         .route("/clinic", get(admin::get_clinic).put(admin::put_clinic))
         .route("/audit", get(admin::audit))
-        .route("/credentials/rotate", post(appointments::rotate_key))
+        .route("/credentials", get(credentials::list).post(credentials::create))
+        .route("/credentials/{user}/rotate", post(credentials::rotate))
+        .route("/credentials/{user}/revoke", post(credentials::revoke))
+        .route("/voice-lines", get(credentials::voice_lines).post(credentials::add_voice_line))
+        .route("/voice-lines/{sip_id}", delete(credentials::remove_voice_line))
+        .route("/webhooks", post(webhooks::admin_create).get(webhooks::admin_list))
+        .route("/webhooks/{id}", delete(webhooks::admin_delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::admin_deliveries))
+        .route("/webhooks/{id}/deliveries/{delivery_id}/redeliver", post(webhooks::admin_redeliver))
+        .route("/credentials/rotate", post(credentials::rotate_own))
         .route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::admin_only));
     Router::new()
         // The documentation is public: it holds nothing of any facility.

@@ -2,7 +2,7 @@
 //! response types, and a plain HTML page that reads it (no scripts, no external assets: it
 //! must work on a clinic's intranet).
 
-use super::{admin, appointments, catalogue, schema, staff, webhooks};
+use super::{admin, appointments, catalogue, credentials, schema, staff, webhooks};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use utoipa::openapi::path::{Parameter, ParameterIn, PathItem};
@@ -20,10 +20,13 @@ use utoipa::{Modify, OpenApi};
     paths(
         catalogue::calendars, catalogue::patient, catalogue::availability,
         appointments::create, appointments::list, appointments::one, appointments::reschedule, appointments::cancel,
-        appointments::rotate_key,
+        credentials::rotate_own,
         staff::create, staff::check_in, staff::complete, staff::no_show, staff::register,
         webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries, webhooks::redeliver,
         admin::get_clinic, admin::put_clinic, admin::audit,
+        credentials::list, credentials::create, credentials::rotate, credentials::revoke,
+        credentials::voice_lines, credentials::add_voice_line, credentials::remove_voice_line,
+        webhooks::admin_create, webhooks::admin_list, webhooks::admin_delete, webhooks::admin_deliveries, webhooks::admin_redeliver,
     ),
     components(schemas(schema::ErrorBody)),
     modifiers(&BasicAuth, &CommonErrors),

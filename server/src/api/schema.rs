@@ -272,3 +272,53 @@ pub struct AuditRecord {
 pub struct AuditLog {
     pub entries: Vec<AuditRecord>,
 }
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyInfo {
+    /// The key's public start, e.g. `bk_3f9c`: enough to tell keys apart, never to use one.
+    pub prefix: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Credential {
+    pub user_id: String,
+    /// `bot`, `staff`, `voice` or `admin`.
+    pub kind: String,
+    /// The location the user is restricted to, if any.
+    pub location_id: Option<String>,
+    pub location: Option<String>,
+    /// The keys that work now; empty once revoked.
+    pub keys: Vec<KeyInfo>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CredentialList {
+    pub credentials: Vec<Credential>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Revoked {
+    pub user_id: String,
+    /// How many keys stopped working (0 when none was active).
+    pub revoked_keys: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VoiceLine {
+    pub sip_id: String,
+    /// The voice user answering calls to this line.
+    pub user_id: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VoiceLineList {
+    pub voice_lines: Vec<VoiceLine>,
+}

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::{SecondsFormat, Utc};
-use domain::delivery::parse_events;
+use domain::delivery::{check_description, parse_events};
 use domain::outbound::check_url;
 use domain::webhook::parse_secret;
 use serde::Deserialize;
@@ -18,9 +18,6 @@ use store::staff::Actor;
 use store::webhooks::{AttemptLog, NewSubscription, Subscription};
 use store::StoreError;
 use utoipa::{IntoParams, ToSchema};
-
-/// Longest description kept.
-const MAX_DESCRIPTION: usize = 200;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -74,10 +71,7 @@ pub async fn create(
     }
     let url = check_url(&new.url, &api.webhook_allow_hosts)?;
     let events = parse_events(&new.events)?;
-    let description = new.description.unwrap_or_default().trim().to_owned();
-    if description.chars().count() > MAX_DESCRIPTION {
-        return Err(ApiError::invalid("description", format!("may be at most {MAX_DESCRIPTION} characters")));
-    }
+    let description = check_description(new.description.as_deref().unwrap_or_default())?;
     let secret = match new.secret {
         Some(given) => {
             parse_secret(&given)?;
@@ -173,4 +167,64 @@ pub async fn redeliver(
         other => other.into(),
     })?;
     Ok((StatusCode::ACCEPTED, Json(schema::Redelivery { delivery_id: delivery.to_string(), state: "pending".into() })))
+}
+
+// The same operations under `/api/v1/admin`, for the clinic's admin credential: the handlers
+// above serve both, scoped to the caller's clinic; these name the admin paths in the
+// OpenAPI document.
+
+/// Subscribes a URL to events of the caller's clinic (admin credential).
+#[utoipa::path(post, path = "/api/v1/admin/webhooks", tag = "admin", request_body = NewWebhook,
+    summary = "Subscribes a URL to appointment and patient events; the answer carries the secret, shown once",
+    responses((status = 201, body = schema::Webhook)))]
+pub async fn admin_create(
+    state: State<Api>,
+    facility: Extension<Facility>,
+    body: ApiJson<NewWebhook>,
+) -> Result<(StatusCode, Json<schema::Webhook>), ApiError> {
+    create(state, facility, body).await
+}
+
+/// The clinic's subscriptions (admin credential).
+#[utoipa::path(get, path = "/api/v1/admin/webhooks", tag = "admin",
+    summary = "Lists the clinic's webhook subscriptions, whoever made them",
+    responses((status = 200, body = schema::WebhookList)))]
+pub async fn admin_list(state: State<Api>, facility: Extension<Facility>) -> Result<Json<schema::WebhookList>, ApiError> {
+    list(state, facility).await
+}
+
+/// Deletes a subscription (admin credential).
+#[utoipa::path(delete, path = "/api/v1/admin/webhooks/{id}", tag = "admin", params(("id" = String, Path)),
+    summary = "Deletes a webhook subscription",
+    responses((status = 204, description = "deleted")))]
+pub async fn admin_delete(state: State<Api>, facility: Extension<Facility>, id: Path<String>) -> Result<StatusCode, ApiError> {
+    delete(state, facility, id).await
+}
+
+/// A subscription's recent delivery attempts (admin credential).
+#[utoipa::path(get, path = "/api/v1/admin/webhooks/{id}/deliveries", tag = "admin", params(("id" = String, Path), LogQuery),
+    summary = "Recent delivery attempts with status code and latency",
+    responses((status = 200, body = schema::DeliveryLog)))]
+pub async fn admin_deliveries(
+    state: State<Api>,
+    facility: Extension<Facility>,
+    id: Path<String>,
+    query: ApiQuery<LogQuery>,
+) -> Result<Json<schema::DeliveryLog>, ApiError> {
+    deliveries(state, facility, id, query).await
+}
+
+/// Sends an event again (admin credential).
+#[utoipa::path(post, path = "/api/v1/admin/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag = "admin",
+    params(("id" = String, Path), ("deliveryId" = String, Path)),
+    summary = "Queues one more attempt of a delivery",
+    responses(
+        (status = 409, description = "the subscription is disabled", body = schema::ErrorBody),
+        (status = 202, body = schema::Redelivery)))]
+pub async fn admin_redeliver(
+    state: State<Api>,
+    facility: Extension<Facility>,
+    ids: Path<(String, String)>,
+) -> Result<(StatusCode, Json<schema::Redelivery>), ApiError> {
+    redeliver(state, facility, ids).await
 }
