@@ -64,13 +64,16 @@ const NOTICE = HOUR;
 
 /// The first time the shown day offers that stays bookable while the test runs (a quarter of
 /// an hour past the minimum notice): the page's first time may reach the notice while the
-/// test clicks. A day without one gives way to the next free day of the month view.
+/// test clicks. A day without one gives way to the next free day of the month view, or, on
+/// the month's last free day, to the next month.
 async function bookableTime(scope) {
   for (let tries = 0; tries < 5; tries++) {
     const time = await firstTimeFrom(scope, new Date(server.now().getTime() + NOTICE + HOUR / 4));
     if (time) return time;
     const shown = await scope.getByTestId("chosen-date").innerText();
-    await scope.locator("[data-testid=days] a[data-free]:not([aria-current])").first().click();
+    const freeDays = scope.locator("[data-testid=days] a[data-free]:not([aria-current])");
+    if ((await freeDays.count()) > 0) await freeDays.first().click();
+    else await scope.getByRole("link", { name: /^(Next month|Nächster Monat)$/ }).click();
     await scope.getByTestId("chosen-date").filter({ hasNotText: shown }).waitFor();
   }
   throw new Error("no bookable time on five free days");
