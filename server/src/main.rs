@@ -168,11 +168,18 @@ enum CredentialCommand {
         #[arg(long)]
         expires_in_days: Option<i64>,
     },
-    /// Issues a new key; the user's two newest keys work, older ones stop.
+    /// Issues a new key; the user's two newest keys work, older ones stop. A user made with
+    /// an expiring key gets one of the same lifetime (or shorter).
     Rotate {
         username: String,
         #[arg(long)]
         expires_in_days: Option<i64>,
+    },
+    /// Stops every key of a clinic's user at once (a leaked key, an integration that ended).
+    Revoke {
+        /// The clinic's slug.
+        clinic: String,
+        username: String,
     },
 }
 
@@ -424,6 +431,12 @@ async fn credentials(store: &Store, command: CredentialCommand, clock: Clock) ->
             store.create_credential(clinic.id, location, &username, kind, expiry(expires_in_days), now).await?
         }
         CredentialCommand::Rotate { username, expires_in_days } => store.rotate_key(&username, expiry(expires_in_days), now).await?,
+        CredentialCommand::Revoke { clinic, username } => {
+            let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse(&clinic)?).await?;
+            let revoked = store.revoke_credential(&store::staff::Actor::cli(), clinic.id, &username, now).await?;
+            println!("user {username}: revoked {revoked} key(s)");
+            return Ok(());
+        }
     };
     // Only the key's digest is stored: this is the one time it can be shown.
     println!("user {}", issued.username);

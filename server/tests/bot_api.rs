@@ -181,6 +181,7 @@ async fn a_new_patient_books_the_longer_first_visit_slots(db: TestDb) {
     let known_slot = known[0]["slotId"].as_str().unwrap();
     let refused = api.book_new_patient(known_slot, "Nina").await;
     assert_eq!((refused.status, refused.code()), (409, "slot_taken"), "a 30-minute slot is too short for a first visit");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("new patient"), "the cause is named: {}", refused.body);
     let offered = &refused.body["error"]["details"]["alternatives"][0];
     let minutes = |s: &Value| {
         let at = |k: &str| chrono::DateTime::parse_from_rfc3339(s[k].as_str().unwrap()).unwrap();
@@ -206,7 +207,7 @@ async fn bad_booking_requests_get_a_clear_4xx_and_change_nothing(db: TestDb) {
     let patients = api.count("SELECT COUNT(*) FROM patients").await;
     let person = json!({ "firstName": "Max", "lastName": "Muster", "dob": "1980-01-01", "phone": "+49 30 1", "email": "m@example.org" });
     let cases: Vec<(Value, u16, &str)> = vec![
-        (json!({ "slotId": slot, "patient": person, "colour": "blue" }), 422, "invalid_body"),
+        (json!({ "slotId": slot, "slot_id": slot, "patient": person }), 422, "invalid_body"),
         (json!({ "slotId": 42, "patient": person }), 422, "invalid_body"),
         (json!({ "slotId": "garbage", "patient": person }), 422, "invalid_field"),
         (json!({ "patient": person }), 400, "missing_parameter"),
@@ -250,6 +251,8 @@ async fn a_taken_slot_is_409_with_alternatives_and_a_race_books_once(db: TestDb)
     assert_eq!(statuses, [201, 409], "{} / {}", a.body, b.body);
     let loser = if a.status == 409 { a } else { b };
     assert_eq!(loser.code(), "slot_taken");
+    let message = loser.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("someone else") && !message.contains("new patient"), "the loser is told the time was taken: {message}");
     let alternatives = loser.body["error"]["details"]["alternatives"].as_array().unwrap();
     assert!(!alternatives.is_empty() && alternatives.len() <= 5);
     assert!(alternatives.iter().all(|s| s["slotId"] != json!(slot)));
@@ -289,7 +292,7 @@ async fn appointments_are_listed_read_rescheduled_and_cancelled_within_the_cutof
     let moved = api.put(&format!("/appointments/{id}/reschedule"), json!({ "slotId": slots[3]["slotId"] })).await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.body["start"], slots[3]["start"]);
-    let bad = api.put(&format!("/appointments/{id}/reschedule"), json!({ "slotId": slots[4]["slotId"], "when": "now" })).await;
+    let bad = api.put(&format!("/appointments/{id}/reschedule"), json!({ "slotId": 42 })).await;
     assert_eq!((bad.status, bad.code()), (422, "invalid_body"));
 
     let long = api.put(&format!("/appointments/{id}/cancel"), json!({ "reason": "x".repeat(501) })).await;
@@ -380,6 +383,59 @@ async fn another_clinics_ids_answer_404(db: TestDb) {
     assert_eq!(api.count("SELECT COUNT(*) FROM appointments WHERE clinic_id = (SELECT id FROM clinics WHERE slug = 'other')").await, 0);
 }
 
+/// Sends `body` as is, with `content_type` when given.
+async fn raw_put(api: &Api, path: &str, content_type: Option<&str>, body: &'static str) -> support::Answer {
+    let mut req = api.http.put(format!("{}/api/v1{path}", api.base)).body(body);
+    if let Some(t) = content_type {
+        req = req.header("content-type", t);
+    }
+    api.send(req).await
+}
+
+async fn a_bot_may_send_snake_case_and_fields_we_do_not_know_and_cancel_without_a_body(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let calendars = api.get("/calendars").await.body;
+    assert_eq!((calendars["clinicId"].as_str(), calendars["clinicSlug"].as_str()), (Some(api.clinic_id.to_string().as_str()), Some("demo")));
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+
+    // Names as the query parameters spell them, and what the bot sends all its providers.
+    let booked = api.post("/appointments", json!({
+        "calendar_id": cal, "appointment_type_id": kind, "start": slots[0]["start"], "channel": "messenger",
+        "patient": { "first_name": "Lena", "last_name": "Vogel", "date_of_birth": "1990-03-04", "phone_number": "+49 30 5550101", "email": "lena@example.org", "language": "de" },
+    })).await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    assert_eq!(booked.body["patient"]["name"], "Lena Vogel");
+    let id = booked.body["appointmentId"].as_str().unwrap().to_owned();
+    let patient = booked.body["patient"]["temporaryPatientId"].as_str().unwrap().to_owned();
+    let moved = api.put(&format!("/appointments/{id}/reschedule"), json!({ "slot_id": slots[2]["slotId"], "session": "abc" })).await;
+    assert_eq!((moved.status, &moved.body["start"]), (200, &slots[2]["start"]), "{}", moved.body);
+    let again = api.post("/appointments", json!({ "slot_id": slots[4]["slotId"], "temporary_patient_id": patient, "notes": "follow-up" })).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    let second = again.body["appointmentId"].as_str().unwrap().to_owned();
+
+    // The contract shows no body for a cancel: bare, or any content type, cancels.
+    let refused = raw_put(&api, &format!("/appointments/{id}/cancel"), Some("application/x-www-form-urlencoded"), "reason=x").await;
+    assert_eq!((refused.status, refused.code()), (415, "unsupported_media_type"));
+    let malformed = raw_put(&api, &format!("/appointments/{id}/cancel"), Some("application/json"), "{\"reason\":").await;
+    assert_eq!((malformed.status, malformed.code()), (400, "malformed_json"));
+    assert_eq!(api.get(&format!("/appointments/{id}")).await.body["status"], "booked", "refusals cancel nothing");
+    let bare = raw_put(&api, &format!("/appointments/{id}/cancel"), None, "").await;
+    assert_eq!((bare.status, bare.body["status"].as_str()), (200, Some("cancelled")), "{}", bare.body);
+    let plain = raw_put(&api, &format!("/appointments/{second}/cancel"), Some("text/plain"), "{\"cancellation_reason\": \"sick\", \"by\": \"bot\"}").await;
+    assert_eq!((plain.status, plain.body["cancellationReason"].as_str()), (200, Some("sick")), "{}", plain.body);
+
+    // A bare rotate issues a key; a subscription names its clinic by slug, in snake_case.
+    let rotated = api.send(api.http.post(format!("{}/api/v1/credentials/rotate", api.base))).await;
+    assert_eq!(rotated.status, 201, "{}", rotated.body);
+    let hook = api.post("/webhooks", json!({ "clinic_id": "demo", "url": "https://hooks.example.org/bot", "event_types": ["appointmentCanceled"], "retries": 3 })).await;
+    assert_eq!((hook.status, hook.body["clinicId"].as_str()), (201, Some(api.clinic_id.to_string().as_str())), "{}", hook.body);
+    let theirs = another_clinic(&api.store, "east").await;
+    assert!(theirs > 0);
+    let other = api.post("/webhooks", json!({ "clinicId": "east", "url": "https://hooks.example.org/east", "events": ["appointmentCanceled"] })).await;
+    assert_eq!((other.status, other.code()), (404, "not_found"));
+}
+
 async fn a_rotated_key_works_beside_the_old_one_until_the_next_rotation(db: TestDb) {
     let api = spawn(db, 600).await;
     let rotated = api.post("/credentials/rotate", json!({})).await;
@@ -396,6 +452,16 @@ async fn a_rotated_key_works_beside_the_old_one_until_the_next_rotation(db: Test
     assert_eq!(third.body["revokedKeys"], 1);
     assert_eq!(api.get("/calendars").await.status, 401, "the oldest key is revoked");
     assert_eq!(fresh.get("/calendars").await.status, 200);
+
+    // A credential made with an expiring key cannot rotate its way out of expiry.
+    let first = api.store.create_credential(api.clinic_id, None, "partner", CredentialKind::Bot, Some(api.now() + Duration::days(120)), api.now()).await.unwrap();
+    let partner = api.as_user("partner", &first.key);
+    let longer = partner.post("/credentials/rotate", json!({ "expiresAt": (api.now() + Duration::days(365)).to_rfc3339() })).await;
+    assert_eq!((longer.status, longer.body["error"]["details"]["field"].as_str()), (422, Some("expiresAt")), "{}", longer.body);
+    let inherited = partner.post("/credentials/rotate", json!({})).await;
+    assert_eq!(inherited.status, 201, "{}", inherited.body);
+    let until = chrono::DateTime::parse_from_rfc3339(inherited.body["expiresAt"].as_str().unwrap()).unwrap();
+    assert_eq!(until.date_naive(), (api.now() + Duration::days(120)).date_naive(), "the first key's lifetime");
 }
 
 async fn each_facility_is_rate_limited_with_retry_after(db: TestDb) {
@@ -518,6 +584,7 @@ async fn the_openapi_document_and_docs_page_describe_every_endpoint_without_cred
 }
 
 on_both_backends!(
+    a_bot_may_send_snake_case_and_fields_we_do_not_know_and_cancel_without_a_body,
     the_openapi_document_and_docs_page_describe_every_endpoint_without_credentials,
     staff_book_walk_ins_check_them_in_in_order_and_register_patients,
     requests_without_valid_credentials_are_refused_with_a_challenge,

@@ -90,6 +90,22 @@ async fn the_desk_books_checks_in_and_registers_from_the_command_line() {
     assert!(!cli.run(&["credentials", "rotate", "front-desk", "--expires-in-days", "30"]).status.success(), "90 days at least");
     let rotated = cli.ok(&["credentials", "rotate", "front-desk", "--expires-in-days", "365"]);
     assert!(rotated.contains("expires "), "{rotated}");
+    let rotated_key = rotated.lines().find_map(|l| l.strip_prefix("key  ")).unwrap().to_owned();
+    assert!(!cli.run(&["credentials", "revoke", "east", "front-desk"]).status.success(), "no such clinic");
+    assert!(!cli.run(&["credentials", "revoke", "demo", "nobody"]).status.success());
+    assert!(store.authenticate("front-desk", &rotated_key, cli.clock.now()).await.unwrap().is_some(), "refusals revoke nothing");
+    assert!(cli.ok(&["credentials", "revoke", "demo", "front-desk"]).contains("revoked 2 key(s)"));
+    for k in [&key, &rotated_key] {
+        assert!(store.authenticate("front-desk", k, cli.clock.now()).await.unwrap().is_none(), "revoked");
+    }
+
+    // Keys made to expire stay expiring: a rotation takes the first key's lifetime.
+    let created = cli.ok(&["credentials", "create", "demo", "partner-bot", "--expires-in-days", "120"]);
+    assert!(created.contains("expires "), "{created}");
+    let inherited = cli.ok(&["credentials", "rotate", "partner-bot"]);
+    let expected = (cli.clock.now() + chrono::Duration::days(120)).date_naive().to_string();
+    assert!(inherited.lines().any(|l| l.starts_with("expires ") && l.contains(&expected)), "{inherited}");
+    assert!(!cli.run(&["credentials", "rotate", "partner-bot", "--expires-in-days", "365"]).status.success(), "no longer than 120 days");
 
     for event in ["appointmentCreated", "Queued", "appointmentCompleted", "patientCreated"] {
         let sql = format!("SELECT COUNT(*) FROM outbox WHERE event_type = '{event}'");

@@ -312,9 +312,10 @@ async fn subscriptions_are_validated_limited_to_25_and_private_to_their_clinic(d
         (with("secret", json!("not-a-secret")), 422, "invalid_field"),
         (with("secret", json!("whsec_c2hvcnQ=")), 422, "invalid_field"),
         (with("description", json!("x".repeat(201))), 422, "invalid_field"),
-        (with("clinicId", json!("abc")), 422, "invalid_field"),
+        (with("clinicId", json!(-3)), 422, "invalid_field"),
+        (with("clinicId", json!("abc")), 404, "not_found"), // a slug, not this clinic's
         (with("clinicId", json!("999999")), 404, "not_found"),
-        (with("colour", json!("blue")), 422, "invalid_body"),
+        (with("clinicId", json!("no-such-clinic")), 404, "not_found"),
     ] {
         let a = api.post("/webhooks", body.clone()).await;
         assert_eq!((a.status, a.code()), (status, code), "{body}: {}", a.body);

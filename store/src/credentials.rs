@@ -219,12 +219,13 @@ impl Store {
                 return Err(StoreError::Rule(DomainError::invalid("username", "is already in use")));
             }
             let stamp = db_time(pool, now);
+            let lifetime = expires_at.map(|at| (at - now).num_seconds());
             let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO api_credentials (clinic_id, location_id, username, kind, voice, admin, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO api_credentials (clinic_id, location_id, username, kind, voice, admin, created_at, key_lifetime_seconds)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(clinic_id).bind(location_id).bind(username).bind(kind.as_str()).bind(kind == CredentialKind::Voice)
-            .bind(kind == CredentialKind::Admin).bind(stamp)
+            .bind(kind == CredentialKind::Admin).bind(stamp).bind(lifetime)
             .fetch_one(&mut *tx).await?;
             sqlx::query(INSERT_KEY)
             .bind(id).bind(public_start(&key)).bind(key_digest(&key)).bind(stamp)
@@ -242,6 +243,8 @@ impl Store {
 
     /// Issues a new key for `username`. The user keeps at most two active keys: issuing one
     /// more revokes the oldest, so a rotation is "issue, deploy the new key, issue again".
+    /// A credential made with an expiring key keeps that lifetime: the new key expires when
+    /// asked, but no later than the first key's lifetime from now (then by default).
     pub async fn rotate_key(&self, username: &str, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<IssuedKey, StoreError> {
         let actor = Actor { staff_user_id: None, label: format!("credential {username}") };
         self.rotate_key_as(&actor, None, username, expires_at, now).await
@@ -261,11 +264,13 @@ impl Store {
         let key = new_key();
         with_pool!(self, pool => {
             let mut tx = WriteTx::begin_write(pool, &[]).await?;
-            let found: Option<(i64, i64)> = sqlx::query_as("SELECT id, clinic_id FROM api_credentials WHERE username = $1")
-                .bind(username).fetch_optional(&mut *tx).await?;
-            let (credential_id, clinic_id) = found
-                .filter(|(_, owner)| clinic.is_none_or(|c| c == *owner))
+            let found: Option<(i64, i64, Option<i64>)> =
+                sqlx::query_as("SELECT id, clinic_id, key_lifetime_seconds FROM api_credentials WHERE username = $1")
+                    .bind(username).fetch_optional(&mut *tx).await?;
+            let (credential_id, clinic_id, lifetime) = found
+                .filter(|(_, owner, _)| clinic.is_none_or(|c| c == *owner))
                 .ok_or(StoreError::NotFound("credential"))?;
+            let expires_at = inherited_expiry(expires_at, lifetime.map(Duration::seconds), now)?;
             let stamp = db_time(pool, now);
             // Expired keys are not active: revoke them first so they do not count.
             sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL AND expires_at <= $1")
@@ -373,6 +378,21 @@ pub struct KeyView {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// The expiry of a key issued `now` to a credential whose keys live at most `lifetime`: the
+/// one asked for if it is within the lifetime, the longest allowed when none is asked for.
+fn inherited_expiry(asked: Option<DateTime<Utc>>, lifetime: Option<Duration>, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let Some(lifetime) = lifetime else { return Ok(asked) };
+    let latest = now + lifetime;
+    match asked {
+        None => Ok(Some(latest)),
+        Some(at) if at <= latest => Ok(Some(at)),
+        Some(_) => Err(StoreError::Rule(DomainError::invalid(
+            "expiresAt",
+            format!("this credential's keys live at most {} days; ask for {} or earlier, or leave it out", lifetime.num_days(), latest.date_naive()),
+        ))),
+    }
+}
+
 fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), StoreError> {
     match expires_at {
         Some(at) if at < now + MIN_KEY_LIFETIME => {
@@ -399,6 +419,17 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn a_rotated_key_lives_no_longer_than_the_credentials_first_key() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let days = |n| Some(now + Duration::days(n));
+        assert_eq!(inherited_expiry(None, None, now).unwrap(), None, "no policy: no expiry");
+        assert_eq!(inherited_expiry(days(400), None, now).unwrap(), days(400));
+        assert_eq!(inherited_expiry(None, Some(Duration::days(120)), now).unwrap(), days(120), "the policy applies");
+        assert_eq!(inherited_expiry(days(100), Some(Duration::days(120)), now).unwrap(), days(100), "shorter is fine");
+        assert!(inherited_expiry(days(121), Some(Duration::days(120)), now).is_err(), "longer is not");
     }
 
     #[test]

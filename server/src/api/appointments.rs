@@ -3,7 +3,7 @@
 
 use super::catalogue::{calendar, catalogue_of, iso, parse_date, patient_out};
 use super::error::ApiError;
-use super::extract::{path_id, ApiJson, ApiQuery, IdInput};
+use super::extract::{path_id, ApiJson, ApiQuery, IdInput, OptionalJson};
 use super::{covers, schema, Api};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -65,6 +65,22 @@ pub(super) async fn with_patient(api: &Api, facility: &Facility, a: AppointmentV
     Ok(appointment_out(&a, patient.as_ref()))
 }
 
+/// Whether `slot`'s start is free for a patient the clinic knows (at the usual length).
+async fn offered_to_known_patients(api: &Api, clinic_id: i64, slot: &SlotId) -> bool {
+    let request = AvailabilityRequest {
+        clinic_id,
+        location_id: slot.location_id,
+        product_id: slot.product_id,
+        provider_id: Some(slot.provider_id),
+        from: (slot.start - Duration::days(1)).date_naive(),
+        to: (slot.start + Duration::days(1)).date_naive(),
+        new_patient: false,
+        now: api.clock.now(),
+    };
+    let Ok(found) = api.store.availability(&request).await else { return false };
+    found.providers.iter().flat_map(|p| &p.slots).any(|s| s.id.start == slot.start && s.id.provider_id == slot.provider_id)
+}
+
 /// The nearest free times of the same calendar and type, for a 409.
 async fn alternatives(api: &Api, clinic_id: i64, slot: &SlotId, new_patient: bool) -> Vec<schema::FreeSlot> {
     let now = api.clock.now();
@@ -90,24 +106,34 @@ async fn alternatives(api: &Api, clinic_id: i64, slot: &SlotId, new_patient: boo
 }
 
 /// A slot that cannot be booked (taken, or no longer offered, or too short for a new
-/// patient's first visit): 409 with the nearest times this patient can book instead.
+/// patient's first visit): 409 with the nearest times this patient can book instead. The
+/// message names the first-visit length only when that is the cause, that is when a known
+/// patient could still book this time: the loser of a race is told the time was taken, so
+/// that a bot does not go looking for the wrong cause.
 pub(super) async fn taken(api: &Api, clinic_id: i64, slot: &SlotId, new_patient: bool) -> ApiError {
-    let message = if new_patient {
+    let message = if new_patient && offered_to_known_patients(api, clinic_id, slot).await {
         "this time is not available for a new patient (first visits may take longer: ask availability with new_patient=true); here are the nearest free times"
     } else {
-        "this time is no longer available; here are the nearest free times"
+        "this time is no longer available: someone else may just have booked it; here are the nearest free times"
     };
     ApiError::new(StatusCode::CONFLICT, "slot_taken", message)
         .with_details(json!({ "alternatives": alternatives(api, clinic_id, slot, new_patient).await }))
 }
 
 /// A slot named by id, or by calendar, appointment type and start.
+/// The bodies of the bot API take the camelCase names it answers with and the snake_case
+/// ones its query parameters use (`calendar_id`), and ignore fields they do not know: a
+/// vendor's bot sends what its other integrations send, and will not adapt to us.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct SlotChoice {
+    #[serde(alias = "slot_id")]
     slot_id: Option<String>,
+    #[serde(alias = "calendar_id")]
     calendar_id: Option<IdInput>,
+    #[serde(alias = "appointment_type_id")]
     appointment_type_id: Option<IdInput>,
+    #[serde(alias = "start_time", alias = "startTime", alias = "datetime")]
     start: Option<String>,
 }
 
@@ -142,28 +168,40 @@ async fn chosen_slot(api: &Api, facility: &Facility, c: &SlotChoice) -> Result<S
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct NewPatient {
     name: Option<String>,
+    #[serde(alias = "first_name")]
     first_name: Option<String>,
+    #[serde(alias = "last_name")]
     last_name: Option<String>,
+    #[serde(alias = "date_of_birth", alias = "dateOfBirth", alias = "birth_date", alias = "birthDate")]
     dob: Option<String>,
+    #[serde(alias = "phone_number", alias = "phoneNumber", alias = "mobile")]
     phone: Option<String>,
     email: Option<String>,
     gender: Option<String>,
+    #[serde(alias = "national_id")]
     national_id: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct BookingRequest {
+    #[serde(alias = "slot_id")]
     slot_id: Option<String>,
+    #[serde(alias = "calendar_id")]
     calendar_id: Option<IdInput>,
+    #[serde(alias = "appointment_type_id")]
     appointment_type_id: Option<IdInput>,
+    #[serde(alias = "start_time", alias = "startTime", alias = "datetime")]
     start: Option<String>,
+    #[serde(alias = "patient_id")]
     patient_id: Option<IdInput>,
+    #[serde(alias = "temporary_patient_id")]
     temporary_patient_id: Option<String>,
     patient: Option<NewPatient>,
+    #[serde(alias = "notes", alias = "note")]
     reason: Option<String>,
 }
 
@@ -414,9 +452,10 @@ pub async fn reschedule(
     Ok(Json(with_patient(&api, &facility, moved).await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// Every field is optional, and so is the body itself: the contract shows none.
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 pub struct CancelRequest {
+    #[serde(alias = "cancellation_reason", alias = "cancellationReason", alias = "note")]
     reason: Option<String>,
 }
 
@@ -429,10 +468,10 @@ pub async fn cancel(
     State(api): State<Api>,
     Extension(facility): Extension<Facility>,
     Path(id): Path<String>,
-    body: ApiJson<CancelRequest>,
+    OptionalJson(body): OptionalJson<CancelRequest>,
 ) -> Result<Json<schema::Appointment>, ApiError> {
     let current = visible(&api, &facility, path_id(&id, "appointment")?).await?;
-    let reason = check_reason(&body.value.reason)?;
+    let reason = check_reason(&body.reason)?;
     api.store.cancel_appointment(facility.clinic_id, current.id, &reason, BookingSource::BotApi, api.clock.now()).await?;
     let cancelled = api.store.appointment_view(current.id).await?;
     Ok(Json(with_patient(&api, &facility, cancelled).await?))

@@ -88,7 +88,12 @@ pub async fn calendars(State(api): State<Api>, Extension(facility): Extension<Fa
             }
         })
         .collect();
-    Ok(Json(schema::CalendarList { calendars }))
+    Ok(Json(schema::CalendarList {
+        clinic_id: catalogue.clinic.id.to_string(),
+        clinic_slug: catalogue.clinic.slug.as_str().to_owned(),
+        clinic_name: catalogue.clinic.name.clone(),
+        calendars,
+    }))
 }
 
 pub fn patient_out(p: &PatientView) -> schema::Patient {

@@ -3,7 +3,7 @@
 //! in the answer that issues it and never again.
 
 use super::error::ApiError;
-use super::extract::{ApiJson, IdInput};
+use super::extract::{ApiJson, IdInput, OptionalJson};
 use super::{schema, Api};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -54,8 +54,9 @@ fn refusal(e: StoreError) -> ApiError {
 
 const ROTATED: &str = "store this key now: it is not shown again; the previous key keeps working until the next rotation";
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// Optional, as is the body: `{}`, no body and a bare `POST` alike issue a key.
+#[derive(Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RotateRequest {
     #[serde(alias = "expires_at")]
     expires_at: Option<String>,
@@ -69,9 +70,9 @@ pub struct RotateRequest {
 pub async fn rotate_own(
     State(api): State<Api>,
     Extension(facility): Extension<Facility>,
-    body: ApiJson<RotateRequest>,
+    OptionalJson(body): OptionalJson<RotateRequest>,
 ) -> Result<(StatusCode, Json<schema::IssuedKey>), ApiError> {
-    let expires_at = parse_expiry(body.value.expires_at.as_deref())?;
+    let expires_at = parse_expiry(body.expires_at.as_deref())?;
     let key = api.store.rotate_key(&facility.username, expires_at, api.clock.now()).await?;
     Ok(issued(key, ROTATED))
 }
@@ -148,9 +149,9 @@ pub async fn rotate(
     State(api): State<Api>,
     Extension(facility): Extension<Facility>,
     Path(user): Path<String>,
-    body: ApiJson<RotateRequest>,
+    OptionalJson(body): OptionalJson<RotateRequest>,
 ) -> Result<(StatusCode, Json<schema::IssuedKey>), ApiError> {
-    let expires_at = parse_expiry(body.value.expires_at.as_deref())?;
+    let expires_at = parse_expiry(body.expires_at.as_deref())?;
     let actor = Actor::api(&facility.username);
     let key = api.store.rotate_key_as(&actor, Some(facility.clinic_id), user.trim(), expires_at, api.clock.now()).await?;
     Ok(issued(key, ROTATED))

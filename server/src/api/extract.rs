@@ -22,26 +22,61 @@ pub struct ApiJson<T> {
     pub raw: axum::body::Bytes,
 }
 
+/// The body's bytes, or the API's 413 / 400.
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body may be at most {} bytes", super::MAX_BODY))
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
+        }
+    })
+}
+
+fn from_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    axum::Json::<T>::from_bytes(raw).map(|v| v.0).map_err(|e| match e {
+        JsonRejection::JsonSyntaxError(e) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text()),
+        JsonRejection::JsonDataError(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.body_text()),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", other.body_text()),
+    })
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json")
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         if !is_json(req.headers()) {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json"));
+            return Err(not_json());
         }
-        let raw = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body may be at most {} bytes", super::MAX_BODY))
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
-            }
-        })?;
-        let value = axum::Json::<T>::from_bytes(&raw).map_err(|e| match e {
-            JsonRejection::JsonSyntaxError(e) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text()),
-            JsonRejection::JsonDataError(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.body_text()),
-            other => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", other.body_text()),
-        })?;
-        Ok(ApiJson { value: value.0, raw })
+        let raw = body_bytes(req, state).await?;
+        Ok(ApiJson { value: from_json(&raw)?, raw })
+    }
+}
+
+/// An optional JSON body, for requests whose every field is optional: no body at all (with
+/// or without a content type) is the default, and a JSON body is read whatever its declared
+/// type, since vendors' clients send `PUT .../cancel` bare or with `text/plain`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let declared_json = is_json(req.headers());
+        let raw = body_bytes(req, state).await?;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        match from_json(&raw) {
+            Ok(value) => Ok(OptionalJson(value)),
+            // Something that is not JSON, declared as something else: say what we read.
+            Err(_) if !declared_json && serde_json::from_slice::<serde_json::Value>(&raw).is_err() => Err(not_json()),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -46,7 +46,12 @@ pub struct Calendar {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct CalendarList {
+    /// The caller's clinic: the `clinicId` webhook subscriptions take (its slug works too).
+    pub clinic_id: String,
+    pub clinic_slug: String,
+    pub clinic_name: String,
     pub calendars: Vec<Calendar>,
 }
 

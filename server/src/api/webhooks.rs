@@ -19,14 +19,18 @@ use store::webhooks::{AttemptLog, NewSubscription, Subscription};
 use store::StoreError;
 use utoipa::{IntoParams, ToSchema};
 
+/// Snake_case names are read too, and unknown fields ignored (see `appointments::SlotChoice`).
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct NewWebhook {
-    /// The caller's clinic; when absent, the caller's clinic too. Another clinic's id is 404.
+    /// The caller's clinic, by id (as `GET /calendars` gives it) or slug; when absent, the
+    /// caller's clinic too. Another clinic is 404.
+    #[serde(alias = "clinic_id")]
     #[schema(value_type = Option<String>)]
     clinic_id: Option<IdInput>,
     /// https, or http for hosts the operator lists in BOOKING_WEBHOOK_ALLOW_HOSTS.
     url: String,
+    #[serde(alias = "event_types", alias = "eventTypes")]
     events: Vec<String>,
     description: Option<String>,
     /// `whsec_` + base64 of at least 24 random bytes; generated when absent.
@@ -65,7 +69,13 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<schema::Webhook>), ApiError> {
     let new = body.value;
     if let Some(clinic) = &new.clinic_id {
-        if clinic.parse("clinicId")? != facility.clinic_id {
+        let ours = match clinic {
+            IdInput::Text(slug) if slug.trim().parse::<i64>().is_err() => {
+                slug.trim().eq_ignore_ascii_case(api.store.clinic_config(facility.clinic_id).await?.slug.as_str())
+            }
+            id => id.parse("clinicId")? == facility.clinic_id,
+        };
+        if !ours {
             return Err(ApiError::not_found("clinic"));
         }
     }
