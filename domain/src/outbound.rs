@@ -105,7 +105,8 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
         return Some("loopback");
     }
     // Forms that carry an IPv4 address are judged by that address: ::ffff:10.0.0.1 reaches
-    // 10.0.0.1. Covers IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
+    // 10.0.0.1, and the log names the real reason. Covers IPv4-mapped, IPv4-compatible, NAT64
+    // (64:ff9b::/96) and 6to4 (2002::/16).
     let seg = ip.segments();
     let o = ip.octets();
     let embedded = match seg {
@@ -114,10 +115,24 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
         [0x2002, _, _, _, _, _, _, _] => Some(Ipv4Addr::new(o[2], o[3], o[4], o[5])),
         _ => None,
     };
-    if let Some(v4) = embedded {
-        return refused_v4(v4);
+    if let Some(why) = embedded.and_then(refused_v4) {
+        return Some(why);
+    }
+    // No public host publishes an IPv4-mapped or IPv4-compatible address: they only arise
+    // from tricks, so they are refused even around a public IPv4 address.
+    match seg {
+        [0, 0, 0, 0, 0, 0xffff, _, _] => return Some("IPv4-mapped"),
+        [0, 0, 0, 0, 0, 0, _, _] => return Some("IPv4-compatible (deprecated)"),
+        _ => {}
     }
     Some(match seg[0] {
+        // Local-use NAT64 (RFC 8215) translates to whatever the operator's network chose, and
+        // IPv4-translated addresses (::ffff:0:a.b.c.d) are for stateless translators: neither
+        // names a public receiver.
+        0x64 if seg[1] == 0xff9b && seg[2] == 1 => "local-use NAT64",
+        0 if seg[1..5] == [0, 0, 0, 0xffff] && seg[5] == 0 => "IPv4-translated",
+        // Teredo hides an IPv4 address behind a relay.
+        0x2001 if seg[1] == 0 => "Teredo",
         s if s & 0xfe00 == 0xfc00 => "private (unique local)",
         s if s & 0xffc0 == 0xfe80 => "link-local",
         s if s & 0xffc0 == 0xfec0 => "site-local",
@@ -162,6 +177,13 @@ mod tests {
             ("::ffff:10.0.0.1", "private"),
             ("::127.0.0.1", "loopback"),
             ("64:ff9b::a9fe:a9fe", "link-local"),
+            ("64:ff9b:1::808:808", "local-use NAT64"),
+            ("64:ff9b:1:ffff::1", "local-use NAT64"),
+            ("::ffff:0:808:808", "IPv4-translated"),
+            ("::ffff:8.8.8.8", "IPv4-mapped"),
+            ("::8.8.8.8", "IPv4-compatible (deprecated)"),
+            ("::ffff:0:a00:1", "IPv4-translated"),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
             ("2002:c0a8:0101::1", "private"),
         ] {
             assert_eq!(refused_address(ip(addr)), Some(why), "{addr}");
@@ -170,7 +192,7 @@ mod tests {
 
     #[test]
     fn public_addresses_are_allowed() {
-        for addr in ["93.184.216.34", "1.1.1.1", "172.32.0.1", "100.128.0.1", "169.253.1.1", "2606:4700::1111", "::ffff:8.8.8.8", "2002:0808:0808::1"] {
+        for addr in ["93.184.216.34", "1.1.1.1", "172.32.0.1", "100.128.0.1", "169.253.1.1", "2606:4700::1111", "64:ff9b::808:808", "2002:0808:0808::1"] {
             assert_eq!(refused_address(ip(addr)), None, "{addr}");
         }
     }

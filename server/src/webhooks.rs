@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use domain::delivery::ATTEMPT_TIMEOUT;
 use domain::outbound::{check_url, refused_address, AllowHosts};
-use domain::webhook::{body_signature, parse_secret, standard_signature};
+use domain::webhook::{body_signature, standard_signature, SigningKeys};
 use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
@@ -81,7 +81,10 @@ impl Resolve for GuardedResolver {
             }
             if !trusted {
                 if let Some((addr, why)) = addrs.iter().find_map(|a| refused_address(a.ip()).map(|why| (a, why))) {
-                    return Err(Box::new(Refused(format!("{host} resolves to {}, a {why} address", addr.ip()))) as _);
+                    // The delivery log is read by the subscriber: it learns the kind of address,
+                    // never which internal address a name leads to. The operator's log has it.
+                    tracing::warn!(%host, address = %addr.ip(), why, "webhook host refused");
+                    return Err(Box::new(Refused(format!("{host} resolves to a {why} address"))) as _);
                 }
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
@@ -131,8 +134,8 @@ pub async fn attempt(client: &reqwest::Client, allow: &AllowHosts, due: &DueDeli
         Ok(url) => url,
         Err(e) => return refused(format!("refused: {e}")),
     };
-    let key = match parse_secret(&due.secret) {
-        Ok(key) => key,
+    let keys = match SigningKeys::from_secret(&due.secret) {
+        Ok(keys) => keys,
         Err(e) => return refused(format!("the subscription's secret is unusable: {e}")),
     };
     let timestamp = now.timestamp();
@@ -140,10 +143,10 @@ pub async fn attempt(client: &reqwest::Client, allow: &AllowHosts, due: &DueDeli
     let request = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("X-Webhook-Signature", body_signature(&key, body))
+        .header("X-Webhook-Signature", body_signature(&keys.vendor, body))
         .header("webhook-id", &due.event_id)
         .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", standard_signature(&key, &due.event_id, timestamp, body))
+        .header("webhook-signature", standard_signature(&keys.standard, &due.event_id, timestamp, body))
         .body(due.body.clone());
     let answer = request.send().await;
     let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -237,6 +240,7 @@ mod tests {
     async fn names_that_resolve_to_internal_addresses_are_refused_unless_trusted() {
         let refused = resolve("", "localhost").await.unwrap_err();
         assert!(refused.contains("loopback"), "{refused}");
+        assert!(!refused.contains("127.0.0.1") && !refused.contains("::1"), "the log names no internal address: {refused}");
         let trusted = resolve("localhost", "localhost").await.unwrap();
         assert!(trusted.iter().all(|a| a.ip().is_loopback()), "{trusted:?}");
     }

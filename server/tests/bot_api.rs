@@ -172,30 +172,49 @@ async fn booking_returns_the_appointment_and_honours_idempotency_keys(db: TestDb
     assert_eq!(api.count(&events).await, 2, "one event per booking, none for the replay");
 }
 
-async fn a_new_patient_books_the_longer_first_visit_slots(db: TestDb) {
+async fn a_bot_that_follows_the_contract_books_a_new_patient_at_any_time_it_is_offered(db: TestDb) {
     let api = spawn(db, 600).await;
     let cals = api.get("/calendars").await;
     let weber = cals.body["calendars"].as_array().unwrap().iter().find(|c| c["name"] == "Dr. Anna Weber").unwrap().clone();
     let (cal, kind) = (weber["id"].as_str().unwrap(), weber["appointmentTypes"][0]["id"].as_str().unwrap());
-    let known = api.free_slots(cal, kind).await;
-    let known_slot = known[0]["slotId"].as_str().unwrap();
-    let refused = api.book_new_patient(known_slot, "Nina").await;
-    assert_eq!((refused.status, refused.code()), (409, "slot_taken"), "a 30-minute slot is too short for a first visit");
-    assert!(refused.body["error"]["message"].as_str().unwrap().contains("new patient"), "the cause is named: {}", refused.body);
-    let offered = &refused.body["error"]["details"]["alternatives"][0];
     let minutes = |s: &Value| {
         let at = |k: &str| chrono::DateTime::parse_from_rfc3339(s[k].as_str().unwrap()).unwrap();
         (at("end") - at("start")).num_minutes()
     };
-    assert_eq!(minutes(offered), 45, "the alternatives fit a new patient: {offered}");
-    let from = (api.now() + Duration::days(3)).date_naive();
-    let to = from + Duration::days(14);
-    let first_visit = api.get(&format!("/availability?calendar_id={cal}&appointment_type_id={kind}&from={from}&to={to}&new_patient=true")).await;
-    let slot = &first_visit.body["days"][0]["slots"][0];
-    assert_eq!(minutes(slot), 45);
-    let booked = api.book_new_patient(slot["slotId"].as_str().unwrap(), "Nina").await;
+    let slots_of = |a: &support::Answer| -> Vec<Value> {
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.body["days"].as_array().unwrap().iter().flat_map(|d| d["slots"].as_array().unwrap().clone()).collect()
+    };
+    let starts = |slots: &[Value]| slots.iter().map(|s| s["start"].as_str().unwrap().to_owned()).collect::<std::collections::BTreeSet<_>>();
+    // The contract's flow: availability by month, appointment type and calendar, no more.
+    // A whole month ahead, within the 90-day horizon whatever the date of the run.
+    let next_month = (api.now() + Duration::days(35)).format("%Y-%m").to_string();
+    let offered = slots_of(&api.get(&format!("/availability?month={next_month}&appointment_type_id={kind}&calendar_id={cal}")).await);
+    let returning = slots_of(&api.get(&format!("/availability?month={next_month}&appointment_type_id={kind}&calendar_id={cal}&new_patient=false")).await);
+    assert!(!offered.is_empty());
+    assert!(starts(&offered).is_subset(&starts(&returning)), "times that fit anyone are returning patients' times");
+    assert!(offered.len() < returning.len(), "the last half hour before a break holds no 45-minute first visit");
+    assert!(offered.iter().all(|s| minutes(s) == 30), "shown at the usual length");
+
+    // A time offered only to returning patients is refused for a new one, naming the cause,
+    // with alternatives that fit a first visit.
+    let only_returning = returning.iter().find(|s| !starts(&offered).contains(s["start"].as_str().unwrap())).unwrap();
+    let refused = api.book_new_patient(only_returning["slotId"].as_str().unwrap(), "Olga").await;
+    assert_eq!((refused.status, refused.code()), (409, "slot_taken"), "{}", refused.body);
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("new patient"), "the cause is named: {}", refused.body);
+    let alternative = &refused.body["error"]["details"]["alternatives"][0];
+    assert_eq!(minutes(alternative), 45, "the alternatives fit a new patient: {alternative}");
+
+    // Then create with the patient's details: a new patient, booked at the first-visit length.
+    let booked = api.book_new_patient(offered[0]["slotId"].as_str().unwrap(), "Nina").await;
     assert_eq!(booked.status, 201, "{}", booked.body);
-    assert_eq!(minutes(&booked.body), 45);
+    assert_eq!(minutes(&booked.body), 45, "a first visit takes its own length");
+    assert_eq!(booked.body["start"], offered[0]["start"]);
+
+    let first_visit = slots_of(&api.get(&format!("/availability?month={next_month}&appointment_type_id={kind}&calendar_id={cal}&new_patient=true")).await);
+    assert!(first_visit.iter().all(|s| minutes(s) == 45));
+    let taken = api.book_new_patient(first_visit[0]["slotId"].as_str().unwrap(), "Paula").await;
+    assert_eq!(taken.status, 201, "{}", taken.body);
 }
 
 async fn bad_booking_requests_get_a_clear_4xx_and_change_nothing(db: TestDb) {
@@ -592,7 +611,7 @@ on_both_backends!(
     availability_groups_free_slots_by_local_date_and_refuses_bad_ranges,
     patient_lookup_finds_one_says_when_several_match_and_validates_input,
     booking_returns_the_appointment_and_honours_idempotency_keys,
-    a_new_patient_books_the_longer_first_visit_slots,
+    a_bot_that_follows_the_contract_books_a_new_patient_at_any_time_it_is_offered,
     bad_booking_requests_get_a_clear_4xx_and_change_nothing,
     a_taken_slot_is_409_with_alternatives_and_a_race_books_once,
     appointments_are_listed_read_rescheduled_and_cancelled_within_the_cutoff,

@@ -44,6 +44,8 @@ pub struct Availability {
     pub tz: Tz,
     pub service_id: i64,
     pub duration_minutes: i32,
+    /// The product's usual length, what times for any patient are shown with.
+    pub usual_minutes: i32,
     pub providers: Vec<ProviderAvailability>,
 }
 
@@ -87,7 +89,10 @@ impl ProductRules {
         })
     }
 
-    /// The appointment length in minutes and the slot rules, for a new patient or not.
+    /// The appointment length in minutes and the slot rules, for a new patient or not. New
+    /// patients start on the same grid as everyone (the product's step, else its usual
+    /// length): they only need longer. So a time offered to "any patient" is one time on one
+    /// grid, and a bot that does not know whether its caller is new can book it either way.
     pub(crate) fn slot_rules(&self, new_patient: bool) -> (i32, SlotRules) {
         let duration = if new_patient { self.new_patient.unwrap_or(self.duration) } else { self.duration };
         let minutes = |m: i32| Duration::minutes(i64::from(m));
@@ -95,7 +100,7 @@ impl ProductRules {
             duration: minutes(duration),
             buffer_before: minutes(self.buffer_before),
             buffer_after: minutes(self.buffer_after),
-            step: minutes(self.step.unwrap_or(duration)),
+            step: minutes(self.step.unwrap_or(self.duration)),
             minimum_notice: minutes(self.minimum_notice),
             horizon: Duration::days(i64::from(self.horizon_days)),
             per_day_cap: self.per_day_cap.map(|c| c.max(1) as u32),
@@ -109,10 +114,45 @@ impl Availability {
     pub fn offers(&self, slot: &SlotId) -> bool {
         self.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == *slot)
     }
+
+    /// The offered slot at `slot`'s start with its provider, location and product, when `slot`
+    /// was shown at this length or at the usual one: a time offered to any patient is booked at
+    /// the length that fits the patient who takes it. Other lengths are forgeries.
+    pub fn at_start_of(&self, slot: &SlotId) -> Option<SlotId> {
+        let minutes = i32::from(slot.minutes);
+        if minutes != self.duration_minutes && minutes != self.usual_minutes {
+            return None;
+        }
+        self.providers.iter().flat_map(|p| &p.slots).map(|s| s.id).find(|s| {
+            (s.provider_id, s.location_id, s.product_id, s.start) == (slot.provider_id, slot.location_id, slot.product_id, slot.start)
+        })
+    }
+}
+
+/// Who the times are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Patients {
+    Returning,
+    New,
+    /// Times at which both a returning and a new patient fit: what a client is offered when it
+    /// does not say, so that it is never offered a time it then cannot book.
+    Either,
 }
 
 impl Store {
+    /// Free times for a returning patient, or a new one when `req.new_patient` says so.
     pub async fn availability(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
+        self.availability_of(req, if req.new_patient { Patients::New } else { Patients::Returning }).await
+    }
+
+    /// Free times at which any patient fits, new or returning (`req.new_patient` is not read):
+    /// the usual-length slots whose start also holds a first visit. Each is booked at the
+    /// length that fits whoever takes it.
+    pub async fn availability_for_anyone(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
+        self.availability_of(req, Patients::Either).await
+    }
+
+    async fn availability_of(&self, req: &AvailabilityRequest, patients: Patients) -> Result<Availability, StoreError> {
         let invalid = |field, why: &str| StoreError::Rule(DomainError::invalid(field, why.to_string()));
         if req.to < req.from {
             return Err(invalid("to", "the range ends before it starts"));
@@ -146,7 +186,12 @@ impl Store {
             return Err(StoreError::NotFound("provider"));
         }
 
-        let (duration, slot_rules) = rules.slot_rules(req.new_patient);
+        let (duration, slot_rules) = rules.slot_rules(patients == Patients::New);
+        // For either kind of patient, the first-visit rules too, when a first visit is longer.
+        let first_visit = match patients {
+            Patients::Either if rules.new_patient.is_some_and(|m| m > rules.duration) => Some(rules.slot_rules(true).1),
+            _ => None,
+        };
         // Busy time and blocks are read with a day's margin: buffers and zone offsets reach
         // across local midnight.
         let window_start = start_of_day(tz, req.from) - Duration::days(1);
@@ -160,8 +205,13 @@ impl Store {
             let cal = calendars.remove(&provider_id).unwrap_or_default();
             let query = SlotQuery { tz, from: req.from, to: req.to, holidays: &holidays, rules: slot_rules, now: req.now };
             let calendar = ProviderCalendar { weekly: &cal.weekly, exceptions: &cal.exceptions, blocks: &cal.blocks, busy: &cal.busy };
-            let slots = provider_slots(&query, &calendar)
-                .map_err(StoreError::Rule)?
+            let mut intervals = provider_slots(&query, &calendar).map_err(StoreError::Rule)?;
+            if let Some(rules) = first_visit {
+                let longer: std::collections::HashSet<_> =
+                    provider_slots(&SlotQuery { rules, ..query }, &calendar).map_err(StoreError::Rule)?.into_iter().map(|i| i.start).collect();
+                intervals.retain(|i| longer.contains(&i.start));
+            }
+            let slots = intervals
                 .into_iter()
                 .map(|interval| Slot {
                     id: SlotId {
@@ -176,7 +226,7 @@ impl Store {
                 .collect();
             out.push(ProviderAvailability { provider_id, display_name, slots });
         }
-        Ok(Availability { tz, service_id: rules.service_id, duration_minutes: duration, providers: out })
+        Ok(Availability { tz, service_id: rules.service_id, duration_minutes: duration, usual_minutes: rules.duration, providers: out })
     }
 
     async fn holidays(&self, clinic_id: i64, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, StoreError> {

@@ -345,12 +345,18 @@ pub struct SlotBooking {
 }
 
 impl Store {
-    /// Books a slot by id after checking, against current availability, that the slot is
-    /// still offered exactly as encoded. A retry with the same idempotency key returns the
+    /// Books a slot by id after checking, against current availability, that its time is
+    /// still offered to this patient. A retry with the same idempotency key returns the
     /// first booking even though the slot is no longer free.
     pub async fn book_slot(&self, b: &SlotBooking) -> Result<Booked, StoreError> {
-        let slot = b.slot;
-        let availability = self.availability_around(b.clinic_id, &slot, b.new_patient, b.now).await?;
+        let availability = self.availability_around(b.clinic_id, &b.slot, b.new_patient, b.now).await?;
+        // A held slot is booked exactly as held; any other at the length this patient needs
+        // (a time offered to any patient is shown at the usual length).
+        let held = match &b.hold_token {
+            Some(token) => self.live_hold_matches(b.clinic_id, token, &b.slot, b.now).await?,
+            None => false,
+        };
+        let slot = if held { b.slot } else { availability.at_start_of(&b.slot).unwrap_or(b.slot) };
         let new = NewAppointment {
             clinic_id: b.clinic_id,
             location_id: slot.location_id,
@@ -373,10 +379,8 @@ impl Store {
         }
         // The caller's own hold is what makes the slot look busy: a live hold on exactly this
         // slot was checked when it was placed, so the booking proceeds and consumes it.
-        if let Some(token) = &b.hold_token {
-            if self.live_hold_matches(b.clinic_id, token, &slot, b.now).await? {
-                return self.create_appointment(&NewAppointment { consume_hold: Some(token.clone()), ..new }).await;
-            }
+        if let (Some(token), true) = (&b.hold_token, held) {
+            return self.create_appointment(&NewAppointment { consume_hold: Some(token.clone()), ..new }).await;
         }
         if !availability.offers(&slot) {
             return Err(StoreError::SlotUnavailable);

@@ -22,6 +22,57 @@ use domain::DomainError;
 use serde_json::{json, Map, Value};
 use sqlx::Row;
 
+/// What every appointment event says of its appointment, whichever change it reports.
+const APPOINTMENT_DETAILS: &str =
+    "SELECT a.location_id, a.provider_id, a.service_id, a.product_id, a.starts_at, a.ends_at, a.time_zone, a.token_number,
+            l.name AS location_name, l.address, p.display_name, s.name AS service_name, pd.name AS product_name
+       FROM appointments a
+       JOIN locations l ON l.id = a.location_id
+       JOIN providers p ON p.id = a.provider_id
+       JOIN services s ON s.id = a.service_id
+       LEFT JOIN products pd ON pd.id = a.product_id
+      WHERE a.id = $1";
+
+/// Completes an appointment event's data so that a receiver that never saw the booking can
+/// still tell the patient what changed (a cancellation, say): time, provider, location and
+/// type, in the bot API's words as well. Fields the change recorded itself (a reschedule's
+/// new time) are kept; the rest is read now, at fan-out, moments after the change.
+macro_rules! describe_appointment {
+    ($pool:expr, $a:expr, $data:expr) => {{
+        let (pool, a, data): (_, _, &mut Map<String, Value>) = ($pool, $a, $data);
+        let zone: String = a.try_get("time_zone")?;
+        let tz: chrono_tz::Tz = zone.parse().map_err(|_| StoreError::Corrupt(format!("appointment time zone {zone}")))?;
+        let local = |column: &str| -> Result<String, StoreError> { Ok(row_time(pool, a, column)?.with_timezone(&tz).to_rfc3339()) };
+        let provider: i64 = a.try_get("provider_id")?;
+        let product: Option<i64> = a.try_get("product_id")?;
+        let service_name: String = a.try_get("service_name")?;
+        let fill = [
+            ("locationId", json!(a.try_get::<i64, _>("location_id")?.to_string())),
+            ("providerId", json!(provider.to_string())),
+            ("serviceId", json!(a.try_get::<i64, _>("service_id")?.to_string())),
+            ("productId", json!(product.map(|p| p.to_string()))),
+            ("start", json!(local("starts_at")?)),
+            ("end", json!(local("ends_at")?)),
+            ("timeZone", json!(tz.name())),
+            ("tokenNumber", json!(a.try_get::<Option<i32>, _>("token_number")?)),
+        ];
+        for (key, value) in fill {
+            data.entry(key).or_insert(value);
+        }
+        let provider_id = data.get("providerId").cloned().unwrap_or(json!(provider.to_string()));
+        data.insert("calendarId".into(), provider_id);
+        data.insert("calendarName".into(), json!(a.try_get::<String, _>("display_name")?));
+        data.insert("appointmentTypeId".into(), json!(product.map(|p| p.to_string())));
+        data.insert("appointmentTypeName".into(), json!(a.try_get::<Option<String>, _>("product_name")?.unwrap_or_else(|| service_name.clone())));
+        data.insert("serviceName".into(), json!(service_name));
+        data.insert("location".into(), json!({
+            "id": data.get("locationId").cloned().unwrap_or(Value::Null),
+            "name": a.try_get::<String, _>("location_name")?,
+            "address": a.try_get::<String, _>("address")?,
+        }));
+    }};
+}
+
 /// A subscription as its owner sees it (never with its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -258,6 +309,12 @@ impl Store {
                         "SELECT id, temporary_id, registered, first_name, last_name, phone, email FROM patients WHERE id = $1"
                     };
                     let key = data.get("appointmentId").or_else(|| data.get("patientId")).and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok());
+                    if let (Some(id), true) = (key, data.contains_key("appointmentId")) {
+                        let a = sqlx::query(APPOINTMENT_DETAILS).bind(id).fetch_optional(&mut *tx).await?;
+                        if let Some(a) = a {
+                            describe_appointment!(pool, &a, &mut data);
+                        }
+                    }
                     if let Some(key) = key {
                         if let Some(p) = sqlx::query(patient_sql).bind(key).fetch_optional(&mut *tx).await? {
                             let registered: bool = p.try_get("registered")?;

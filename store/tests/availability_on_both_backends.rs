@@ -110,6 +110,18 @@ async fn new_patients_get_the_longer_duration(db: TestDb) {
     assert!(a.providers.iter().flat_map(|p| &p.slots).all(|s| s.interval.end - s.interval.start == Duration::minutes(45)));
 }
 
+async fn times_for_anyone_are_the_usual_slots_that_also_hold_a_first_visit(db: TestDb) {
+    let demo = demo(db).await;
+    let req = demo.request(day(24), day(24));
+    let anyone = demo.store.availability_for_anyone(&req).await.unwrap();
+    let returning = demo.slots(req.clone()).await;
+    let new = demo.slots(AvailabilityRequest { new_patient: true, ..req }).await;
+    let starts = |a: &store::Availability| a.providers.iter().flat_map(|p| &p.slots).map(|s| (s.id.provider_id, s.interval.start)).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(starts(&anyone), starts(&returning).intersection(&starts(&new)).copied().collect(), "exactly the starts both fit");
+    assert!(starts(&anyone).len() < starts(&returning).len(), "some usual times are too short for a first visit");
+    assert!(anyone.providers.iter().flat_map(|p| &p.slots).all(|s| s.id.minutes == 30), "shown at the usual length");
+}
+
 async fn seeded_appointments_come_back_as_the_same_instants(db: TestDb) {
     let demo = demo(db).await;
     // The seed books Dr. Weber at 08:00, 10:30 and 14:00 Berlin time on Tuesday the 24th.
@@ -169,6 +181,7 @@ on_both_backends!(
     extra_hours_open_a_day_without_weekly_hours,
     a_closed_day_and_a_clinic_holiday_offer_nothing,
     new_patients_get_the_longer_duration,
+    times_for_anyone_are_the_usual_slots_that_also_hold_a_first_visit,
     seeded_appointments_come_back_as_the_same_instants,
     minimum_notice_hides_times_too_close_to_now,
     a_booked_slot_disappears_and_its_id_round_trips,
@@ -215,6 +228,15 @@ mod by_slot_id {
         let retry = demo.store.book_slot(&keyed).await.unwrap();
         assert!(retry.replayed);
         assert_eq!(first.appointment_id, retry.appointment_id);
+    }
+
+    async fn a_new_patient_booking_a_time_shown_for_anyone_gets_the_first_visit_length(db: TestDb) {
+        let demo = demo(db).await;
+        let req = demo.request(day(24), day(24));
+        let anyone = demo.store.availability_for_anyone(&req).await.unwrap();
+        let slot = anyone.providers.iter().flat_map(|p| &p.slots).next().unwrap().id;
+        let booked = demo.store.book_slot(&SlotBooking { new_patient: true, ..booking(&demo, slot) }).await.unwrap();
+        assert_eq!((booked.start, booked.end), (slot.start, slot.start + Duration::minutes(45)));
     }
 
     async fn a_forged_time_outside_hours_or_a_wrong_length_is_not_bookable(db: TestDb) {
@@ -319,6 +341,7 @@ mod by_slot_id {
         an_offered_slot_is_booked_once_and_then_taken,
         a_retry_with_the_same_idempotency_key_returns_the_booking,
         a_forged_time_outside_hours_or_a_wrong_length_is_not_bookable,
+        a_new_patient_booking_a_time_shown_for_anyone_gets_the_first_visit_length,
         ids_naming_another_clinics_or_unknown_things_are_not_found,
     );
 }

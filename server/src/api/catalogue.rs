@@ -243,19 +243,22 @@ pub async fn availability(
     if !catalogue.offers.iter().any(|o| o.provider_id == provider_id && o.location_id == cal.location_id && o.service_id == product.service_id) {
         return Err(ApiError::invalid("appointment_type_id", "this calendar does not offer this appointment type"));
     }
-    let found = api
-        .store
-        .availability(&AvailabilityRequest {
-            clinic_id: facility.clinic_id,
-            location_id: cal.location_id,
-            product_id,
-            provider_id: Some(provider_id),
-            from,
-            to,
-            new_patient: q.new_patient.unwrap_or(false),
-            now: api.clock.now(),
-        })
-        .await?;
+    let request = AvailabilityRequest {
+        clinic_id: facility.clinic_id,
+        location_id: cal.location_id,
+        product_id,
+        provider_id: Some(provider_id),
+        from,
+        to,
+        new_patient: q.new_patient.unwrap_or(false),
+        now: api.clock.now(),
+    };
+    // The contract's bot does not say whether its patient is new: it is offered the times
+    // any patient can book, so that it is never offered a time it then cannot book.
+    let found = match q.new_patient {
+        Some(_) => api.store.availability(&request).await?,
+        None => api.store.availability_for_anyone(&request).await?,
+    };
     let tz = found.tz;
     let mut days: BTreeMap<NaiveDate, Vec<schema::FreeSlot>> = BTreeMap::new();
     for slot in found.providers.iter().flat_map(|p| &p.slots) {

@@ -190,7 +190,8 @@ pub struct Webhook {
     /// Since when every attempt has failed; absent while deliveries succeed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<String>,
-    /// Only in the answer to the creation: `whsec_` and base64. Keep it to verify signatures.
+    /// Only in the answer to the creation: the secret given, or a generated `whsec_` + base64.
+    /// Keep it to verify signatures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }

@@ -260,7 +260,8 @@ async fn slots(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiErr
             new_patient: false,
             now: api.clock.now(),
         };
-        let available = api.store.availability(&request).await?;
+        // Whether the caller is new is known only at booking: offer what fits anyone.
+        let available = api.store.availability_for_anyone(&request).await?;
         for slot in available.providers.into_iter().flat_map(|p| p.slots) {
             let start = slot.interval.start;
             if start.with_timezone(&zone).date_naive() == day && not_before.is_none_or(|t| start >= t) {

@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use chrono::{SecondsFormat, Utc};
 use domain::delivery::{check_description, parse_events};
 use domain::outbound::check_url;
-use domain::webhook::parse_secret;
+use domain::webhook::SigningKeys;
 use serde::Deserialize;
 use store::credentials::Facility;
 use store::staff::Actor;
@@ -33,7 +33,8 @@ pub struct NewWebhook {
     #[serde(alias = "event_types", alias = "eventTypes")]
     events: Vec<String>,
     description: Option<String>,
-    /// `whsec_` + base64 of at least 24 random bytes; generated when absent.
+    /// The shared secret: any printable text of at least 16 characters (a `whsec_` secret is
+    /// base64 of at least 24 bytes after the prefix); generated when absent.
     secret: Option<String>,
 }
 
@@ -84,7 +85,7 @@ pub async fn create(
     let description = check_description(new.description.as_deref().unwrap_or_default())?;
     let secret = match new.secret {
         Some(given) => {
-            parse_secret(&given)?;
+            SigningKeys::from_secret(&given)?;
             given
         }
         None => store::webhooks::new_secret(),
