@@ -139,7 +139,7 @@ mod ssr {
         let store = store()?;
         let (catalogue, _) = service_of(&store, &slug, slot.product_id).await?;
         let tz = zone_of(&catalogue, slot.location_id)?;
-        match store.place_hold(catalogue.clinic.id, slot, false, now()?).await {
+        match store.place_hold(catalogue.clinic.id, slot, false, crate::server::widget_client().as_ref(), now()?).await {
             Ok(hold) => {
                 let url = carry.href(
                     &format!("/book/{}/details", slug.as_str()),

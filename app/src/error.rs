@@ -38,6 +38,10 @@ pub enum AppError {
     SignInRefused,
     #[error("too many failed sign-ins; try again in {minutes} minutes")]
     Throttled { minutes: i64 },
+    /// Too many requests from this client, or too many people holding times at the clinic
+    /// right now: wait a little.
+    #[error("too many requests; try again in a minute")]
+    Busy,
     #[error("{0}")]
     Transport(ServerFnErrorErr),
 }
@@ -61,6 +65,7 @@ impl AppError {
             AppError::Forbidden => locale.t(Msg::Forbidden).to_owned(),
             AppError::SignInRefused => locale.t(Msg::SignInRefused).to_owned(),
             AppError::Throttled { minutes } => format!("{} {minutes}", locale.t(Msg::Throttled)),
+            AppError::Busy => locale.t(Msg::Busy).to_owned(),
         }
     }
 
@@ -76,7 +81,7 @@ impl AppError {
             AppError::Unavailable | AppError::Transport(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::SignedOut | AppError::SignInRefused => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Throttled { .. } | AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -105,6 +110,7 @@ impl From<store::StoreError> for AppError {
         match e {
             store::StoreError::NotFound(what) => AppError::NotFound { what: what.to_owned() },
             store::StoreError::Rule(rule) => rule.into(),
+            store::StoreError::Busy => AppError::Busy,
             other => {
                 tracing::error!(error = %other, "store failure in a server function");
                 AppError::Unavailable

@@ -148,6 +148,10 @@ impl Locale {
                 "Too many failed attempts. Please wait before trying again; minutes left:",
                 "Zu viele Fehlversuche. Bitte warten Sie, bevor Sie es erneut versuchen; verbleibende Minuten:",
             ),
+            Busy => self.pick(
+                "Too many requests right now. Please wait a minute and try again.",
+                "Gerade gibt es zu viele Anfragen. Bitte warten Sie eine Minute und versuchen Sie es erneut.",
+            ),
             CheckField => self.pick("Please check this field", "Bitte prüfen Sie dieses Feld"),
             Required => self.pick("This field is required.", "Dieses Feld ist erforderlich."),
             InvalidPhone => self.pick(
@@ -248,6 +252,7 @@ pub enum Msg {
     Forbidden,
     SignInRefused,
     Throttled,
+    Busy,
     Location,
     Service,
     Duration,

@@ -7,6 +7,12 @@ use leptos::prelude::*;
 use store::links::{LinkError, LinkKey, OpenLinkError};
 use store::{AppointmentView, Clock, Store};
 
+/// Who is calling, as the server's guard identified the client (its address, or what a
+/// trusted proxy reports, and the browser's cookie id): put into every request's extensions.
+pub fn widget_client() -> Option<domain::limits::WidgetClient> {
+    use_context::<http::request::Parts>()?.extensions.get::<domain::limits::WidgetClient>().cloned()
+}
+
 pub fn store() -> Result<Store, AppError> {
     use_context::<Store>().ok_or_else(|| {
         tracing::error!("no Store in the Leptos context");

@@ -7,6 +7,7 @@ pub mod clinic;
 pub mod delivery;
 pub mod error;
 pub mod interval;
+pub mod limits;
 pub mod outbound;
 pub mod patient;
 pub mod schedule;

@@ -30,6 +30,10 @@ pub struct Settings {
     /// https://booking.example-clinic.de), for links printed by commands. Defaults to
     /// http://LEPTOS_SITE_ADDR.
     pub public_url: Option<String>,
+    /// `BOOKING_CLIENT_IP_HEADER`: behind a reverse proxy, the header it reports the client's
+    /// address in (e.g. `X-Forwarded-For`, whose last entry is then taken). Set it only when
+    /// every request passes that proxy: anyone can send the header.
+    pub client_ip_header: Option<axum::http::HeaderName>,
 }
 
 #[derive(Debug, Error)]
@@ -42,6 +46,8 @@ pub enum ConfigError {
     BadRateLimit,
     #[error("BOOKING_WEBHOOK_LEASE_SECONDS must be a whole number of seconds, 11 or more")]
     BadLease,
+    #[error("BOOKING_CLIENT_IP_HEADER must be a header name such as X-Forwarded-For")]
+    BadClientIpHeader,
     #[error("BOOKING_PUBLIC_URL must be an origin such as https://booking.example.org: {0}")]
     BadPublicUrl(String),
 }
@@ -77,7 +83,11 @@ impl Settings {
             None => None,
             Some(raw) => Some(domain::clinic::parse_origin(raw.trim().trim_end_matches('/')).map_err(|e| ConfigError::BadPublicUrl(e.to_string()))?),
         };
-        Ok(Self { database_url, leptos, link_secret, api_requests_per_minute, webhook_allow_hosts, webhook_lease_seconds, public_url })
+        let client_ip_header = match std::env::var("BOOKING_CLIENT_IP_HEADER").ok().filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(axum::http::HeaderName::try_from(raw.trim()).map_err(|_| ConfigError::BadClientIpHeader)?),
+        };
+        Ok(Self { database_url, leptos, link_secret, api_requests_per_minute, webhook_allow_hosts, webhook_lease_seconds, public_url, client_ip_header })
     }
 
     /// Where people reach this server, for printed links.
@@ -86,6 +96,11 @@ impl Settings {
     }
 
     pub fn api_options(&self, clock: Clock) -> ApiOptions {
-        ApiOptions { requests_per_minute: self.api_requests_per_minute, webhook_allow_hosts: self.webhook_allow_hosts.clone(), clock }
+        ApiOptions {
+            requests_per_minute: self.api_requests_per_minute,
+            webhook_allow_hosts: self.webhook_allow_hosts.clone(),
+            clock,
+            client_ip_header: self.client_ip_header.clone(),
+        }
     }
 }

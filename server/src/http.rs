@@ -29,6 +29,7 @@ pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &
     let api = crate::api::routes(api_state);
     let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let clock = api_options.clock;
+    let guard = crate::guard::Guard::new(api_options.client_ip_header.clone());
     let allow_hosts = api_options.webhook_allow_hosts.clone();
     let context = {
         let (store, key) = (store.clone(), key.clone());
@@ -57,6 +58,7 @@ pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
+        .layer(axum::middleware::from_fn_with_state(guard, crate::guard::server_functions))
         // Pages of a clinic allow its embedding origins themselves; everything else may be
         // framed only by this server's own pages.
         .layer(SetResponseHeaderLayer::if_not_present(

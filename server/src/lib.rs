@@ -4,6 +4,7 @@
 pub mod api;
 pub mod calendar;
 pub mod config;
+pub mod guard;
 pub mod http;
 pub mod webhooks;
 

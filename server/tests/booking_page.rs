@@ -24,7 +24,9 @@ async fn spawn_app(db: TestDb) -> TestServer {
     let clock = test_clock();
     db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: "bk_test".into() }).await.unwrap();
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
-    let api_options = server::api::ApiOptions { clock, ..Default::default() };
+    // Clients are told apart by the address a proxy reports, as behind a reverse proxy.
+    let forwarded = Some(axum::http::HeaderName::from_static("x-forwarded-for"));
+    let api_options = server::api::ApiOptions { clock, client_ip_header: forwarded, ..Default::default() };
     let app = server::router(db.store.clone(), LinkKey::from_passphrase(KEY), options, &api_options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -422,6 +424,172 @@ async fn only_allowed_origins_may_frame_the_widget_and_hear_from_it(db: TestDb) 
     assert!(app.store.set_embed_origins(&slug, &["*".into()], app.clock.now()).await.is_err(), "a wildcard is never an origin");
 }
 
+/// Every server function of the widget and the console, read from their sources so that a
+/// new one is fuzzed too.
+fn server_functions() -> Vec<String> {
+    let mut names = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../app/src"))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for rest in text.split("#[server(endpoint = \"").skip(1) {
+                    names.push(rest[..rest.find('"').unwrap()].to_owned());
+                }
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+async fn malformed_calls_of_every_server_function_get_a_4xx_and_change_nothing(db: TestDb) {
+    let app = spawn_app(db).await;
+    let functions = server_functions();
+    assert!(functions.len() > 40 && functions.contains(&"hold_slot".to_owned()), "{functions:?}");
+    let written = "SELECT (SELECT COUNT(*) FROM appointments) + (SELECT COUNT(*) FROM holds) + (SELECT COUNT(*) FROM patients)
+                   + (SELECT COUNT(*) FROM audit_log)";
+    let before = app.count(written).await;
+    let huge = "x".repeat(100 * 1024);
+    let junk: &[u8] = b"\x00\xff{{{ not a form %%% \xfe";
+    let form = "application/x-www-form-urlencoded";
+    let cases: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("missing fields", form, Vec::new()),
+        ("unknown fields only", form, b"nonsense=1&more[deep][er]=2".to_vec()),
+        ("wrong types", form, b"clinic[]=a&clinic[]=b&slot[x]=1&hold=%FF%FE&id=-1e999&token=&provider=abc".to_vec()),
+        ("a JSON body", "application/json", br#"{"clinic": 1, "slot": ["s"], "extra": {"a": null}}"#.to_vec()),
+        ("JSON as a form", form, br#"{"clinic":"demo"}"#.to_vec()),
+        ("junk", form, junk.to_vec()),
+        ("plain text", "text/plain", b"clinic=demo".to_vec()),
+        ("no content type", "", b"clinic=demo".to_vec()),
+        ("a huge body", form, format!("clinic=demo&reason={huge}").into_bytes()),
+    ];
+    for (n, name) in functions.iter().enumerate() {
+        for (what, content_type, body) in &cases {
+            for accept in ["application/json", "text/html"] {
+                // One address per function, so that the fuzzing is not itself rate-limited.
+                let address = format!("10.0.{}.{}", n / 250, n % 250 + 1);
+                let mut request =
+                    app.http.post(format!("{}/api/{name}", app.base)).header("Accept", accept).header("X-Forwarded-For", address).body(body.clone());
+                if !content_type.is_empty() {
+                    request = request.header("Content-Type", *content_type);
+                }
+                let answer = answer(request.send().await.unwrap()).await;
+                assert!(answer.status < 500, "{name} with {what} ({accept}): {} {}", answer.status, answer.body);
+                if *what == "a huge body" {
+                    assert_eq!(answer.status, 413, "{name} with {what} ({accept})");
+                }
+                if answer.status >= 400 && accept == "text/html" {
+                    assert!(answer.body.contains(r#"data-testid="problem""#), "{name} with {what}: a page for people: {}", answer.body);
+                }
+            }
+        }
+    }
+    // The widget's own: a form without a field is a 400, named as such, in both forms.
+    let missing = app.call("hold_slot", &[("slot", "s1")]).await;
+    assert_eq!(missing.status, 400, "{}", missing.body);
+    assert!(missing.body.contains("could not be read") && !missing.body.contains("Transport"), "{}", missing.body);
+    let page = app.post_form("hold_slot", &[("slot", "s1")], "/book/demo").await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains(r#"href="/book/demo""#), "a way back to the form: {}", page.body);
+    let german = app
+        .http
+        .post(format!("{}/api/hold_slot", app.base))
+        .header("Accept", "text/html")
+        .header("Accept-Language", "de-DE,de;q=0.9")
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(german.status(), 400);
+    assert!(german.text().await.unwrap().contains("konnte nicht gelesen werden"));
+    assert_eq!(app.count(written).await, before, "no malformed call wrote anything");
+}
+
+async fn state_changing_calls_from_another_site_are_refused(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (slot, _) = app.hold_first_time("").await;
+    let holds = app.count("SELECT COUNT(*) FROM holds").await;
+    let post = |origin: Option<&str>, site: Option<&str>| {
+        let mut request = app
+            .http
+            .post(format!("{}/api/hold_slot", app.base))
+            .header("Accept", "application/json")
+            .form(&[("clinic", "demo"), ("slot", slot.as_str()), ("lang", "")]);
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        if let Some(site) = site {
+            request = request.header("Sec-Fetch-Site", site);
+        }
+        request.send()
+    };
+    for (origin, site) in [
+        (Some("https://evil.example"), None),
+        (Some("null"), None),
+        (None, Some("cross-site")),
+        (None, Some("same-site")),
+        (Some(app.base.as_str()), Some("cross-site")),
+    ] {
+        let refused = post(origin, site).await.unwrap();
+        assert_eq!(refused.status(), 403, "{origin:?} {site:?}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM holds").await, holds, "nothing was held");
+    // The widget's own page, framed on the clinic's site or not, calls from this origin.
+    let own = post(Some(app.base.as_str()), Some("same-origin")).await.unwrap();
+    assert!(own.status().as_u16() < 500 && own.status() != 403, "{}", own.status());
+}
+
+/// Every time the booking page offers on the days it shows from `date` on, for a week.
+async fn offered_times(app: &TestServer) -> Vec<String> {
+    let mut slots = Vec::new();
+    for ahead in 3..10 {
+        let date = (app.clock.now() + Duration::days(ahead)).date_naive();
+        let page = app.get(&format!("/book/demo?date={date}")).await;
+        slots.extend(page.body.split(r#"name="slot" value=""#).skip(1).map(|rest| rest[..rest.find('"').unwrap()].to_owned()));
+    }
+    slots.sort();
+    slots.dedup();
+    slots
+}
+
+async fn one_client_holding_as_fast_as_it_can_leaves_others_their_times(db: TestDb) {
+    let app = spawn_app(db).await;
+    let before = offered_times(&app).await;
+    assert!(before.len() > 40, "{} times", before.len());
+    let hold = |slot: String, address: &'static str| {
+        app.http
+            .post(format!("{}/api/hold_slot", app.base))
+            .header("Accept", "application/json")
+            .header("X-Forwarded-For", format!("10.9.8.7, {address}"))
+            .form(&[("clinic", "demo".to_owned()), ("slot", slot), ("lang", String::new())])
+            .send()
+    };
+    // The flood: every offered time, eight at a time, from one address without cookies.
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for chunk in before.chunks(8) {
+        let calls: Vec<_> = chunk.iter().map(|slot| tokio::spawn(hold(slot.clone(), "192.0.2.66"))).collect();
+        for call in calls {
+            *statuses.entry(call.await.unwrap().unwrap().status().as_u16()).or_default() += 1;
+        }
+    }
+    assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "the flood was slowed: {statuses:?}");
+    assert!(statuses.keys().all(|s| *s < 500), "{statuses:?}");
+    let held = app.count("SELECT COUNT(*) FROM holds WHERE client_address = '192.0.2.66'").await;
+    assert!(held <= domain::limits::HOLDS_PER_ADDRESS, "{held} holds");
+    let after = offered_times(&app).await;
+    assert!(after.len() as i64 >= before.len() as i64 - domain::limits::HOLDS_PER_ADDRESS, "{} of {} times left", after.len(), before.len());
+    // Another patient holds and books as usual.
+    let theirs = hold(after[0].clone(), "198.51.100.9").await.unwrap();
+    assert!(theirs.status().as_u16() < 400, "{}", theirs.text().await.unwrap());
+    assert_eq!(app.count("SELECT COUNT(*) FROM holds WHERE client_address = '198.51.100.9'").await, 1);
+    let (manage, _) = app.book_first_time_and_slot().await;
+    assert!(manage.starts_with("/manage/"));
+}
+
 on_both_backends!(
     the_first_html_lists_a_month_and_bookable_times,
     a_booking_without_javascript_goes_from_hold_to_confirmation,
@@ -435,4 +603,7 @@ on_both_backends!(
     bad_page_parameters_get_a_4xx_and_a_friendly_page,
     german_pages_use_german_words_and_dates,
     only_allowed_origins_may_frame_the_widget_and_hear_from_it,
+    malformed_calls_of_every_server_function_get_a_4xx_and_change_nothing,
+    state_changing_calls_from_another_site_are_refused,
+    one_client_holding_as_fast_as_it_can_leaves_others_their_times,
 );

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::appointment::{AppointmentStatus, BookingSource};
 use domain::clinic::ClinicSettings;
+use domain::limits::{WidgetClient, HOLDS_PER_ADDRESS, HOLDS_PER_BROWSER, WIDGET_HOLDS_PER_CLINIC};
 use domain::{DomainError, SlotId};
 use rand::RngCore;
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
@@ -424,7 +425,18 @@ impl Store {
     /// Holds an offered slot for the clinic's hold length. While the hold lives, the slot is
     /// busy for everyone else; it expires by itself (availability ignores expired holds, and
     /// expired rows of the provider are deleted when the next hold is placed).
-    pub async fn place_hold(&self, clinic_id: i64, slot: SlotId, new_patient: bool, now: DateTime<Utc>) -> Result<Hold, StoreError> {
+    ///
+    /// A hold for a widget client first releases that client's oldest live holds beyond its
+    /// share (`domain::limits`), and waits (`Busy`) while the clinic has its ceiling of live
+    /// widget holds: one script cannot hold a clinic's calendar.
+    pub async fn place_hold(
+        &self,
+        clinic_id: i64,
+        slot: SlotId,
+        new_patient: bool,
+        client: Option<&WidgetClient>,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, StoreError> {
         if !self.availability_around(clinic_id, &slot, new_patient, now).await?.offers(&slot) {
             return Err(StoreError::SlotUnavailable);
         }
@@ -438,6 +450,32 @@ impl Store {
             let stamp = db_time(pool, now);
             sqlx::query("DELETE FROM holds WHERE provider_id = $1 AND expires_at <= $2")
                 .bind(slot.provider_id).bind(stamp).execute(&mut *tx).await?;
+            if let Some(client) = client {
+                // Released before the clash check, so that holding a time that overlaps one's
+                // own previous hold works; a refusal below rolls the release back. Holds of
+                // other providers are deleted without their lock: that only frees time.
+                let keep_newest = "DELETE FROM holds WHERE id IN (
+                        SELECT id FROM holds WHERE clinic_id = $1 AND {column} = $2 AND expires_at > $3
+                         ORDER BY created_at DESC, id DESC LIMIT 1000 OFFSET $4)";
+                if let Some(browser) = &client.browser {
+                    sqlx::query(&keep_newest.replace("{column}", "client_browser"))
+                        .bind(clinic_id).bind(browser).bind(stamp).bind(HOLDS_PER_BROWSER - 1)
+                        .execute(&mut *tx).await?;
+                }
+                sqlx::query(&keep_newest.replace("{column}", "client_address"))
+                    .bind(clinic_id).bind(&client.address).bind(stamp).bind(HOLDS_PER_ADDRESS - 1)
+                    .execute(&mut *tx).await?;
+                // Counted without a clinic-wide lock: on PostgreSQL two providers' holds may
+                // pass together, so the ceiling can be exceeded by a few. It is a ceiling
+                // against floods, not an exact quota.
+                let (live,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM holds WHERE clinic_id = $1 AND client_address IS NOT NULL AND expires_at > $2",
+                )
+                .bind(clinic_id).bind(stamp).fetch_one(&mut *tx).await?;
+                if live >= WIDGET_HOLDS_PER_CLINIC {
+                    return Err(StoreError::Busy);
+                }
+            }
             let (start, end) = (db_time(pool, slot.start), db_time(pool, slot.end()));
             let (clashes,): (i64,) = sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM appointments WHERE provider_id = $1 AND starts_at < $3 AND ends_at > $2
@@ -454,11 +492,12 @@ impl Store {
             let expires_at = now + chrono::Duration::minutes(i64::from(minutes));
             sqlx::query(
                 "INSERT INTO holds (clinic_id, provider_id, product_id, token, starts_at, ends_at, expires_at, created_at,
-                     location_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     location_id, client_address, client_browser)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(clinic_id).bind(slot.provider_id).bind(slot.product_id).bind(&token)
             .bind(&start).bind(&end).bind(db_time(pool, expires_at)).bind(stamp).bind(slot.location_id)
+            .bind(client.map(|c| c.address.clone())).bind(client.and_then(|c| c.browser.clone()))
             .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Hold { token, slot, expires_at })

@@ -11,6 +11,9 @@ pub enum StoreError {
     /// soon, past the horizon, or blocked. Clients answer it like a taken slot.
     #[error("this time can no longer be booked")]
     SlotUnavailable,
+    /// The clinic has as many live holds from the public widget as it allows at once.
+    #[error("too many people are choosing a time at this clinic right now")]
+    Busy,
     /// The idempotency key was used before with a different request.
     #[error("the idempotency key was already used for a different request")]
     IdempotencyMismatch,

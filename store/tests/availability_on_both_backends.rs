@@ -265,7 +265,7 @@ mod by_slot_id {
     async fn a_hold_hides_the_slot_from_others_until_it_expires(db: TestDb) {
         let demo = demo(db).await;
         let slot = first_slot(&demo).await;
-        let hold = demo.store.place_hold(demo.clinic_id, slot, false, now()).await.unwrap();
+        let hold = demo.store.place_hold(demo.clinic_id, slot, false, None, now()).await.unwrap();
         assert_eq!(hold.expires_at, now() + Duration::minutes(10), "the demo clinic holds for 10 minutes");
         let offered = |a: &Availability| a.providers.iter().flat_map(|p| &p.slots).any(|s| s.id == slot);
         assert!(!offered(&demo.slots(demo.request(day(24), day(24))).await), "held slots are busy");
@@ -278,7 +278,7 @@ mod by_slot_id {
     async fn booking_with_the_hold_token_consumes_the_hold(db: TestDb) {
         let demo = demo(db).await;
         let slot = first_slot(&demo).await;
-        let hold = demo.store.place_hold(demo.clinic_id, slot, false, now()).await.unwrap();
+        let hold = demo.store.place_hold(demo.clinic_id, slot, false, None, now()).await.unwrap();
         let mine = SlotBooking { hold_token: Some(hold.token.clone()), ..booking(&demo, slot) };
         demo.store.book_slot(&mine).await.expect("the holder books the held slot");
         assert_eq!(store::testing::scalar_i64(&demo.store, "SELECT COUNT(*) FROM holds").await, 0);
@@ -286,12 +286,55 @@ mod by_slot_id {
         assert!(matches!(released, Err(StoreError::NotFound("hold"))), "{released:?}");
     }
 
+    async fn a_widget_client_keeps_only_its_newest_holds(db: TestDb) {
+        use domain::limits::{WidgetClient, HOLDS_PER_ADDRESS, HOLDS_PER_BROWSER};
+        let demo = demo(db).await;
+        let slots: Vec<SlotId> = demo.slots(demo.request(day(24), day(25))).await.providers.iter().flat_map(|p| p.slots.iter().map(|s| s.id)).collect();
+        let live = |sql: &'static str| store::testing::scalar_i64(&demo.store, sql);
+        // One address, no cookie: a script holding one time after another.
+        let script = WidgetClient { address: "192.0.2.7".into(), browser: None };
+        for (i, slot) in slots.iter().step_by(2).take(10).enumerate() {
+            demo.store.place_hold(demo.clinic_id, *slot, false, Some(&script), now() + Duration::seconds(i as i64)).await.unwrap();
+        }
+        assert_eq!(live("SELECT COUNT(*) FROM holds WHERE client_address = '192.0.2.7'").await, HOLDS_PER_ADDRESS);
+        let offered = demo.slots(demo.request(day(24), day(25))).await;
+        assert!(offered.offers(&slots[0]), "its first holds were released");
+        assert!(!offered.offers(&slots[18]), "its newest hold stands");
+        // One browser behind another address keeps its own two.
+        let patient = WidgetClient { address: "198.51.100.3".into(), browser: Some("a".repeat(32)) };
+        for (i, slot) in slots.iter().skip(1).step_by(2).take(3).enumerate() {
+            demo.store.place_hold(demo.clinic_id, *slot, false, Some(&patient), now() + Duration::seconds(i as i64)).await.unwrap();
+        }
+        assert_eq!(live("SELECT COUNT(*) FROM holds WHERE client_browser IS NOT NULL").await, HOLDS_PER_BROWSER);
+        assert_eq!(live("SELECT COUNT(*) FROM holds WHERE client_address = '192.0.2.7'").await, HOLDS_PER_ADDRESS, "others keep theirs");
+    }
+
+    async fn the_clinic_takes_no_more_widget_holds_than_its_ceiling(db: TestDb) {
+        use domain::limits::{WidgetClient, WIDGET_HOLDS_PER_CLINIC};
+        let demo = demo(db).await;
+        let slots: Vec<SlotId> =
+            demo.slots(demo.request(day(24), day(30))).await.providers.iter().flat_map(|p| p.slots.iter().map(|s| s.id)).collect();
+        assert!(slots.len() as i64 > WIDGET_HOLDS_PER_CLINIC + 2, "{} slots", slots.len());
+        for (i, slot) in slots.iter().take(WIDGET_HOLDS_PER_CLINIC as usize).enumerate() {
+            let client = WidgetClient { address: format!("203.0.113.{i}"), browser: None };
+            demo.store.place_hold(demo.clinic_id, *slot, false, Some(&client), now()).await.unwrap();
+        }
+        let one_more = WidgetClient { address: "203.0.113.250".into(), browser: None };
+        let refused = demo.store.place_hold(demo.clinic_id, slots[WIDGET_HOLDS_PER_CLINIC as usize], false, Some(&one_more), now()).await;
+        assert!(matches!(refused, Err(StoreError::Busy)), "{refused:?}");
+        // Holds that are not the widget's (the store's own callers) do not count, and expired
+        // ones free their place.
+        demo.store.place_hold(demo.clinic_id, slots[WIDGET_HOLDS_PER_CLINIC as usize], false, None, now()).await.unwrap();
+        let later = now() + Duration::minutes(11);
+        demo.store.place_hold(demo.clinic_id, slots[WIDGET_HOLDS_PER_CLINIC as usize + 1], false, Some(&one_more), later).await.unwrap();
+    }
+
     async fn a_hold_token_for_another_slot_does_not_unlock_a_held_one(db: TestDb) {
         let demo = demo(db).await;
         let slots = demo.slots(demo.request(day(24), day(24))).await.providers[0].slots.clone();
         let (a, b) = (slots[0].id, slots[3].id);
-        demo.store.place_hold(demo.clinic_id, a, false, now()).await.unwrap();
-        let other = demo.store.place_hold(demo.clinic_id, b, false, now()).await.unwrap();
+        demo.store.place_hold(demo.clinic_id, a, false, None, now()).await.unwrap();
+        let other = demo.store.place_hold(demo.clinic_id, b, false, None, now()).await.unwrap();
         let wrong = SlotBooking { hold_token: Some(other.token), ..booking(&demo, a) };
         assert!(matches!(demo.store.book_slot(&wrong).await, Err(StoreError::SlotUnavailable)));
     }
@@ -305,7 +348,7 @@ mod by_slot_id {
             let (demo, barrier) = (demo.clone(), barrier.clone());
             tasks.spawn(async move {
                 barrier.wait().await;
-                demo.store.place_hold(demo.clinic_id, slot, false, now()).await
+                demo.store.place_hold(demo.clinic_id, slot, false, None, now()).await
             });
         }
         let mut won = 0;
@@ -324,7 +367,7 @@ mod by_slot_id {
         let demo = demo(db).await;
         let slot = first_slot(&demo).await;
         let at_night = SlotId { start: slot.start - Duration::hours(6), ..slot };
-        let refused = demo.store.place_hold(demo.clinic_id, at_night, false, now()).await;
+        let refused = demo.store.place_hold(demo.clinic_id, at_night, false, None, now()).await;
         assert!(matches!(refused, Err(StoreError::SlotUnavailable)), "{refused:?}");
         assert_eq!(store::testing::scalar_i64(&demo.store, "SELECT COUNT(*) FROM holds").await, 0);
     }
@@ -333,6 +376,8 @@ mod by_slot_id {
         a_hold_hides_the_slot_from_others_until_it_expires,
         booking_with_the_hold_token_consumes_the_hold,
         a_hold_token_for_another_slot_does_not_unlock_a_held_one,
+        a_widget_client_keeps_only_its_newest_holds,
+        the_clinic_takes_no_more_widget_holds_than_its_ceiling,
         concurrent_holds_on_one_slot_give_it_to_exactly_one_patient,
         a_hold_on_a_time_that_is_not_offered_is_refused,
     );

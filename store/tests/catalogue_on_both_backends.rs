@@ -204,7 +204,7 @@ async fn what_appointments_refer_to_cannot_be_deleted_and_the_rest_goes_with_its
     assert_eq!(refused_field(store.delete_entry(clinic, &actor, Kind::Service, service, now).await), "service");
     store.delete_entry(clinic, &actor, Kind::Product, product_id, now).await.unwrap();
     store.delete_entry(clinic, &actor, Kind::Service, service, now).await.unwrap();
-    let hold = store.place_hold(clinic, offered.providers[0].slots[1].id.clone(), false, now).await.unwrap();
+    let hold = store.place_hold(clinic, offered.providers[0].slots[1].id.clone(), false, None, now).await.unwrap();
     assert!(!hold.token.is_empty());
     assert_eq!(refused_field(store.delete_entry(clinic, &actor, Kind::Product, ctx.product.id, now).await), "product");
 }

@@ -58,7 +58,7 @@ async fn the_catalogue_lists_what_each_location_offers(db: TestDb) {
 async fn a_live_hold_names_its_slot_until_it_expires(db: TestDb) {
     let (clinic_id, _) = seeded_demo(&db.store, now()).await;
     let slot = a_free_slot(&db.store, clinic_id).await;
-    let hold = db.store.place_hold(clinic_id, slot, false, now()).await.unwrap();
+    let hold = db.store.place_hold(clinic_id, slot, false, None, now()).await.unwrap();
     let live = db.store.live_hold(clinic_id, &hold.token, now()).await.unwrap();
     assert_eq!(live.slot, slot, "the hold gives back the very slot, location included");
     assert!(matches!(db.store.live_hold(clinic_id, &hold.token, hold.expires_at).await, Err(StoreError::NotFound("hold"))));

@@ -118,10 +118,12 @@ pub fn same_origin() -> Result<(), AppError> {
     }
 }
 
-/// The client's address, for counting failed sign-ins.
+/// The client's address as the server's guard found it (behind a trusted proxy too), for
+/// counting failed sign-ins.
 pub fn client_address() -> String {
-    parts()
-        .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()))
+    crate::server::widget_client()
+        .map(|c| c.address)
+        .or_else(|| parts().and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())))
         .unwrap_or_else(|| "unknown".into())
 }
 

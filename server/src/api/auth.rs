@@ -67,23 +67,35 @@ async fn admit(api: Api, mut req: Request, next: Next, kind: CredentialKind) -> 
     Ok(next.run(req).await)
 }
 
-/// A token bucket per credential: `per_minute` requests a minute on average, up to
-/// `per_minute` at once. Counted per server instance.
-pub struct RateLimiter {
+/// A token bucket per key (a credential, a client's address): `per_minute` requests a minute
+/// on average, up to `burst` at once. Counted per server instance.
+pub struct RateLimiter<K = i64> {
     per_minute: u32,
-    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+    burst: u32,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
-impl RateLimiter {
+/// Keys kept before idle ones (whose bucket has refilled) are forgotten: a flood from many
+/// addresses must not grow the map without bound.
+const PRUNE_ABOVE: usize = 10_000;
+
+impl<K: std::hash::Hash + Eq + Clone> RateLimiter<K> {
     pub fn new(per_minute: u32) -> Self {
-        RateLimiter { per_minute: per_minute.max(1), buckets: Mutex::new(HashMap::new()) }
+        Self::with_burst(per_minute, per_minute)
+    }
+
+    pub fn with_burst(per_minute: u32, burst: u32) -> Self {
+        RateLimiter { per_minute: per_minute.max(1), burst: burst.max(1), buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Takes one token, or says in how many seconds one will be there.
-    pub fn check(&self, key: i64, now: Instant) -> Result<(), u64> {
-        let capacity = f64::from(self.per_minute);
-        let per_second = capacity / 60.0;
+    pub fn check(&self, key: K, now: Instant) -> Result<(), u64> {
+        let capacity = f64::from(self.burst);
+        let per_second = f64::from(self.per_minute) / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if buckets.len() > PRUNE_ABOVE {
+            buckets.retain(|_, (tokens, last)| *tokens + now.saturating_duration_since(*last).as_secs_f64() * per_second < capacity);
+        }
         let (tokens, last) = buckets.entry(key).or_insert((capacity, now));
         *tokens = (*tokens + now.saturating_duration_since(*last).as_secs_f64() * per_second).min(capacity);
         *last = now;
@@ -100,6 +112,19 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_smaller_burst_than_the_rate_is_kept_and_idle_keys_are_forgotten_under_a_flood() {
+        let limiter: RateLimiter<String> = RateLimiter::with_burst(60, 2);
+        let t0 = Instant::now();
+        assert!(limiter.check("a".into(), t0).is_ok() && limiter.check("a".into(), t0).is_ok());
+        assert_eq!(limiter.check("a".into(), t0), Err(1), "one token a second at 60 a minute");
+        for n in 0..=PRUNE_ABOVE {
+            let _ = limiter.check(format!("flood-{n}"), t0);
+        }
+        let _ = limiter.check("late".into(), t0 + Duration::from_secs(5));
+        assert!(limiter.buckets.lock().unwrap().len() < 10, "refilled buckets are dropped");
+    }
 
     #[test]
     fn a_facility_gets_its_burst_then_waits_for_the_next_token() {

@@ -45,11 +45,19 @@ pub struct ApiOptions {
     pub webhook_allow_hosts: AllowHosts,
     /// Where every handler reads the time: the system clock except in tests.
     pub clock: Clock,
+    /// The header a trusted reverse proxy puts the client's address in (`X-Forwarded-For`,
+    /// `X-Real-IP`, ...); without it, the connection's peer is the client.
+    pub client_ip_header: Option<axum::http::HeaderName>,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
-        ApiOptions { requests_per_minute: crate::config::DEFAULT_API_RATE_LIMIT, webhook_allow_hosts: AllowHosts::default(), clock: Clock::system() }
+        ApiOptions {
+            requests_per_minute: crate::config::DEFAULT_API_RATE_LIMIT,
+            webhook_allow_hosts: AllowHosts::default(),
+            clock: Clock::system(),
+            client_ip_header: None,
+        }
     }
 }
 
