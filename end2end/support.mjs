@@ -9,8 +9,9 @@ import { chromium } from "playwright-core";
 const root = resolve(import.meta.dirname, "..");
 const binary = join(root, "target/release/server");
 
-/// The passphrase the test server signs manage links with, so tests can forge expired ones.
-export const LINK_SECRET = "e2e link secret, not for production";
+/// The key the test server signs manage links with (32 bytes, base64), so tests can forge
+/// expired ones.
+export const LINK_SECRET = "ZTJlIGxpbmsga2V5LCBub3QgZm9yIHByb2R1Y3Rpb24h";
 
 /// The demo owner's console password on the test server.
 export const DEMO_OWNER_PASSWORD = "e2e stadtpark garden key";

@@ -11,8 +11,8 @@ export DATABASE_URL=${DATABASE_URL:-sqlite://data/booking.db?mode=rwc}
 export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
 export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
 
-# The demo bot API key: taken from the environment, or generated once per checkout and kept
-# in data/ (never committed) so every `make run` can print it.
+# The demo bot's and voice bot's API keys: taken from the environment, or generated once per
+# checkout and kept in data/ (never committed) so every `make run` can print them.
 mkdir -p data
 if [ -z "${BOOKING_DEMO_API_KEY:-}" ]; then
   if [ ! -s data/demo-api-key ]; then
@@ -21,6 +21,13 @@ if [ -z "${BOOKING_DEMO_API_KEY:-}" ]; then
   BOOKING_DEMO_API_KEY=$(cat data/demo-api-key)
 fi
 export BOOKING_DEMO_API_KEY
+if [ -z "${BOOKING_DEMO_VOICE_KEY:-}" ]; then
+  if [ ! -s data/demo-voice-key ]; then
+    (umask 077; printf 'bk_%s\n' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > data/demo-voice-key)
+  fi
+  BOOKING_DEMO_VOICE_KEY=$(cat data/demo-voice-key)
+fi
+export BOOKING_DEMO_VOICE_KEY
 # The demo owner's console password, kept the same way.
 if [ -z "${BOOKING_DEMO_OWNER_PASSWORD:-}" ]; then
   if [ ! -s data/demo-owner-password ]; then
@@ -41,6 +48,7 @@ cat <<INFO
                          (allow the website first: target/release/server embed-origins demo http://localhost:8080)
   Clinic console         $base/admin   (owner@demo.example, password $BOOKING_DEMO_OWNER_PASSWORD)
   Bot API credentials    user demo, key $BOOKING_DEMO_API_KEY   (HTTP Basic)
+  Voice-bot credentials  user demo-voice, key $BOOKING_DEMO_VOICE_KEY   (line demo-sip)
   Database               $DATABASE_URL
 
 INFO

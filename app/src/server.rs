@@ -13,6 +13,30 @@ pub fn widget_client() -> Option<domain::limits::WidgetClient> {
     use_context::<http::request::Parts>()?.extensions.get::<domain::limits::WidgetClient>().cloned()
 }
 
+/// Why a request is not from one of this server's own pages, if a browser says so: another
+/// site in `Sec-Fetch-Site`, or an `Origin` whose host is not the one the request was sent to.
+/// Browsers send `Origin` with every POST and `Sec-Fetch-Site` with most; a request with
+/// neither is not from a browser page and gains nothing a browser could be tricked into (the
+/// console's calls also need the session's CSRF token). The widget runs in a frame of this
+/// server's origin on the clinic's site, so its calls are same-origin too. One check for the
+/// guard in front of every server function and for the console's own.
+pub fn foreign_origin(headers: &http::HeaderMap, authority: Option<&str>) -> Option<String> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        if site != "same-origin" && site != "none" {
+            return Some(format!("Sec-Fetch-Site: {site}"));
+        }
+    }
+    let origin = text("origin")?;
+    let host = text("host").or(authority).map(str::to_ascii_lowercase);
+    // Exactly the host: `https://clinic.example/` is not how a browser writes an origin.
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest.to_ascii_lowercase());
+    match origin_host {
+        Some(origin_host) if Some(&origin_host) == host.as_ref() => None,
+        _ => Some(format!("Origin: {origin}")),
+    }
+}
+
 pub fn store() -> Result<Store, AppError> {
     use_context::<Store>().ok_or_else(|| {
         tracing::error!("no Store in the Leptos context");
@@ -119,4 +143,38 @@ pub async fn open_link(token: &str) -> Result<AppointmentView, AppError> {
         OpenLinkError::Link(LinkError::Expired) => AppError::LinkExpired,
         OpenLinkError::Store(e) => e.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::foreign_origin;
+    use http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn only_the_servers_own_origin_passes_and_a_request_without_browser_headers_is_left_to_the_token() {
+        let own = headers(&[("host", "Clinic.example:8080"), ("origin", "https://clinic.example:8080")]);
+        assert_eq!(foreign_origin(&own, None), None);
+        assert_eq!(foreign_origin(&headers(&[("sec-fetch-site", "same-origin")]), None), None);
+        assert_eq!(foreign_origin(&headers(&[("host", "clinic.example")]), None), None, "no browser headers");
+        assert_eq!(foreign_origin(&headers(&[("origin", "https://clinic.example")]), Some("clinic.example")), None);
+        for refused in [
+            headers(&[("host", "clinic.example"), ("origin", "https://evil.example")]),
+            headers(&[("host", "clinic.example"), ("origin", "https://clinic.example/")]),
+            headers(&[("host", "clinic.example"), ("origin", "https://clinic.example.evil.example")]),
+            headers(&[("host", "clinic.example"), ("origin", "null")]),
+            headers(&[("origin", "https://clinic.example")]),
+            headers(&[("sec-fetch-site", "cross-site"), ("host", "clinic.example"), ("origin", "https://clinic.example")]),
+            headers(&[("sec-fetch-site", "same-site")]),
+        ] {
+            assert!(foreign_origin(&refused, None).is_some(), "{refused:?}");
+        }
+    }
 }

@@ -19,3 +19,14 @@ pub struct WidgetClient {
     /// A random id the browser keeps in a cookie, when it keeps cookies.
     pub browser: Option<String>,
 }
+
+/// Failed authentications to the APIs one address may make at once; then one more every
+/// `FAILED_AUTH_REFILL_SECONDS`. Beyond, every request from it is refused (429) before its
+/// key is looked at: an address that keeps failing is guessing or misconfigured.
+pub const FAILED_AUTH_PER_ADDRESS: u32 = 20;
+/// Failed authentications naming one user id, from anywhere, before further wrong keys for
+/// it answer 429 instead of 401. Its right key still passes: otherwise anyone knowing a
+/// clinic's user id could lock its bot out.
+pub const FAILED_AUTH_PER_USER: u32 = 10;
+/// A failure is forgiven every this many seconds.
+pub const FAILED_AUTH_REFILL_SECONDS: u32 = 6;

@@ -13,9 +13,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/booking.db?mode=rwc";
 pub struct Settings {
     pub database_url: String,
     pub leptos: LeptosOptions,
-    /// `BOOKING_LINK_SECRET`: a passphrase for signing manage links. Without it, a random
-    /// key is generated once and kept in the database, shared by every instance.
-    pub link_secret: Option<String>,
+    /// `BOOKING_LINK_SECRET`: the keys that sign manage links (comma-separated, 32+ random
+    /// bytes each in hex or base64; the first signs, all verify). Without it, a random key is
+    /// generated once and kept in the database, shared by every instance.
+    pub link_secret: Option<store::links::LinkKey>,
     /// `BOOKING_API_RATE_LIMIT`: bot API requests a minute per facility (and per server
     /// instance), also the burst allowed at once. Default 600.
     pub api_requests_per_minute: u32,
@@ -40,8 +41,8 @@ pub struct Settings {
 pub enum ConfigError {
     #[error("invalid Leptos settings (LEPTOS_SITE_ADDR, LEPTOS_SITE_ROOT, ...): {0}")]
     Leptos(String),
-    #[error("BOOKING_LINK_SECRET must be at least 16 characters long")]
-    WeakLinkSecret,
+    #[error("BOOKING_LINK_SECRET: {0}")]
+    WeakLinkSecret(store::links::LinkKeyError),
     #[error("BOOKING_API_RATE_LIMIT must be a whole number of requests a minute, 1 or more")]
     BadRateLimit,
     #[error("BOOKING_WEBHOOK_LEASE_SECONDS must be a whole number of seconds, 11 or more")]
@@ -66,10 +67,10 @@ impl Settings {
         if leptos.output_name.is_empty() {
             leptos.output_name = "booking".into();
         }
-        let link_secret = std::env::var("BOOKING_LINK_SECRET").ok().filter(|s| !s.is_empty());
-        if link_secret.as_ref().is_some_and(|s| s.chars().count() < 16) {
-            return Err(ConfigError::WeakLinkSecret);
-        }
+        let link_secret = match std::env::var("BOOKING_LINK_SECRET").ok().filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(store::links::LinkKey::from_config(&raw).map_err(ConfigError::WeakLinkSecret)?),
+        };
         let api_requests_per_minute = match std::env::var("BOOKING_API_RATE_LIMIT").ok().filter(|s| !s.trim().is_empty()) {
             None => DEFAULT_API_RATE_LIMIT,
             Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| *n >= 1).ok_or(ConfigError::BadRateLimit)?,

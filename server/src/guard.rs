@@ -56,16 +56,8 @@ impl Guard {
         }))
     }
 
-    /// The client's address: the trusted proxy's report (the last entry of a list, the one
-    /// the proxy itself added), else the connection's peer.
     fn address(&self, req: &Request) -> String {
-        let reported = self.0.client_ip_header.as_ref().and_then(|name| {
-            let value = req.headers().get(name)?.to_str().ok()?;
-            value.rsplit(',').next()?.trim().parse::<std::net::IpAddr>().ok()
-        });
-        reported
-            .or_else(|| req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        client_address(req, self.0.client_ip_header.as_ref())
     }
 
     fn limiter(&self, function: &str) -> &RateLimiter<String> {
@@ -75,6 +67,18 @@ impl Guard {
             _ => &self.0.others,
         }
     }
+}
+
+/// The client's address: the trusted proxy's report (the last entry of a list, the one the
+/// proxy itself added), else the connection's peer.
+pub fn client_address(req: &Request, client_ip_header: Option<&header::HeaderName>) -> String {
+    let reported = client_ip_header.and_then(|name| {
+        let value = req.headers().get(name)?.to_str().ok()?;
+        value.rsplit(',').next()?.trim().parse::<std::net::IpAddr>().ok()
+    });
+    reported
+        .or_else(|| req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 /// The browser's id from its cookie, when it is one this server made.
@@ -102,28 +106,6 @@ fn server_function(req: &Request) -> Option<&str> {
 /// Whether the caller is a browser posting a form (and wants a page back).
 fn wants_page(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
-}
-
-/// Refused: the request does not come from one of this server's own pages. Browsers send
-/// `Origin` with every POST and `Sec-Fetch-Site` with most; the widget runs in a frame of
-/// this server's origin on the clinic's site, so its calls are same-origin too. A request
-/// with neither header is not from a browser page and gains nothing a browser could be
-/// tricked into (the console's calls also need the session's CSRF token).
-fn foreign_origin(headers: &HeaderMap) -> Option<String> {
-    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
-        if site != "same-origin" && site != "none" {
-            return Some(format!("Sec-Fetch-Site: {site}"));
-        }
-    }
-    let origin = text(header::ORIGIN)?;
-    let host = text(header::HOST).map(str::to_ascii_lowercase);
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/').to_ascii_lowercase());
-    if origin_host.is_some() && origin_host == host {
-        None
-    } else {
-        Some(format!("Origin: {origin}"))
-    }
 }
 
 /// Why a request was refused, and how to say it.
@@ -278,7 +260,7 @@ pub async fn server_functions(State(guard): State<Guard>, mut req: Request, next
     };
     let headers = req.headers().clone();
     if req.method() == axum::http::Method::POST {
-        if let Some(why) = foreign_origin(&headers) {
+        if let Some(why) = app::server::foreign_origin(&headers, req.uri().authority().map(|a| a.as_str())) {
             tracing::warn!(function = %name, why, "a server function call from another site was refused");
             return refuse(Refusal::ForeignOrigin, &headers);
         }

@@ -8,7 +8,7 @@ use domain::appointment::{AppointmentStatus, BookingSource};
 use store::credentials::{CredentialKind, Facility};
 use store::links::LinkKey;
 use store::PatientRef;
-use store::{Clock, DemoSeed, SeedOutcome, Store, DEMO_API_USER, DEMO_OWNER_EMAIL, DEMO_SLUG};
+use store::{Clock, DemoSeed, SeedOutcome, Store, DEMO_API_USER, DEMO_OWNER_EMAIL, DEMO_SLUG, DEMO_VOICE_USER};
 use chrono::{DateTime, Utc};
 use tracing_subscriber::EnvFilter;
 
@@ -384,19 +384,29 @@ async fn apply_clinic_file(
 }
 
 async fn seed_demo(store: &Store, clock: Clock) -> Result<(), BoxError> {
-    let from_env = std::env::var("BOOKING_DEMO_API_KEY").ok().filter(|k| !k.is_empty());
-    let api_key = from_env.clone().unwrap_or_else(|| {
-        let mut bytes = [0u8; 24];
-        rand::rng().fill_bytes(&mut bytes);
-        format!("bk_{}", hex::encode(bytes))
-    });
-    match store.seed_demo(&DemoSeed { now: clock.now(), api_key: api_key.clone() }).await? {
+    let key = |variable: &str| {
+        let from_env = std::env::var(variable).ok().filter(|k| !k.is_empty());
+        let key = from_env.clone().unwrap_or_else(|| {
+            let mut bytes = [0u8; 24];
+            rand::rng().fill_bytes(&mut bytes);
+            format!("bk_{}", hex::encode(bytes))
+        });
+        (key, from_env.is_some())
+    };
+    let (api_key, api_key_given) = key("BOOKING_DEMO_API_KEY");
+    let (voice_key, voice_key_given) = key("BOOKING_DEMO_VOICE_KEY");
+    match store.seed_demo(&DemoSeed { now: clock.now(), api_key: api_key.clone(), voice_key: voice_key.clone() }).await? {
         SeedOutcome::Created { .. } => {
             println!("created the demo clinic '{DEMO_SLUG}'");
-            match from_env {
-                Some(_) => println!("bot API user '{DEMO_API_USER}', key from BOOKING_DEMO_API_KEY"),
-                // Only the key's digest is stored: this is the one time it can be shown.
-                None => println!("bot API user '{DEMO_API_USER}', key {api_key} (shown once; store it now)"),
+            for (what, user, key, given, variable) in [
+                ("bot API", DEMO_API_USER, &api_key, api_key_given, "BOOKING_DEMO_API_KEY"),
+                ("voice bot", DEMO_VOICE_USER, &voice_key, voice_key_given, "BOOKING_DEMO_VOICE_KEY"),
+            ] {
+                match given {
+                    true => println!("{what} user '{user}', key from {variable}"),
+                    // Only the key's digest is stored: this is the one time it can be shown.
+                    false => println!("{what} user '{user}', key {key} (shown once; store it now)"),
+                }
             }
         }
         SeedOutcome::AlreadyPresent => println!("the demo clinic '{DEMO_SLUG}' already exists; nothing changed"),
@@ -455,9 +465,10 @@ async fn serve(store: Store, settings: Settings, clock: Clock) -> Result<(), Box
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
     let key = match &settings.link_secret {
-        Some(passphrase) => LinkKey::from_passphrase(passphrase),
+        Some(keys) => keys.clone(),
         None => LinkKey::from_bytes(store.server_secret("manage_links", clock.now()).await?),
     };
+    tracing::info!(key_id = %key.signing_id(), "manage links are signed");
     let app = server::router(store.clone(), key, settings.leptos.clone(), &settings.api_options(clock));
     let delivery = DeliveryOptions {
         clock,

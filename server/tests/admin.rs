@@ -40,7 +40,7 @@ struct Answer {
 
 async fn spawn_app(db: TestDb) -> Server {
     let clock = test_clock();
-    let seeded = db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: "bk_test".into() }).await.unwrap();
+    let seeded = db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: "bk_test".into(), voice_key: "bk_test_voice".into() }).await.unwrap();
     let store::SeedOutcome::Created { clinic_id } = seeded else { panic!("fresh database") };
     db.store.seed_demo_owner(OWNER_PASSWORD, clock.now()).await.unwrap();
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();

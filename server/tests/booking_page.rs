@@ -22,7 +22,7 @@ struct TestServer {
 /// of the suite's date.
 async fn spawn_app(db: TestDb) -> TestServer {
     let clock = test_clock();
-    db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: "bk_test".into() }).await.unwrap();
+    db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: "bk_test".into(), voice_key: "bk_test_voice".into() }).await.unwrap();
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
     // Clients are told apart by the address a proxy reports, as behind a reverse proxy.
     let forwarded = Some(axum::http::HeaderName::from_static("x-forwarded-for"));

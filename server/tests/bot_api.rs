@@ -35,6 +35,39 @@ async fn requests_without_valid_credentials_are_refused_with_a_challenge(db: Tes
     assert_eq!((wrong_method.status, wrong_method.code()), (405, "method_not_allowed"));
 }
 
+async fn failed_authentications_are_throttled_per_address_and_per_user_id_without_locking_the_real_bot_out(db: TestDb) {
+    let header = axum::http::HeaderName::from_static("x-forwarded-for");
+    let api = spawn_with(db, server::api::ApiOptions { client_ip_header: Some(header), requests_per_minute: 600, ..Default::default() }).await;
+    let from = |address: &str, user: &str, key: &str| {
+        let api = api.as_user(user, key);
+        let request = api.http.get(format!("{}/api/v1/calendars", api.base)).header("x-forwarded-for", format!("198.51.100.9, {address}"));
+        async move { api.send(request).await }
+    };
+    // One address guessing: the same 401 for a known and an unknown user, then 429 for
+    // everything it sends, even a right key; other addresses are not affected.
+    for n in 0..domain::limits::FAILED_AUTH_PER_ADDRESS {
+        let user = if n % 2 == 0 { "demo-voice".to_owned() } else { format!("guess-{n}") };
+        let a = from("203.0.113.7", &user, &format!("bk_guess_{n}")).await;
+        assert_eq!((a.status, a.code()), (401, "unauthorized"), "attempt {n}");
+        assert_eq!(a.body["error"]["message"], "unknown user id or API key", "the same answer for known and unknown users");
+    }
+    let refused = from("203.0.113.7", "nobody", "bk_guess").await;
+    assert_eq!((refused.status, refused.code()), (429, "rate_limited"));
+    assert!(refused.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(from("203.0.113.7", "demo", DEMO_KEY).await.status, 429, "the guessing address is refused before its key is looked at");
+    assert_eq!(from("203.0.113.8", "demo", DEMO_KEY).await.status, 200, "another address is served");
+
+    // One user id guessed from many addresses: its wrong keys answer 429 after a few, its
+    // right key still passes, other user ids still get their 401.
+    for n in 0..domain::limits::FAILED_AUTH_PER_USER {
+        assert_eq!(from(&format!("192.0.2.{n}"), "demo", "bk_wrong").await.status, 401, "attempt {n}");
+    }
+    let refused = from("192.0.2.200", "demo", "bk_wrong").await;
+    assert_eq!((refused.status, refused.code()), (429, "rate_limited"));
+    assert_eq!(from("192.0.2.201", "demo", DEMO_KEY).await.status, 200, "the real bot is not locked out");
+    assert_eq!(from("192.0.2.202", "someone-else", "bk_wrong").await.status, 401);
+}
+
 async fn calendars_list_providers_with_location_and_appointment_types_under_both_prefixes(db: TestDb) {
     let api = spawn(db, 600).await;
     let a = api.get("/calendars").await;
@@ -596,13 +629,33 @@ async fn the_openapi_document_and_docs_page_describe_every_endpoint_without_cred
     let params: Vec<&str> = doc["paths"]["/api/v1/availability"]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(params.contains(&"calendar_id") && params.contains(&"month"), "{params:?}");
 
+    // The voice-bot endpoint, with every action it dispatches.
+    let voice = &doc["paths"]["/api/voicebot"]["post"];
+    assert_eq!(voice["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/VoiceCall", "{voice}");
+    let call = &doc["components"]["schemas"]["VoiceCall"]["properties"];
+    let actions: Vec<&str> = call["action"]["enum"].as_array().unwrap_or_else(|| panic!("{}", call["action"])).iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(actions, server::api::voice::ACTIONS);
+    for field in ["sipId", "entityId", "appointmentTypeId", "productId", "agentId", "dateTime", "timezone", "slotId", "slotIdOld", "slotIdNew", "bookingId", "booker", "participant"] {
+        assert!(call.get(field).is_some(), "VoiceCall documents {field}");
+    }
+    // The webhooks receivers get: every event type, its body and the signature headers.
+    for event in domain::delivery::EventType::ALL {
+        let hook = &doc["webhooks"][event.as_str()]["post"];
+        assert_eq!(hook["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/WebhookEvent", "{}", event.as_str());
+        let headers: Vec<&str> = hook["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature", "X-Webhook-Signature"]);
+    }
+    assert!(doc["components"]["schemas"]["WebhookEventData"]["properties"]["appointmentTypeName"].is_object());
+
     let page = api.http.get(format!("{}/v1/docs", api.base)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("<code>POST /api/v1/appointments</code>") && html.contains("Idempotency-Key"), "{html}");
+    assert!(html.contains("<code>POST /api/voicebot</code>") && html.contains("<code>X-Webhook-Signature</code>") && html.contains("<code>appointmentNoShow</code>"), "{html}");
 }
 
 on_both_backends!(
+    failed_authentications_are_throttled_per_address_and_per_user_id_without_locking_the_real_bot_out,
     a_bot_may_send_snake_case_and_fields_we_do_not_know_and_cancel_without_a_body,
     the_openapi_document_and_docs_page_describe_every_endpoint_without_credentials,
     staff_book_walk_ins_check_them_in_in_order_and_register_patients,

@@ -264,3 +264,17 @@ async fn a_clinic_file_is_exported_checked_by_a_dry_run_and_applied_from_the_com
     let err = String::from_utf8_lossy(&broken.stderr);
     assert!(!broken.status.success() && err.contains("line") && err.contains("demo.toml"), "{err}");
 }
+
+#[tokio::test]
+async fn a_link_secret_of_fewer_than_32_random_bytes_is_refused_at_start() {
+    let cli = Cli::new();
+    for weak in ["a long enough passphrase, once", "c2hvcnQ=", "00112233445566778899aabbccddeeff"] {
+        let out = cli.command().env("BOOKING_LINK_SECRET", weak).arg("migrate").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{weak:?} was accepted");
+        assert!(stderr.contains("BOOKING_LINK_SECRET") && stderr.contains("openssl rand -base64 32"), "{weak:?}: {stderr}");
+    }
+    let strong = "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs=, 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let out = cli.command().env("BOOKING_LINK_SECRET", strong).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "two strong keys: {}", String::from_utf8_lossy(&out.stderr));
+}

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use store::credentials::CredentialKind;
 use store::on_both_backends;
 use store::testing::{another_clinic, scalar_i64, TestDb};
-use support::{spawn_with, Answer, Api, DEMO_KEY};
+use support::{spawn_with, Answer, Api, DEMO_KEY, DEMO_VOICE_KEY};
 
 /// The demo server with a webhook worker, and a client speaking as the demo voice user.
 async fn spawn(db: TestDb) -> (Api, Api) {
@@ -30,7 +30,8 @@ async fn spawn(db: TestDb) -> (Api, Api) {
         ..DeliveryOptions::new(allow, std::time::Duration::from_secs(30))
     };
     std::mem::forget(server::webhooks::spawn(bot.store.clone(), options).0);
-    let voice = bot.as_user("demo-voice", DEMO_KEY);
+    let voice = bot.as_user("demo-voice", DEMO_VOICE_KEY);
+    assert_eq!(bot.as_user("demo-voice", DEMO_KEY).voice(json!({ "action": "getBusinessName", "entityId": "demo" })).await.status, 401, "the demo's bot key is not its voice key");
     (bot, voice)
 }
 
@@ -171,7 +172,8 @@ async fn a_phone_call_books_and_a_second_call_finds_moves_and_cancels(db: TestDb
         .voice(json!({
             "action": "bookAppointment", "appointmentTypeId": physio, "productId": product,
             "slotId": slot["avId"], "start": slot["slotStart"],
-            "booker": { "firstname": "Max", "lastlame": "Mustermann", "email": "max.mustermann@mailinator.com", "dob": "1985-07-25",
+            // The bot's own id for its caller is no id of ours: the details decide.
+            "booker": { "id": "caller-4711", "firstname": "Max", "lastlame": "Mustermann", "email": "max.mustermann@mailinator.com", "dob": "1985-07-25",
                         "phone": "+49-341-1234567", "street": "Beispiel Str. 2", "zip": "01044", "city": "Musterstadt", "country": "Musterland" },
             "participant": { "firstname": "Moritz", "lastlame": "Mustermann", "dob": "2012-03-04" },
         }))
@@ -192,16 +194,33 @@ async fn a_phone_call_books_and_a_second_call_finds_moves_and_cancels(db: TestDb
         ..Default::default()
     };
     bot.store.create_patient(clinic, &namesake, true, bot.now()).await.unwrap();
-    let both = voice.voice(json!({ "action": "findExistingUser", "participant": { "firstname": "moritz", "lastname": "MUSTERMANN" } })).await;
-    assert_eq!(both.body.as_array().unwrap().len(), 2, "{}", both.body);
-    for user in both.body.as_array().unwrap() {
-        assert_eq!(user["lastname"], user["lastlame"], "both spellings: {user}");
-        assert_eq!(user["lastname"], "Mustermann");
+    for scant in [json!({ "firstname": "moritz", "lastname": "MUSTERMANN" }), json!({ "firstname": "Moritz" }), json!({ "dob": "2012-03-04" })] {
+        let a = voice.voice(json!({ "action": "findExistingUser", "participant": scant })).await;
+        assert_eq!((a.status, a.body["error"]["details"]["field"].as_str()), (422, Some("participant")), "a name alone reads out no one's details: {}", a.body);
     }
     let one = voice.voice(json!({ "action": "findExistingUser", "participant": { "firstname": "Moritz", "lastlame": "Müstermann", "dob": "2012-03-04" } })).await;
     assert_eq!(one.body.as_array().unwrap().len(), 1, "accents do not matter, dob decides: {}", one.body);
     let user = one.body[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(one.body[0]["dob"], "2012-03-04");
+    assert_eq!(one.body[0]["lastname"], one.body[0]["lastlame"], "both spellings");
+    // The booker, by name and phone in another form, with the address as it was given.
+    let max = voice.voice(json!({ "action": "findExistingUser", "participant": { "lastname": "mustermann", "phone": "+49 341 1234567" } })).await;
+    assert_eq!(max.body.as_array().unwrap().len(), 1, "{}", max.body);
+    let address: Vec<&str> = ["firstname", "street", "zip", "city", "country"].iter().map(|f| max.body[0][*f].as_str().unwrap()).collect();
+    assert_eq!(address, ["Max", "Beispiel Str. 2", "01044", "Musterstadt", "Musterland"]);
+    assert_eq!(max.body[0]["id"], booked.body["bookerId"]);
+    // Many namesakes born the same day: a few are read out, never the clinic's list.
+    let erika = PersonDetails {
+        first_name: Some(PersonName::parse("Erika").unwrap()),
+        last_name: Some(PersonName::parse("Muster").unwrap()),
+        birth_date: NaiveDate::from_ymd_opt(1970, 1, 1),
+        ..Default::default()
+    };
+    for _ in 0..7 {
+        bot.store.create_patient(clinic, &erika, true, bot.now()).await.unwrap();
+    }
+    let many = voice.voice(json!({ "action": "findExistingUser", "participant": { "firstname": "Erika", "lastname": "Muster", "dob": "1970-01-01" } })).await;
+    assert_eq!(many.body.as_array().unwrap().len(), 5, "{}", many.body);
 
     let bookings = voice.voice(json!({ "action": "findExistingBooking", "id": user })).await;
     assert_eq!(bookings.body.as_array().unwrap().len(), 1, "{}", bookings.body);
@@ -308,12 +327,14 @@ async fn every_action_refuses_bad_input_and_changes_nothing(db: TestDb) {
         (book(json!({ "booker": { "firstname": "Eva", "lastname": "Probe" } })), 422, "booker.phone"),
         (book(json!({ "booker": { "firstname": "Eva", "lastname": "Probe", "email": "not-mail", "dob": "1990-01-01", "phone": "+49 30 1112223" } })), 422, "booker.email"),
         (book(json!({ "participant": { "firstname": "Kid" } })), 422, "participant.lastname"),
-        (book(json!({ "booker": { "id": "999999" } })), 422, "booker.id"),
+        // An id not ours is no refusal by itself; without details there is no one to book.
+        (book(json!({ "booker": { "id": "999999" } })), 422, "booker.firstname"),
         (json!({ "action": "modifyAppointment", "slotIdNew": slot["avId"] }), 422, "bookingId"),
         (json!({ "action": "modifyAppointment", "bookingId": "999999", "slotIdNew": slot["avId"] }), 404, ""),
         (json!({ "action": "cancelAppointment" }), 422, "bookingId"),
         (json!({ "action": "findExistingUser" }), 422, "participant"),
         (json!({ "action": "findExistingUser", "participant": {} }), 422, "participant"),
+        (json!({ "action": "findExistingUser", "participant": { "firstname": "Eva", "lastname": "Probe" } }), 422, "participant"),
         (json!({ "action": "findExistingUser", "participant": { "lastname": "Probe", "dob": "1.1.1990" } }), 422, "participant.dob"),
         (json!({ "action": "findExistingBooking" }), 422, "id"),
         (json!({ "action": "findExistingBooking", "id": "999999" }), 404, ""),
@@ -356,14 +377,58 @@ async fn every_action_refuses_bad_input_and_changes_nothing(db: TestDb) {
     ] {
         assert_eq!(them.voice(body.clone()).await.status, 404, "{body}");
     }
-    assert_eq!(them.voice(json!({ "action": "findExistingUser", "participant": { "firstname": "Eva", "lastname": "Probe" } })).await.body, json!([]));
+    assert_eq!(them.voice(json!({ "action": "findExistingUser", "participant": { "firstname": "Eva", "lastname": "Probe", "dob": "1990-01-01" } })).await.body, json!([]));
     let taken = voice.voice(book(json!({ "booker": { "firstname": "Udo", "lastname": "Zweit", "email": "udo@example.org", "dob": "1970-01-01", "phone": "+49 30 9998887" } }))).await;
     assert_eq!((taken.status, taken.code()), (409, "slot_taken"), "{}", taken.body);
     assert!(!taken.body["error"]["details"]["alternatives"].as_array().unwrap().is_empty());
     assert_eq!(count("patients").await, patients + 1, "the refused caller was not kept");
 }
 
+async fn a_branch_voice_line_serves_only_its_location(db: TestDb) {
+    let (bot, voice) = spawn(db).await;
+    // The clinic-wide line books physiotherapy in Berlin.
+    let types = voice.voice(json!({ "action": "getAppointmentTypes", "entityId": "demo" })).await;
+    let (general, physio) = (types.body[0]["id"].as_str().unwrap().to_owned(), types.body[1]["id"].as_str().unwrap().to_owned());
+    let products = voice.voice(json!({ "action": "getProducts", "entityId": "demo", "appointmentTypeId": physio })).await;
+    let product = products.body[0]["id"].as_str().unwrap().to_owned();
+    let day = voice.first_day_with_times(voice.berlin_date_ahead(3), &physio, None, &product).await.to_string();
+    let slots = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day, "timezone": "Europe/Berlin" })).await;
+    let (berlin_slot, other_slot) = (slots.body[0].clone(), slots.body[1].clone());
+    let booker = json!({ "firstname": "Eva", "lastname": "Probe", "email": "eva@example.org", "dob": "1990-01-01", "phone": "+49 30 1112223" });
+    let book = |slot: &Value| json!({ "action": "bookAppointment", "appointmentTypeId": physio, "productId": product, "slotId": slot["avId"], "start": slot["slotStart"], "booker": booker });
+    let booked = voice.voice(book(&berlin_slot)).await;
+    assert_eq!(booked.status, 200, "{}", booked.body);
+    let (booking, user) = (booked.body["bookingId"].as_str().unwrap().to_owned(), booked.body["bookerId"].as_str().unwrap().to_owned());
+
+    // The Singapore branch's own line: its doctors and times only, Berlin's bookings unseen.
+    let singapore = scalar_i64(&bot.store, "SELECT id FROM locations WHERE name = 'Singapore Orchard'").await;
+    let issued = bot.store.create_credential(bot.clinic_id, Some(singapore), "orchard-voice", CredentialKind::Voice, None, bot.now()).await.unwrap();
+    bot.store.add_voice_line("orchard-sip", bot.clinic_id, "orchard-voice", bot.now()).await.unwrap();
+    let orchard = bot.as_user("orchard-voice", &issued.key);
+    assert_eq!(orchard.voice(json!({ "action": "getEntityForSipId", "sipId": "orchard-sip" })).await.body, json!({ "entityId": "demo" }));
+    let types = orchard.voice(json!({ "action": "getAppointmentTypes", "entityId": "demo" })).await;
+    assert!(types.body.as_array().unwrap().iter().all(|t| t["id"] != physio.as_str()), "physiotherapy is Berlin's: {}", types.body);
+    let doctors = orchard.voice(json!({ "action": "getAgents", "entityId": "demo", "appointmentTypeId": general })).await;
+    let names: Vec<String> = doctors.body.as_array().unwrap().iter().map(|a| format!("{} {}", a["firstname"].as_str().unwrap(), a["lastname"].as_str().unwrap())).collect();
+    assert_eq!(names, ["Mei Lin Tan", "Arjun Rao"], "{}", doctors.body);
+    let none = orchard.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day })).await;
+    assert_eq!((none.status, &none.body), (200, &json!([])), "no Berlin times");
+    for body in [
+        book(&other_slot),
+        json!({ "action": "cancelAppointment", "bookingId": booking }),
+        json!({ "action": "modifyAppointment", "bookingId": booking, "slotIdNew": other_slot["avId"] }),
+    ] {
+        let a = orchard.voice(body.clone()).await;
+        assert_eq!((a.status, a.code()), (404, "not_found"), "{body}: {}", a.body);
+    }
+    assert_eq!(orchard.voice(json!({ "action": "findExistingBooking", "id": user })).await.body, json!([]), "the Berlin booking is not listed");
+    let still = voice.voice(json!({ "action": "findExistingBooking", "id": user })).await;
+    assert_eq!(still.body.as_array().unwrap().len(), 1, "the booking stands: {}", still.body);
+    assert_eq!(scalar_i64(&bot.store, "SELECT COUNT(*) FROM appointments WHERE status = 'booked' AND source = 'voice_bot'").await, 1);
+}
+
 on_both_backends!(
+    a_branch_voice_line_serves_only_its_location,
     a_phone_call_books_and_a_second_call_finds_moves_and_cancels,
     every_action_refuses_bad_input_and_changes_nothing,
 );

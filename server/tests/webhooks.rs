@@ -199,6 +199,17 @@ async fn every_event_type_arrives_signed_with_the_patient_and_verifies(db: TestD
     assert_eq!(desk.post(&format!("/staff/patients/{temporary}/register"), json!({})).await.status, 200);
 
     let got = hooks.wait_for("ok", 20, |r| all.iter().all(|t| r.iter().any(|x| x.body["type"] == *t))).await;
+    // Every field sent is one the OpenAPI document describes.
+    let doc = api.send(api.http.get(format!("{}/api/v1/openapi.json", api.base))).await.body;
+    let documented = |schema: &str| doc["components"]["schemas"][schema]["properties"].as_object().unwrap_or_else(|| panic!("{schema}")).clone();
+    let (event_fields, data_fields, patient_fields) = (documented("WebhookEvent"), documented("WebhookEventData"), documented("WebhookPatient"));
+    for r in &got {
+        for (fields, body) in [(&event_fields, &r.body), (&data_fields, &r.body["data"]), (&patient_fields, &r.body["data"]["patient"])] {
+            for field in body.as_object().unwrap().keys() {
+                assert!(fields.contains_key(field), "{field} of {} is documented", r.body["type"]);
+            }
+        }
+    }
     for r in &got {
         assert_eq!(r.body["id"], r.id.as_str(), "webhook-id is the event id");
         assert_eq!(r.body["clinicId"], api.clinic_id.to_string());
@@ -414,7 +425,71 @@ async fn subscriptions_are_validated_limited_to_25_and_private_to_their_clinic(d
     assert_eq!(api.get("/webhooks").await.body["webhooks"].as_array().unwrap().len(), 24);
 }
 
+async fn a_branch_credential_manages_only_its_own_subscriptions_and_hears_only_its_location(db: TestDb) {
+    let api = spawn(db).await;
+    let hooks = receiver().await;
+    let location = |name: &str| {
+        let store = api.store.clone();
+        let sql = format!("SELECT id FROM locations WHERE name = '{name}'");
+        async move { store::testing::scalar_i64(&store, &sql).await }
+    };
+    let branch = |user: &'static str, location: i64| {
+        let api = &api;
+        async move {
+            let issued = api.store.create_credential(api.clinic_id, Some(location), user, CredentialKind::Bot, None, api.now()).await.unwrap();
+            api.as_user(user, &issued.key)
+        }
+    };
+    let orchard = branch("orchard-bot", location("Singapore Orchard").await).await;
+    let mitte = branch("mitte-bot", location("Berlin Mitte").await).await;
+    let events = ["appointmentCreated", "patientCreated"];
+    let whole = subscribe(&api, &format!("{}/ok", hooks.base), &events).await;
+    let orchards = subscribe(&orchard, &format!("{}/orchard", hooks.base), &events).await;
+    let mittes = subscribe(&mitte, &format!("{}/mitte", hooks.base), &events).await;
+
+    // Each branch sees and manages its own; the clinic's credential sees all three.
+    let ids = |a: &support::Answer| a.body["webhooks"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(ids(&orchard.get("/webhooks").await), [orchards.clone()]);
+    assert_eq!(ids(&mitte.get("/webhooks").await), [mittes.clone()]);
+    let all = api.get("/webhooks").await;
+    assert_eq!(ids(&all), [whole.clone(), orchards.clone(), mittes.clone()]);
+    assert_eq!(all.body["webhooks"][0]["locationId"], Value::Null, "the clinic's own hears every location");
+    assert!(all.body["webhooks"][1]["locationId"].is_string(), "{}", all.body);
+    for theirs in [&whole, &mittes] {
+        assert_eq!(orchard.send(orchard.http.delete(format!("{}/api/v1/webhooks/{theirs}", orchard.base))).await.status, 404);
+        assert_eq!(orchard.get(&format!("/webhooks/{theirs}/deliveries")).await.status, 404);
+        assert_eq!(orchard.post(&format!("/webhooks/{theirs}/deliveries/1/redeliver"), json!({})).await.status, 404);
+    }
+    assert_eq!(api.get("/webhooks").await.body["webhooks"].as_array().unwrap().len(), 3, "nothing was deleted");
+
+    // A booking in each city, and a patient registered: each branch hears its own city's
+    // booking only, and no patient events (a patient belongs to no one location).
+    let (cal, kind) = api.berlin_calendar().await;
+    let berlin = api.book_new_patient(api.free_slots(&cal, &kind).await[0]["slotId"].as_str().unwrap(), "Bert").await;
+    assert_eq!(berlin.status, 201, "{}", berlin.body);
+    let cals = orchard.get("/calendars").await;
+    let tan = &cals.body["calendars"][0];
+    let (tan_cal, tan_kind) = (tan["id"].as_str().unwrap(), tan["appointmentTypes"][0]["id"].as_str().unwrap());
+    let singapore = orchard.book_new_patient(orchard.free_slots(tan_cal, tan_kind).await[0]["slotId"].as_str().unwrap(), "Sina").await;
+    assert_eq!(singapore.status, 201, "{}", singapore.body);
+    let issued = api.store.create_credential(api.clinic_id, None, "desk", CredentialKind::Staff, None, api.now()).await.unwrap();
+    let temporary = singapore.body["temporaryPatientId"].as_str().unwrap();
+    assert_eq!(api.as_user("desk", &issued.key).post(&format!("/staff/patients/{temporary}/register"), json!({})).await.status, 200);
+
+    hooks.wait_for("ok", 20, |r| r.iter().filter(|x| x.body["type"] == "appointmentCreated").count() == 2 && r.iter().any(|x| x.body["type"] == "patientCreated")).await;
+    let heard = |path: &'static str| hooks.wait_for(path, 20, |r| !r.is_empty());
+    let (orchard_heard, mitte_heard) = (heard("orchard").await, heard("mitte").await);
+    assert_eq!(orchard_heard[0].body["data"]["appointmentId"], singapore.body["appointmentId"]);
+    assert_eq!(mitte_heard[0].body["data"]["appointmentId"], berlin.body["appointmentId"]);
+    // Deliveries are made when the events fan out, all at once: none other is coming.
+    for (subscription, owed) in [(&whole, 3), (&orchards, 1), (&mittes, 1)] {
+        let sql = format!("SELECT COUNT(*) FROM webhook_deliveries WHERE subscription_id = {subscription}");
+        assert_eq!(api.count(&sql).await, owed, "subscription {subscription}");
+    }
+}
+
 on_both_backends!(
+    a_branch_credential_manages_only_its_own_subscriptions_and_hears_only_its_location,
     every_event_type_arrives_signed_with_the_patient_and_verifies,
     failed_and_timed_out_attempts_are_retried_with_the_same_event_id,
     redirects_are_not_followed_and_410_disables_the_subscription,

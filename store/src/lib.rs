@@ -116,7 +116,7 @@ impl Store {
             Store::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Store::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
-        Ok(())
+        self.fill_name_keys().await
     }
 
     pub async fn close(&self) {

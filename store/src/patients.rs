@@ -41,19 +41,23 @@ impl Store {
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join(", ");
+        let first = details.first_name.as_ref().map(|n| n.as_str()).unwrap_or_default();
+        let last = details.last_name.as_ref().map(|n| n.as_str()).unwrap_or_default();
         let (id,): (i64,) = with_pool!(self, pool => {
             sqlx::query_as(
                 "INSERT INTO patients (clinic_id, temporary_id, registered, first_name, last_name, birth_date, phone, email,
-                     address, national_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                     address, national_id, created_at, street, zip, city, country, first_key, last_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
             )
             .bind(clinic_id).bind(&temporary_id).bind(registered)
-            .bind(details.first_name.as_ref().map(|n| n.as_str()).unwrap_or_default())
-            .bind(details.last_name.as_ref().map(|n| n.as_str()).unwrap_or_default())
+            .bind(first)
+            .bind(last)
             .bind(details.birth_date)
             .bind(details.phone.as_ref().map(|p| p.as_str()).unwrap_or_default())
             .bind(details.email.as_ref().map(|e| e.as_str()).unwrap_or_default())
             .bind(address).bind(text(&details.national_id)).bind(db_time(pool, now))
+            .bind(text(&details.street)).bind(text(&details.zip)).bind(text(&details.city)).bind(text(&details.country))
+            .bind(match_key(first)).bind(match_key(last))
             .fetch_one(pool).await?
         });
         Ok(PatientRecord { id, temporary_id })
@@ -116,6 +120,11 @@ pub struct PatientView {
     pub national_id: String,
     /// female, male, diverse, unknown, or empty when never given.
     pub gender: String,
+    /// The address as given, in parts (empty when not given).
+    pub street: String,
+    pub zip: String,
+    pub city: String,
+    pub country: String,
 }
 
 impl PatientView {
@@ -141,9 +150,11 @@ pub struct PatientQuery {
 
 /// Most candidates a lookup returns; a caller who gets this many should ask for more detail.
 pub const MAX_CANDIDATES: i64 = 20;
+/// Most rows a lookup reads before comparing whole names (their parts are on the index).
+const SCANNED: i64 = 1000;
 
 const PATIENT_COLUMNS: &str =
-    "id, temporary_id, registered, first_name, last_name, birth_date, phone, email, national_id, gender";
+    "id, temporary_id, registered, first_name, last_name, birth_date, phone, email, national_id, gender, street, zip, city, country";
 
 fn patient_from_row<R: Row>(row: &R) -> Result<PatientView, StoreError>
 where
@@ -164,6 +175,10 @@ where
         email: row.try_get("email")?,
         national_id: row.try_get("national_id")?,
         gender: row.try_get("gender")?,
+        street: row.try_get("street")?,
+        zip: row.try_get("zip")?,
+        city: row.try_get("city")?,
+        country: row.try_get("country")?,
     })
 }
 
@@ -172,26 +187,49 @@ impl Store {
     /// date and national id narrow the search in the database; names are compared here, with
     /// the domain's match key, because accents cannot be folded portably in SQL.
     pub async fn find_patients(&self, clinic_id: i64, q: &PatientQuery) -> Result<Vec<PatientView>, StoreError> {
+        let wanted = q.name.as_deref().map(match_key);
+        let (wanted_first, wanted_last) = (q.first_name.as_deref().map(match_key), q.last_name.as_deref().map(match_key));
+        // The last names the search can be narrowed to, on the index: the one given, or the
+        // ends of a whole name split at each space ("Anna Maria Weber": "Maria Weber" or
+        // "Weber" in first-last order, "Anna" or "Anna Maria" in last-first order).
+        let mut last_keys: Vec<String> = wanted_last.iter().cloned().collect();
+        if let (Some(whole), None) = (&wanted, &wanted_last) {
+            let words: Vec<&str> = whole.split(' ').filter(|w| !w.is_empty()).collect();
+            if words.len() < 2 {
+                return Ok(Vec::new()); // a first and a last name are never empty
+            }
+            for split in 1..words.len() {
+                last_keys.push(words[split..].join(" "));
+                last_keys.push(words[..split].join(" "));
+            }
+        }
         let rows: Vec<PatientView> = with_pool!(self, pool => {
-            let rows = sqlx::query(&format!(
+            let listed: Vec<String> = (0..last_keys.len()).map(|i| format!("${}", 7 + i)).collect();
+            let by_last = if listed.is_empty() { String::new() } else { format!("AND last_key IN ({})", listed.join(", ")) };
+            let sql = format!(
                 "SELECT {PATIENT_COLUMNS} FROM patients
                   WHERE clinic_id = $1
                     AND ($2 IS NULL OR phone = $2)
                     AND ($3 IS NULL OR lower(email) = lower($3))
                     AND ($4 IS NULL OR birth_date = $4)
                     AND ($5 IS NULL OR national_id = $5)
-                  ORDER BY id"
-            ))
-            .bind(clinic_id)
-            .bind(q.phone.as_ref().map(|p| p.as_str().to_owned()))
-            .bind(q.email.as_ref().map(|e| e.as_str().to_owned()))
-            .bind(q.birth_date)
-            .bind(q.national_id.clone())
-            .fetch_all(pool).await?;
+                    AND ($6 IS NULL OR first_key = $6)
+                    {by_last}
+                  ORDER BY id LIMIT {SCANNED}"
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(clinic_id)
+                .bind(q.phone.as_ref().map(|p| p.as_str().to_owned()))
+                .bind(q.email.as_ref().map(|e| e.as_str().to_owned()))
+                .bind(q.birth_date)
+                .bind(q.national_id.clone())
+                .bind(wanted_first.clone());
+            for key in &last_keys {
+                query = query.bind(key.clone());
+            }
+            let rows = query.fetch_all(pool).await?;
             rows.iter().map(patient_from_row).collect::<Result<Vec<_>, _>>()?
         });
-        let wanted = q.name.as_deref().map(match_key);
-        let (wanted_first, wanted_last) = (q.first_name.as_deref().map(match_key), q.last_name.as_deref().map(match_key));
         Ok(rows
             .into_iter()
             .filter(|p| {
@@ -204,6 +242,28 @@ impl Store {
             })
             .take(MAX_CANDIDATES as usize)
             .collect())
+    }
+
+    /// Fills the name keys of patients stored before they existed (migration 0016), a batch
+    /// per transaction. Running it from several instances at once is harmless.
+    pub(crate) async fn fill_name_keys(&self) -> Result<(), StoreError> {
+        loop {
+            let batch: Vec<(i64, String, String)> = with_pool!(self, pool => {
+                sqlx::query_as("SELECT id, first_name, last_name FROM patients WHERE first_key IS NULL OR last_key IS NULL ORDER BY id LIMIT 500")
+                    .fetch_all(pool).await?
+            });
+            if batch.is_empty() {
+                return Ok(());
+            }
+            with_pool!(self, pool => {
+                let mut tx = WriteTx::begin_write(pool, &[]).await?;
+                for (id, first, last) in &batch {
+                    sqlx::query("UPDATE patients SET first_key = $1, last_key = $2 WHERE id = $3")
+                        .bind(match_key(first)).bind(match_key(last)).bind(id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            });
+        }
     }
 
     /// Records the gender a caller gave for a patient (see `PatientView::gender`).

@@ -13,7 +13,7 @@ use crate::staff::Actor;
 
 pub const DEMO_SLUG: &str = "demo";
 pub const DEMO_API_USER: &str = "demo";
-/// The demo's voice-bot user (same key as `DEMO_API_USER`) and the phone line it answers.
+/// The demo's voice-bot user (a key of its own) and the phone line it answers.
 pub const DEMO_VOICE_USER: &str = "demo-voice";
 pub const DEMO_SIP_ID: &str = "demo-sip";
 /// The demo clinic's owner, who signs in to the console at `/admin`.
@@ -24,6 +24,8 @@ pub struct DemoSeed {
     pub now: DateTime<Utc>,
     /// The bot API key of user `demo`; only its SHA-256 is stored.
     pub api_key: String,
+    /// The voice-bot key of user `demo-voice`: another integration, another key.
+    pub voice_key: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,10 +127,10 @@ impl Store {
             }
 
             // The bot user, and the voice-bot integration that answers the demo clinic's line
-            // `demo-sip`, share one key.
-            let prefix: String = seed.api_key.chars().take(7).collect();
+            // `demo-sip`, each with its own key.
             let mut voice_id = 0;
-            for (username, voice) in [(DEMO_API_USER, false), (DEMO_VOICE_USER, true)] {
+            for (username, voice, key) in [(DEMO_API_USER, false, &seed.api_key), (DEMO_VOICE_USER, true, &seed.voice_key)] {
+                let prefix: String = key.chars().take(7).collect();
                 let (credential_id,): (i64,) = sqlx::query_as(
                     "INSERT INTO api_credentials (clinic_id, username, kind, voice, created_at) VALUES ($1, $2, 'bot', $3, $4) RETURNING id",
                 )
@@ -136,7 +138,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query("INSERT INTO api_keys (credential_id, key_prefix, key_sha256, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(credential_id).bind(&prefix).bind(api_key_digest(&seed.api_key)).bind(&now)
+                    .bind(credential_id).bind(&prefix).bind(api_key_digest(key)).bind(&now)
                     .execute(&mut *tx)
                     .await?;
                 if voice {

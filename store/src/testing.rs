@@ -128,7 +128,7 @@ pub async fn scalar_text(store: &Store, sql: &str) -> String {
 
 /// Seeds the demo clinic into a fresh database at `now`: its id and booking context.
 pub async fn seeded_demo(store: &Store, now: chrono::DateTime<chrono::Utc>) -> (i64, crate::BookingContext) {
-    let seed = crate::DemoSeed { now, api_key: "bk_test".into() };
+    let seed = crate::DemoSeed { now, api_key: "bk_test".into(), voice_key: "bk_test_voice".into() };
     let crate::SeedOutcome::Created { clinic_id } = store.seed_demo(&seed).await.expect("seed the demo clinic") else {
         panic!("the test database must be fresh")
     };

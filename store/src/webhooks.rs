@@ -85,6 +85,10 @@ pub struct Subscription {
     pub failing_since: Option<DateTime<Utc>>,
     pub disabled_at: Option<DateTime<Utc>>,
     pub disabled_reason: Option<String>,
+    /// The API credential that made it; `None` when made in the console.
+    pub owner_id: Option<i64>,
+    /// The only location whose appointments' events it receives; `None`: the whole clinic.
+    pub location_id: Option<i64>,
 }
 
 /// A subscription to create; the caller has checked the URL against the outbound rules and
@@ -95,6 +99,10 @@ pub struct NewSubscription<'a> {
     pub events: &'a [EventType],
     pub description: &'a str,
     pub secret: &'a str,
+    /// The API credential making it, if one does.
+    pub owner_id: Option<i64>,
+    /// Limits its events to one location's appointments (a location-scoped credential's).
+    pub location_id: Option<i64>,
 }
 
 /// One attempt to make: where, with what key, which event, which bytes.
@@ -160,7 +168,7 @@ fn iso(t: DateTime<Utc>) -> String {
 }
 
 const SUBSCRIPTION_COLUMNS: &str =
-    "id, clinic_id, url, events, description, created_at, failing_since, disabled_at, disabled_reason";
+    "id, clinic_id, url, events, description, created_at, failing_since, disabled_at, disabled_reason, credential_id, location_id";
 
 /// A new signing secret: `whsec_` and base64 of 32 random bytes.
 pub fn new_secret() -> String {
@@ -193,14 +201,14 @@ impl Store {
                 )));
             }
             let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO webhook_subscriptions (clinic_id, url, events, description, secret, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "INSERT INTO webhook_subscriptions (clinic_id, url, events, description, secret, created_at, credential_id, location_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(new.clinic_id).bind(new.url).bind(events_column(new.events)).bind(new.description).bind(new.secret)
-            .bind(db_time(pool, now))
+            .bind(db_time(pool, now)).bind(new.owner_id).bind(new.location_id)
             .fetch_one(&mut *tx).await?;
             let events: Vec<&str> = new.events.iter().map(|e| e.as_str()).collect();
-            let detail = json!({ "id": id, "url": new.url, "events": events, "description": new.description });
+            let detail = json!({ "id": id, "url": new.url, "events": events, "description": new.description, "locationId": new.location_id });
             insert_audit!(tx, pool, new.clinic_id, actor, "webhook.create", detail.to_string(), now);
             tx.commit().await?;
             Ok(Subscription {
@@ -213,6 +221,8 @@ impl Store {
                 failing_since: None,
                 disabled_at: None,
                 disabled_reason: None,
+                owner_id: new.owner_id,
+                location_id: new.location_id,
             })
         })
     }
@@ -233,6 +243,8 @@ impl Store {
                     failing_since: row_time_opt(pool, row, "failing_since")?,
                     disabled_at: row_time_opt(pool, row, "disabled_at")?,
                     disabled_reason: row.try_get("disabled_reason")?,
+                    owner_id: row.try_get("credential_id")?,
+                    location_id: row.try_get("location_id")?,
                 })
             }).collect()
         })
@@ -289,18 +301,27 @@ impl Store {
                 let outbox_id: i64 = row.try_get("id")?;
                 let clinic_id: i64 = row.try_get("clinic_id")?;
                 let event_type: String = row.try_get("event_type")?;
+                let payload: String = row.try_get("payload")?;
+                let mut data: Map<String, Value> = serde_json::from_str(&payload)
+                    .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?;
+                let appointment = data.get("appointmentId").and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok());
+                // An appointment's events go to subscriptions of its location and of the whole
+                // clinic; events of no location (a patient's) only to the whole clinic's.
+                let location: Option<i64> = match appointment {
+                    Some(id) => sqlx::query_scalar("SELECT location_id FROM appointments WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?,
+                    None => None,
+                };
                 let inserted = sqlx::query(
                     "INSERT INTO webhook_deliveries (subscription_id, outbox_id, next_attempt_at, created_at)
                      SELECT id, $1, $2, $2 FROM webhook_subscriptions
-                      WHERE clinic_id = $3 AND disabled_at IS NULL AND events LIKE '%,' || $4 || ',%' AND created_at <= $5",
+                      WHERE clinic_id = $3 AND disabled_at IS NULL AND events LIKE '%,' || $4 || ',%' AND created_at <= $5
+                        AND (location_id IS NULL OR location_id = $6)",
                 )
                 .bind(outbox_id).bind(stamp).bind(clinic_id).bind(&event_type).bind(db_time(pool, row_time(pool, row, "created_at")?))
+                .bind(location)
                 .execute(&mut *tx).await?;
                 // The body is written once, the first time anyone is owed it, and never changes.
                 let body: Option<String> = if inserted.rows_affected() > 0 {
-                    let payload: String = row.try_get("payload")?;
-                    let mut data: Map<String, Value> = serde_json::from_str(&payload)
-                        .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?;
                     let patient_sql = if data.contains_key("appointmentId") {
                         "SELECT p.id, p.temporary_id, p.registered, p.first_name, p.last_name, p.phone, p.email
                            FROM appointments a JOIN patients p ON p.id = COALESCE(a.participant_id, a.booker_id)

@@ -17,7 +17,7 @@ fn now() -> DateTime<Utc> {
 }
 
 async fn subscribe(store: &Store, clinic_id: i64, url: &str, events: &[EventType]) -> i64 {
-    let new = NewSubscription { clinic_id, url, events, description: "", secret: SECRET };
+    let new = NewSubscription { clinic_id, url, events, description: "", secret: SECRET, owner_id: None, location_id: None };
     store.create_subscription(&Actor::cli(), &new, now()).await.unwrap().id
 }
 
@@ -174,7 +174,7 @@ async fn a_clinic_holds_at_most_25_subscriptions_and_sees_only_its_own(db: TestD
     for n in 0..MAX_SUBSCRIPTIONS_PER_CLINIC {
         subscribe(&db.store, clinic_id, &format!("https://h{n}.example.org/"), &[EventType::Queued]).await;
     }
-    let new = NewSubscription { clinic_id, url: "https://one-more.example.org/", events: &[EventType::Queued], description: "", secret: SECRET };
+    let new = NewSubscription { clinic_id, url: "https://one-more.example.org/", events: &[EventType::Queued], description: "", secret: SECRET, owner_id: None, location_id: None };
     let refused = db.store.create_subscription(&Actor::cli(), &new, now()).await;
     assert!(matches!(refused, Err(StoreError::Rule(_))), "{refused:?}");
     assert_eq!(db.store.subscriptions(clinic_id).await.unwrap().len(), MAX_SUBSCRIPTIONS_PER_CLINIC);

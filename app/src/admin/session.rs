@@ -88,33 +88,16 @@ pub async fn frame(session: &StaffSession) -> Result<Frame, AppError> {
     })
 }
 
-/// Refuses requests that a browser says come from another site. Browsers send `Origin` with
-/// every POST (and `Sec-Fetch-Site` with most); a request without either is not from a
-/// browser page, and the CSRF token still has to match.
+/// Refuses requests that a browser says come from another site (`server::foreign_origin`).
 pub fn same_origin() -> Result<(), AppError> {
     let parts = parts().ok_or(AppError::Forbidden)?;
-    if let Some(site) = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site != "same-origin" && site != "none" {
-            tracing::warn!(site, "a cross-site request to the console was refused");
-            return Err(AppError::Forbidden);
+    let authority = parts.uri.authority().map(|a| a.to_string());
+    match crate::server::foreign_origin(&parts.headers, authority.as_deref()) {
+        None => Ok(()),
+        Some(why) => {
+            tracing::warn!(why, "a request from another site to the console was refused");
+            Err(AppError::Forbidden)
         }
-    }
-    let Some(origin) = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return Ok(());
-    };
-    let host = parts
-        .headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-        .map(|h| h.to_ascii_lowercase());
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest.to_ascii_lowercase());
-    if origin_host.is_some() && origin_host == host {
-        Ok(())
-    } else {
-        tracing::warn!(origin, "a request from another origin to the console was refused");
-        Err(AppError::Forbidden)
     }
 }
 

@@ -169,7 +169,7 @@ mod ssr {
         let description = domain::delivery::check_description(&description)?;
         let secret = store::webhooks::new_secret();
         let store = store()?;
-        let new = NewSubscription { clinic_id: session.user.clinic_id, url: url.as_str(), events: &events, description: &description, secret: &secret };
+        let new = NewSubscription { clinic_id: session.user.clinic_id, url: url.as_str(), events: &events, description: &description, secret: &secret, owner_id: None, location_id: None };
         let created = store.create_subscription(&Actor::staff(&session.user), &new, now()?).await?;
         if let Some(token) = session_token() {
             store.set_flash(&token, &format!("{ISSUED}{}\n{secret}", created.id)).await?;

@@ -48,12 +48,34 @@ pub async fn admin_only(State(api): State<Api>, req: Request, next: Next) -> Res
 }
 
 async fn admit(api: Api, mut req: Request, next: Next, kind: CredentialKind) -> Result<Response, ApiError> {
-    let (user, key) = basic_credentials(req.headers())?;
-    let facility = api
-        .store
-        .authenticate(&user, &key, api.clock.now())
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("unknown user id or API key"))?;
+    let address = api.failures.address(&req);
+    let now = Instant::now();
+    // An address that keeps failing is not even looked up: refusing it costs nothing.
+    if let Some(wait) = api.failures.by_address.exhausted(&address, now) {
+        return Err(ApiError::too_many_failures(wait));
+    }
+    let presented = basic_credentials(req.headers());
+    let facility = match &presented {
+        Ok((user, key)) => api.store.authenticate(user, key, api.clock.now()).await?,
+        Err(_) => None,
+    };
+    let Some(facility) = facility else {
+        // Both counted (the address's is the one that refuses before the lookup); the answer
+        // is the same 401 whether the user exists or not, until one of them runs out.
+        let by_address = api.failures.by_address.check(address.clone(), now);
+        let by_user = match &presented {
+            Ok((user, _)) => api.failures.by_user.check(user.clone(), now),
+            Err(_) => Ok(()),
+        };
+        tracing::debug!(%address, "a failed authentication to the API");
+        if let Err(wait) = by_address.and(by_user) {
+            return Err(ApiError::too_many_failures(wait));
+        }
+        return Err(match presented {
+            Err(missing) => missing,
+            Ok(_) => ApiError::unauthorized("unknown user id or API key"),
+        });
+    };
     if facility.kind != kind {
         return Err(ApiError::unauthorized(match kind {
             CredentialKind::Bot => "the bot API needs a bot credential",
@@ -65,6 +87,35 @@ async fn admit(api: Api, mut req: Request, next: Next, kind: CredentialKind) -> 
     api.limiter.check(facility.credential_id, Instant::now()).map_err(ApiError::rate_limited)?;
     req.extensions_mut().insert(facility);
     Ok(next.run(req).await)
+}
+
+/// Failed authentications, counted per client address and per user id named
+/// (`domain::limits`), per server instance.
+pub struct Failures {
+    client_ip_header: Option<axum::http::HeaderName>,
+    by_address: RateLimiter<String>,
+    by_user: RateLimiter<String>,
+}
+
+impl Failures {
+    pub fn new(client_ip_header: Option<axum::http::HeaderName>) -> Failures {
+        use domain::limits::{FAILED_AUTH_PER_ADDRESS, FAILED_AUTH_PER_USER, FAILED_AUTH_REFILL_SECONDS};
+        let per_minute = 60 / FAILED_AUTH_REFILL_SECONDS;
+        Failures {
+            client_ip_header,
+            by_address: RateLimiter::with_burst(per_minute, FAILED_AUTH_PER_ADDRESS),
+            by_user: RateLimiter::with_burst(per_minute, FAILED_AUTH_PER_USER),
+        }
+    }
+
+    /// The client's address as the server's guard found it, else the connection's peer (the
+    /// API's routes can also be served without the guard in front).
+    fn address(&self, req: &Request) -> String {
+        if let Some(client) = req.extensions().get::<domain::limits::WidgetClient>() {
+            return client.address.clone();
+        }
+        crate::guard::client_address(req, self.client_ip_header.as_ref())
+    }
 }
 
 /// A token bucket per key (a credential, a client's address): `per_minute` requests a minute
@@ -86,6 +137,16 @@ impl<K: std::hash::Hash + Eq + Clone> RateLimiter<K> {
 
     pub fn with_burst(per_minute: u32, burst: u32) -> Self {
         RateLimiter { per_minute: per_minute.max(1), burst: burst.max(1), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// In how many seconds a token will be there, if there is none now; takes nothing.
+    pub fn exhausted(&self, key: &K, now: Instant) -> Option<u64> {
+        let capacity = f64::from(self.burst);
+        let per_second = f64::from(self.per_minute) / 60.0;
+        let buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (tokens, last) = buckets.get(key)?;
+        let tokens = (*tokens + now.saturating_duration_since(*last).as_secs_f64() * per_second).min(capacity);
+        (tokens < 1.0).then(|| ((1.0 - tokens) / per_second).ceil() as u64)
     }
 
     /// Takes one token, or says in how many seconds one will be there.

@@ -53,6 +53,13 @@ impl ApiError {
         e
     }
 
+    /// Too many failed authentications from this address or for this user id.
+    pub fn too_many_failures(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many failed authentications; retry later");
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the booking service failed; the request may be retried")
     }

@@ -32,6 +32,8 @@ pub const MAX_BODY: usize = 16 * 1024;
 pub struct Api {
     pub store: Store,
     pub limiter: Arc<RateLimiter>,
+    /// Failed authentications per client address and per user id named.
+    pub failures: Arc<auth::Failures>,
     /// Hosts whose webhook URLs may use plain http and internal addresses.
     pub webhook_allow_hosts: AllowHosts,
     pub clock: Clock,
@@ -66,6 +68,7 @@ impl Api {
         Api {
             store,
             limiter: Arc::new(RateLimiter::new(options.requests_per_minute)),
+            failures: Arc::new(auth::Failures::new(options.client_ip_header.clone())),
             webhook_allow_hosts: options.webhook_allow_hosts.clone(),
             clock: options.clock,
         }

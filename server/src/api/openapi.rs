@@ -2,7 +2,9 @@
 //! response types, and a plain HTML page that reads it (no scripts, no external assets: it
 //! must work on a clinic's intranet).
 
-use super::{admin, appointments, catalogue, credentials, schema, staff, webhooks};
+use super::{admin, appointments, catalogue, credentials, schema, staff, voice, webhooks};
+use domain::delivery::EventType;
+use serde_json::{json, Map, Value};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use utoipa::openapi::path::{Parameter, ParameterIn, PathItem};
@@ -27,8 +29,9 @@ use utoipa::{Modify, OpenApi};
         credentials::list, credentials::create, credentials::rotate, credentials::revoke,
         credentials::voice_lines, credentials::add_voice_line, credentials::remove_voice_line,
         webhooks::admin_create, webhooks::admin_list, webhooks::admin_delete, webhooks::admin_deliveries, webhooks::admin_redeliver,
+        voice::dispatch,
     ),
-    components(schemas(schema::ErrorBody)),
+    components(schemas(schema::ErrorBody, schema::WebhookEvent)),
     modifiers(&BasicAuth, &CommonErrors),
     security(("basic" = [])),
 )]
@@ -70,8 +73,60 @@ impl Modify for CommonErrors {
     }
 }
 
+/// What each event type reports, for its entry under `webhooks`.
+fn event_summary(event: EventType) -> &'static str {
+    match event {
+        EventType::AppointmentCreated => "An appointment was booked (any channel: widget, bot, voice bot, desk)",
+        EventType::AppointmentRescheduled => "An appointment moved to another time or provider (previousStart, previousEnd, previousProviderId)",
+        EventType::AppointmentCanceled => "An appointment was cancelled (cancellationReason)",
+        EventType::AppointmentCompleted => "An appointment was completed",
+        EventType::AppointmentNoShow => "The patient did not come",
+        EventType::PatientCreated => "A patient was registered: patientId, and the temporaryPatientId they had",
+        EventType::Queued => "A patient checked in (queueNumber)",
+    }
+}
+
+/// The headers of every delivery, as receivers verify them.
+const DELIVERY_HEADERS: [(&str, &str); 4] = [
+    ("webhook-id", "The event's id, the same on every retry: receivers deduplicate on it."),
+    ("webhook-timestamp", "Unix seconds of this attempt; refuse one more than 5 minutes off."),
+    (
+        "webhook-signature",
+        "`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` (Standard Webhooks), keyed with the \
+         base64-decoded part of a `whsec_` secret, else with the secret's UTF-8 bytes.",
+    ),
+    ("X-Webhook-Signature", "`sha256=` and the hex HMAC-SHA256 of the body, keyed with the secret's UTF-8 bytes exactly as given."),
+];
+
+/// The whole document: the derived one, and OpenAPI 3.1's `webhooks`, one operation per event
+/// type with the body and the signature headers receivers get.
+pub fn full_document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|_| json!({}));
+    let parameters: Vec<Value> = DELIVERY_HEADERS
+        .iter()
+        .map(|(name, description)| json!({ "name": name, "in": "header", "required": true, "description": description, "schema": { "type": "string" } }))
+        .collect();
+    let mut hooks = Map::new();
+    for event in EventType::ALL {
+        let operation = json!({
+            "summary": event_summary(event),
+            "operationId": format!("webhook_{}", event.as_str()),
+            "parameters": parameters,
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/WebhookEvent" } } } },
+            "responses": {
+                "2XX": { "description": "Received. Any other answer, or none within 10 seconds, is retried with backoff for up to 5 days." },
+                "410": { "description": "The receiver is gone: the subscription is disabled." },
+            },
+            "security": [],
+        });
+        hooks.insert(event.as_str().to_owned(), json!({ "post": operation }));
+    }
+    doc["webhooks"] = Value::Object(hooks);
+    doc
+}
+
 pub async fn document() -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], axum::Json(ApiDoc::openapi()))
+    ([(header::CACHE_CONTROL, "public, max-age=300")], axum::Json(full_document()))
 }
 
 fn escape(raw: &str) -> String {
@@ -152,6 +207,15 @@ pub async fn page() -> Html<String> {
             body.push_str(&operation_html(method, path, item));
         }
     }
+    body.push_str("<h2>Webhooks</h2><p>Each subscription gets a <code>POST</code> of a <code>WebhookEvent</code> body per change, with these headers:</p><ul>");
+    for (name, description) in DELIVERY_HEADERS {
+        body.push_str(&format!("<li><code>{}</code> {}</li>", escape(name), escape(description)));
+    }
+    body.push_str("</ul><ul>");
+    for event in EventType::ALL {
+        body.push_str(&format!("<li><code>{}</code> {}</li>", event.as_str(), escape(event_summary(event))));
+    }
+    body.push_str("</ul>");
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}}\

@@ -190,6 +190,9 @@ pub struct Webhook {
     /// Since when every attempt has failed; absent while deliveries succeed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<String>,
+    /// The only location whose appointments' events it receives (made by a location's
+    /// credential); null: the whole clinic's, and patient events too.
+    pub location_id: Option<String>,
     /// Only in the answer to the creation: the secret given, or a generated `whsec_` + base64.
     /// Keep it to verify signatures.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -327,4 +330,184 @@ pub struct VoiceLine {
 #[serde(rename_all = "camelCase")]
 pub struct VoiceLineList {
     pub voice_lines: Vec<VoiceLine>,
+}
+
+// What the voice-bot endpoint reads and what webhook receivers get. Both are built as JSON by
+// their handlers (the contracts' shapes vary by action and event); these types describe them
+// in the OpenAPI document, and the test suites hold the real bodies against them.
+
+/// One call of `POST /api/voicebot`: `action` names it; the other fields are those the action
+/// reads, as the voice-bot contract spells them. Fields an action does not read are ignored.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct VoiceCall {
+    #[schema(inline)]
+    pub action: VoiceAction,
+    /// getEntityForSipId: the called line.
+    pub sip_id: Option<String>,
+    /// The clinic (its slug), as getEntityForSipId answers.
+    pub entity_id: Option<String>,
+    pub appointment_type_id: Option<String>,
+    pub product_id: Option<String>,
+    /// getSlots: a provider, or null for any.
+    pub agent_id: Option<String>,
+    /// getSlots: a day (`2024-09-16`) or a time from which on (`2024-09-16T13:00:00.000+02:00`).
+    pub date_time: Option<String>,
+    /// getSlots: the IANA zone answers are written in; default the location's.
+    #[serde(rename = "timezone")]
+    pub timezone: Option<String>,
+    /// bookAppointment: the `avId` getSlots gave; cancelAppointment: the booking's current one.
+    pub slot_id: Option<String>,
+    pub slot_id_old: Option<String>,
+    pub slot_id_new: Option<String>,
+    /// The slot's or booking's start, when the bot states it (checked against the id).
+    pub start: Option<String>,
+    pub booking_id: Option<String>,
+    /// findExistingBooking: the user's id.
+    pub id: Option<String>,
+    pub booker: Option<VoiceUser>,
+    pub participant: Option<VoiceUser>,
+}
+
+/// The actions of `POST /api/voicebot`.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub enum VoiceAction {
+    #[serde(rename = "getEntityForSipId")]
+    GetEntityForSipId,
+    #[serde(rename = "getBusinessName")]
+    GetBusinessName,
+    #[serde(rename = "getAppointmentTypes")]
+    GetAppointmentTypes,
+    #[serde(rename = "getAgents")]
+    GetAgents,
+    #[serde(rename = "getProducts")]
+    GetProducts,
+    #[serde(rename = "getAppointmentTypesWithProducts")]
+    GetAppointmentTypesWithProducts,
+    #[serde(rename = "getSlots")]
+    GetSlots,
+    #[serde(rename = "getRequiredInfo")]
+    GetRequiredInfo,
+    #[serde(rename = "bookAppointment")]
+    BookAppointment,
+    #[serde(rename = "modifyAppointment")]
+    ModifyAppointment,
+    #[serde(rename = "cancelAppointment")]
+    CancelAppointment,
+    #[serde(rename = "findExistingUser")]
+    FindExistingUser,
+    #[serde(rename = "findExistingBooking")]
+    FindExistingBooking,
+}
+
+/// A caller (booker or participant) as the voice-bot contract writes one. An `id` of ours
+/// names an existing user; any other id is ignored and the details decide.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct VoiceUser {
+    pub id: Option<String>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    /// The contract's other spelling of `lastname`.
+    pub lastlame: Option<String>,
+    pub email: Option<String>,
+    /// International (`+49 30 1234567`, `0049 ...`) or national with the clinic's country.
+    pub phone: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub dob: Option<String>,
+    pub street: Option<String>,
+    pub zip: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    /// female, male, diverse or unknown.
+    pub gender: Option<String>,
+}
+
+/// What every webhook delivery's body holds.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct WebhookEvent {
+    /// The event's id, also in the `webhook-id` header; the same on every retry.
+    pub id: String,
+    /// appointmentCreated, appointmentRescheduled, appointmentCanceled, appointmentCompleted,
+    /// appointmentNoShow, patientCreated or Queued.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// When the change was made (UTC, RFC 3339).
+    pub created_at: String,
+    pub clinic_id: String,
+    pub data: WebhookEventData,
+}
+
+/// The change an event reports. Appointment events carry the appointment's description
+/// (time, provider, location, type) whatever the change; patient events carry `patientId`
+/// and `temporaryPatientId`. Times are RFC 3339 in the location's zone.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct WebhookEventData {
+    pub appointment_id: Option<String>,
+    pub clinic_id: String,
+    /// Permanent id, once the patient is registered.
+    pub patient_id: Option<String>,
+    pub temporary_patient_id: Option<String>,
+    /// booked, pending, cancelled, checked_in, completed, no_show.
+    pub status: Option<String>,
+    /// The status before this change (check-in, completion, no-show).
+    pub previous_status: Option<String>,
+    /// Who made the change: widget, bot_api, voice_bot, staff.
+    pub source: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// A reschedule's former time and provider.
+    pub previous_start: Option<String>,
+    pub previous_end: Option<String>,
+    pub previous_provider_id: Option<String>,
+    /// IANA zone of the location, e.g. `Europe/Berlin`.
+    pub time_zone: Option<String>,
+    pub location_id: Option<String>,
+    pub location: Option<WebhookLocation>,
+    pub provider_id: Option<String>,
+    /// The provider, as the bot API's calendars name it.
+    pub calendar_id: Option<String>,
+    pub calendar_name: Option<String>,
+    pub service_id: Option<String>,
+    pub service_name: Option<String>,
+    pub product_id: Option<String>,
+    /// The bot API's appointment type (the product) and its name.
+    pub appointment_type_id: Option<String>,
+    pub appointment_type_name: Option<String>,
+    /// The patient's number in the provider's queue that day.
+    pub token_number: Option<i64>,
+    /// Queued: the position on arrival.
+    pub queue_number: Option<i64>,
+    pub cancellation_reason: Option<String>,
+    /// Who the event is about (the participant, else the booker).
+    pub patient: Option<WebhookPatient>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct WebhookLocation {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct WebhookPatient {
+    pub patient_id: Option<String>,
+    pub temporary_patient_id: Option<String>,
+    /// First and last name.
+    pub name: String,
+    pub firstname: String,
+    pub lastname: String,
+    /// E.164, or empty.
+    pub phone: String,
+    pub email: String,
 }

@@ -15,7 +15,7 @@ use super::appointments::{taken, GENDERS};
 use super::catalogue::parse_date;
 use super::error::ApiError;
 use super::extract::ApiJson;
-use super::Api;
+use super::{schema, Api};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -31,6 +31,9 @@ use store::{AvailabilityRequest, Catalogue, PatientQuery, PatientRef, PatientVie
 
 /// Most future bookings findExistingBooking lists.
 const MAX_BOOKINGS: i64 = 50;
+/// Users `findExistingUser` reads out at most: more than a few means the caller should give
+/// another detail, and a list is no directory of the clinic's patients.
+const MAX_USERS: usize = 5;
 
 pub const ACTIONS: [&str; 13] = [
     "getEntityForSipId",
@@ -82,6 +85,11 @@ impl Call<'_> {
 }
 
 /// Runs one action.
+/// The voice-bot contract's single endpoint: one action per call.
+#[utoipa::path(post, path = "/api/voicebot", tag = "voice", request_body = schema::VoiceCall,
+    summary = "The voice-bot endpoint: one action per call (see VoiceCall); needs a voice credential",
+    responses((status = 200, description = "The action's answer, in the voice-bot contract's shape"),
+        (status = 409, description = "slot_taken, with alternatives", body = schema::ErrorBody)))]
 pub async fn dispatch(State(api): State<Api>, Extension(f): Extension<Facility>, body: ApiJson<Value>) -> Result<Json<Value>, ApiError> {
     let Value::Object(map) = &body.value else {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "the body must be a JSON object with an action"));
@@ -157,13 +165,23 @@ async fn entity(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Catalogue, A
     if !api.store.voice_clinics(f.credential_id).await?.contains(&clinic.id) {
         return Err(ApiError::not_found("entity"));
     }
-    Ok(api.store.catalogue_of(clinic).await?)
+    Ok(scoped(f, api.store.catalogue_of(clinic).await?))
+}
+
+/// What this credential may offer of a clinic: a location's credential (a branch's phone
+/// line) only that location's providers and times.
+fn scoped(f: &Facility, mut c: Catalogue) -> Catalogue {
+    if let Some(location) = f.location_id {
+        c.locations.retain(|l| l.id == location);
+        c.offers.retain(|o| o.location_id == location);
+    }
+    c
 }
 
 /// The catalogue of the covered clinic that sells `product`.
 async fn owner_of_product(api: &Api, f: &Facility, product: i64) -> Result<Catalogue, ApiError> {
     for clinic in api.store.voice_clinics(f.credential_id).await? {
-        let catalogue = api.store.catalogue_of(api.store.clinic_by_id(clinic).await?).await?;
+        let catalogue = scoped(f, api.store.catalogue_of(api.store.clinic_by_id(clinic).await?).await?);
         if catalogue.products.iter().any(|p| p.id == product) {
             return Ok(catalogue);
         }
@@ -292,6 +310,10 @@ fn user_out(p: &PatientView) -> Value {
         "email": p.email,
         "dob": p.birth_date.map(|d| d.to_string()),
         "phone": p.phone,
+        "street": p.street,
+        "zip": p.zip,
+        "city": p.city,
+        "country": p.country,
     })
 }
 
@@ -321,13 +343,14 @@ async fn patient_for(
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    if let Some(id) = known {
-        let id: i64 = id.parse().map_err(|_| ApiError::invalid(&field_name(role, "id"), "is not a user id this endpoint gave out"))?;
-        return match api.store.patient(clinic_id, PatientRef::Id(id)).await {
-            Ok(p) => Ok((p, false)),
-            Err(StoreError::NotFound(_)) => Err(ApiError::invalid(&field_name(role, "id"), "no such user")),
-            Err(e) => Err(e.into()),
-        };
+    // An id of ours books that patient; any other (a bot's own caller id) says nothing to us,
+    // and the details decide, as if no id had come.
+    if let Some(id) = known.and_then(|id| id.parse::<i64>().ok()) {
+        match api.store.patient(clinic_id, PatientRef::Id(id)).await {
+            Ok(p) => return Ok((p, false)),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     let today = domain::patient::latest_date_anywhere(api.clock.now());
     let details = PersonDetails::from_text(|f| user_field(user, f), required, today).map_err(|(field, problem)| match problem {
@@ -387,6 +410,9 @@ async fn book(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiErro
     }
     if slot.product_id != product_id {
         return Err(ApiError::invalid("slotId", "is a slot of another product"));
+    }
+    if !c.locations.iter().any(|l| l.id == slot.location_id) {
+        return Err(ApiError::not_found("slot"));
     }
     let booker = call.user("booker")?.ok_or_else(|| ApiError::invalid("booker", "is required"))?;
     let (booker_fields, participant_fields) = api.store.product_requirements(c.clinic.id, product_id).await?;
@@ -449,7 +475,7 @@ async fn booking(api: &Api, f: &Facility, call: &Call<'_>) -> Result<store::Appo
     let id = call.id("bookingId")?;
     let clinics = api.store.voice_clinics(f.credential_id).await?;
     match api.store.appointment_view(id).await {
-        Ok(a) if clinics.contains(&a.clinic.id) => Ok(a),
+        Ok(a) if clinics.contains(&a.clinic.id) && super::covers(f, a.location_id) => Ok(a),
         Ok(_) | Err(StoreError::NotFound(_)) => Err(ApiError::not_found("booking")),
         Err(e) => Err(e.into()),
     }
@@ -482,7 +508,7 @@ async fn modify(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiEr
     check_current(call, "slotIdOld", &a)?;
     let slot = slot_of(call, "slotIdNew")?;
     check_start(call, slot.start, "the chosen slot")?;
-    let c = api.store.catalogue_of(a.clinic.clone()).await?;
+    let c = scoped(f, api.store.catalogue_of(a.clinic.clone()).await?);
     if !c.locations.iter().any(|l| l.id == slot.location_id) {
         return Err(ApiError::not_found("slot"));
     }
@@ -525,13 +551,18 @@ async fn find_user(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, Ap
             .transpose()?,
         ..PatientQuery::default()
     };
-    if query.first_name.is_none() && query.last_name.is_none() && query.phone.is_none() && query.email.is_none() {
-        return Err(ApiError::invalid("participant", "give at least a name, phone or email"));
+    // A name alone would read out the birth dates and phone numbers of everyone called so:
+    // the caller must know a name and one more detail, or two details.
+    let named = query.first_name.is_some() || query.last_name.is_some();
+    let details = [query.birth_date.is_some(), query.phone.is_some(), query.email.is_some()].into_iter().filter(|d| *d).count();
+    if details + usize::from(named) < 2 {
+        return Err(ApiError::invalid("participant", "give a name and a date of birth, phone or email (or two of these)"));
     }
     let mut found = Vec::new();
     for clinic in api.store.voice_clinics(f.credential_id).await? {
         found.extend(api.store.find_patients(clinic, &query).await?);
     }
+    found.truncate(MAX_USERS);
     Ok(Value::Array(found.iter().map(user_out).collect()))
 }
 
@@ -548,7 +579,7 @@ async fn find_bookings(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value
         known = true;
         for id in api.store.appointments_of_patient(clinic, patient.id, None, Some(now), None, MAX_BOOKINGS).await? {
             let a = api.store.appointment_view(id).await?;
-            if !matches!(a.status, AppointmentStatus::Booked | AppointmentStatus::Pending) {
+            if !matches!(a.status, AppointmentStatus::Booked | AppointmentStatus::Pending) || !super::covers(f, a.location_id) {
                 continue;
             }
             out.push(json!({

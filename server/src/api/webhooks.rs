@@ -53,6 +53,7 @@ fn view(s: Subscription, secret: Option<String>) -> schema::Webhook {
         enabled: s.disabled_at.is_none(),
         disabled_reason: s.disabled_reason,
         failing_since: s.failing_since.map(iso),
+        location_id: s.location_id.map(|l| l.to_string()),
         secret,
     }
 }
@@ -96,18 +97,36 @@ pub async fn create(
         events: &events,
         description: &description,
         secret: &secret,
+        owner_id: Some(facility.credential_id),
+        location_id: facility.location_id,
     };
     let created = api.store.create_subscription(&Actor::api(&facility.username), &subscription, api.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(view(created, Some(secret)))))
 }
 
-/// The caller's clinic's subscriptions, without their secrets.
+/// Whether the caller may see and manage a subscription: a credential for the whole clinic
+/// manages all of the clinic's; a location's credential (a branch's bot) only its own.
+fn manages(facility: &Facility, s: &Subscription) -> bool {
+    facility.location_id.is_none() || s.owner_id == Some(facility.credential_id)
+}
+
+/// The subscription `id` names, if the caller manages it; else 404, never someone else's.
+async fn managed(api: &Api, facility: &Facility, id: &str) -> Result<i64, ApiError> {
+    let id = path_id(id, "webhook")?;
+    match api.store.subscription(facility.clinic_id, id).await {
+        Ok(s) if manages(facility, &s) => Ok(id),
+        Ok(_) | Err(StoreError::NotFound(_)) => Err(ApiError::not_found("webhook")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The caller's clinic's subscriptions (a location's credential: its own), without secrets.
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
     summary = "Lists the clinic's webhook subscriptions",
     responses((status = 200, body = schema::WebhookList)))]
 pub async fn list(State(api): State<Api>, Extension(facility): Extension<Facility>) -> Result<Json<schema::WebhookList>, ApiError> {
     let all = api.store.subscriptions(facility.clinic_id).await?;
-    Ok(Json(schema::WebhookList { webhooks: all.into_iter().map(|s| view(s, None)).collect() }))
+    Ok(Json(schema::WebhookList { webhooks: all.into_iter().filter(|s| manages(&facility, s)).map(|s| view(s, None)).collect() }))
 }
 
 /// Deletes a subscription; deliveries still queued for it are dropped.
@@ -115,7 +134,8 @@ pub async fn list(State(api): State<Api>, Extension(facility): Extension<Facilit
     summary = "Deletes a webhook subscription",
     responses((status = 204, description = "deleted")))]
 pub async fn delete(State(api): State<Api>, Extension(facility): Extension<Facility>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    api.store.delete_subscription(&Actor::api(&facility.username), facility.clinic_id, path_id(&id, "webhook")?, api.clock.now()).await?;
+    let id = managed(&api, &facility, &id).await?;
+    api.store.delete_subscription(&Actor::api(&facility.username), facility.clinic_id, id, api.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -155,7 +175,7 @@ pub async fn deliveries(
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 100"));
     }
-    let log = api.store.delivery_log(facility.clinic_id, path_id(&id, "webhook")?, limit).await?;
+    let log = api.store.delivery_log(facility.clinic_id, managed(&api, &facility, &id).await?, limit).await?;
     Ok(Json(schema::DeliveryLog { deliveries: log.into_iter().map(attempt).collect() }))
 }
 
@@ -171,7 +191,7 @@ pub async fn redeliver(
     Extension(facility): Extension<Facility>,
     Path((id, delivery)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<schema::Redelivery>), ApiError> {
-    let subscription = path_id(&id, "webhook")?;
+    let subscription = managed(&api, &facility, &id).await?;
     let delivery = path_id(&delivery, "delivery")?;
     api.store.redeliver(facility.clinic_id, subscription, delivery, api.clock.now()).await.map_err(|e| match e {
         StoreError::Rule(rule) => ApiError::new(StatusCode::CONFLICT, "webhook_disabled", rule.to_string()),

@@ -210,7 +210,7 @@ pub struct Figures {
 pub async fn run(db: TestDb, run: Run) -> Figures {
     let instances = run.instances;
     let clock = test_clock();
-    db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: KEY.into() }).await.unwrap();
+    db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: KEY.into(), voice_key: "bk_scenario_voice".into() }).await.unwrap();
     let (hook, inbox) = receiver(run.receiver_delay).await;
     let mut running: Vec<Instance> = (0..instances).map(|_| start(&db.url, &clock)).collect();
     let bases = Arc::new(running.iter().map(|i| Mutex::new(i.base.clone())).collect::<Vec<_>>());

@@ -12,6 +12,8 @@ use store::testing::{scalar_i64, test_clock, TestDb};
 use store::{Clock, DemoSeed, Store};
 
 pub const DEMO_KEY: &str = "bk_test_demo_key";
+/// The demo voice bot's key (user `demo-voice`).
+pub const DEMO_VOICE_KEY: &str = "bk_test_demo_voice_key";
 
 pub struct Api {
     pub base: String,
@@ -41,7 +43,7 @@ impl Answer {
 pub async fn spawn_with(db: TestDb, api_options: ApiOptions) -> Api {
     let clock = test_clock();
     let api_options = ApiOptions { clock, ..api_options };
-    let seeded = db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: DEMO_KEY.into() }).await.unwrap();
+    let seeded = db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: DEMO_KEY.into(), voice_key: DEMO_VOICE_KEY.into() }).await.unwrap();
     let store::SeedOutcome::Created { clinic_id } = seeded else { panic!("fresh database") };
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
     let app = server::router(db.store.clone(), LinkKey::from_passphrase("bot api test passphrase"), options, &api_options);
