@@ -157,20 +157,7 @@ mod ssr {
     }
 
     fn label(locale: Locale, field: PatientField) -> String {
-        locale
-            .t(match field {
-                PatientField::FirstName => Msg::FieldFirstName,
-                PatientField::LastName => Msg::FieldLastName,
-                PatientField::Phone => Msg::FieldPhone,
-                PatientField::Email => Msg::FieldEmail,
-                PatientField::BirthDate => Msg::FieldBirthDate,
-                PatientField::Street => Msg::FieldStreet,
-                PatientField::Zip => Msg::FieldZip,
-                PatientField::City => Msg::FieldCity,
-                PatientField::Country => Msg::FieldCountry,
-                PatientField::NationalId => Msg::FieldNationalId,
-            })
-            .to_owned()
+        locale.field_label(field).to_owned()
     }
 
     /// What the form asks: names always; the product's booker fields; and, because the booker
@@ -258,7 +245,7 @@ mod ssr {
         }
         PersonDetails::from_text(|f| typed.get(f.as_str()).cloned(), required, today).map_err(|(field, problem)| {
             let message = match problem {
-                FieldProblem::Missing => "is required".to_owned(),
+                FieldProblem::Missing => crate::error::REQUIRED.to_owned(),
                 FieldProblem::Invalid(why) => why,
             };
             AppError::invalid(&format!("{role}.{}", field.as_str()), message)
@@ -427,14 +414,7 @@ pub fn DetailsPage() -> impl IntoView {
 
 /// The localized hint for a refused field.
 fn field_hint(locale: Locale, field: PatientField, problem: &FieldProblem) -> &'static str {
-    match (problem, field) {
-        (FieldProblem::Missing, _) => locale.t(Msg::Required),
-        (_, PatientField::Phone) => locale.t(Msg::InvalidPhone),
-        (_, PatientField::Email) => locale.t(Msg::InvalidEmail),
-        (_, PatientField::BirthDate) => locale.t(Msg::InvalidDate),
-        (_, PatientField::FirstName | PatientField::LastName) => locale.t(Msg::InvalidName),
-        _ => locale.t(Msg::TooLong),
-    }
+    locale.field_hint(field, matches!(problem, FieldProblem::Missing))
 }
 
 #[component]

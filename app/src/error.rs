@@ -46,6 +46,16 @@ pub enum AppError {
     Transport(ServerFnErrorErr),
 }
 
+/// The message of a required field left empty (`AppError::Invalid`).
+pub const REQUIRED: &str = "is required";
+
+/// A patient detail of the booking form (`booker.phone`, `participant.dob`), by its role.
+fn patient_field(field: &str) -> Option<(&str, domain::patient::PatientField)> {
+    let (role, name) = field.split_once('.')?;
+    let detail = domain::patient::PatientField::ALL.into_iter().find(|f| f.as_str() == name)?;
+    ["booker", "participant"].contains(&role).then_some((role, detail))
+}
+
 impl AppError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         AppError::Invalid { field: field.to_owned(), message: message.into() }
@@ -55,7 +65,15 @@ impl AppError {
     pub fn message(&self, locale: Locale) -> String {
         match self {
             AppError::NotFound { .. } => locale.t(Msg::NotFound).to_owned(),
-            AppError::Invalid { field, message } => format!("{} ({field}): {message}", locale.t(Msg::CheckField)),
+            // A patient reads the field's label and what it needs, in the page's language; the
+            // server's own wording (English, for integrators and logs) stays in the log.
+            AppError::Invalid { field, message } => match patient_field(field) {
+                Some((role, detail)) => {
+                    let whose = if role == "participant" { format!(" ({})", locale.t(Msg::Attendee)) } else { String::new() };
+                    format!("{}{whose}: {}", locale.field_label(detail), locale.field_hint(detail, message == REQUIRED))
+                }
+                None => format!("{} ({field}): {message}", locale.t(Msg::CheckField)),
+            },
             AppError::TooLate => locale.t(Msg::TooLate).to_owned(),
             AppError::HoldExpired => locale.t(Msg::HoldExpired).to_owned(),
             AppError::LinkInvalid => locale.t(Msg::LinkInvalid).to_owned(),
@@ -116,5 +134,27 @@ impl From<store::StoreError> for AppError {
                 AppError::Unavailable
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_patient_detail_is_named_by_its_label_in_the_pages_language_without_internal_words() {
+        let phone = AppError::invalid("booker.phone", "needs a country code, e.g. +49");
+        assert_eq!(phone.message(Locale::De), "Mobiltelefon: Bitte Telefonnummer mit Ländervorwahl angeben, z. B. +49 30 1234567.");
+        assert_eq!(phone.message(Locale::En), "Mobile phone: Please enter a phone number with country code, e.g. +49 30 1234567.");
+        let missing = AppError::invalid("participant.dob", REQUIRED);
+        assert_eq!(missing.message(Locale::De), "Geburtsdatum (Wer kommt zum Termin): Dieses Feld ist erforderlich.");
+        for e in [phone, missing, AppError::invalid("booker.lastname", "may contain at most 100 characters")] {
+            for locale in Locale::ALL {
+                let text = e.message(locale);
+                assert!(!text.contains("booker") && !text.contains("participant.") && !text.contains("needs a") && !text.contains("at most 100"), "{text}");
+            }
+        }
+        // Fields no patient types keep the server's words (the console's forms).
+        assert_eq!(AppError::invalid("slug", "is taken").message(Locale::En), "Please check this field (slug): is taken");
     }
 }

@@ -14,6 +14,36 @@ pub enum Locale {
 impl Locale {
     pub const ALL: [Locale; 2] = [Locale::En, Locale::De];
 
+    /// A patient detail's label, as the form shows it.
+    pub fn field_label(self, field: domain::patient::PatientField) -> &'static str {
+        use domain::patient::PatientField as F;
+        self.t(match field {
+            F::FirstName => Msg::FieldFirstName,
+            F::LastName => Msg::FieldLastName,
+            F::Phone => Msg::FieldPhone,
+            F::Email => Msg::FieldEmail,
+            F::BirthDate => Msg::FieldBirthDate,
+            F::Street => Msg::FieldStreet,
+            F::Zip => Msg::FieldZip,
+            F::City => Msg::FieldCity,
+            F::Country => Msg::FieldCountry,
+            F::NationalId => Msg::FieldNationalId,
+        })
+    }
+
+    /// What to do about a refused patient detail: fill it in, or what it must look like.
+    pub fn field_hint(self, field: domain::patient::PatientField, missing: bool) -> &'static str {
+        use domain::patient::PatientField as F;
+        self.t(match (missing, field) {
+            (true, _) => Msg::Required,
+            (_, F::Phone) => Msg::InvalidPhone,
+            (_, F::Email) => Msg::InvalidEmail,
+            (_, F::BirthDate) => Msg::InvalidDate,
+            (_, F::FirstName | F::LastName) => Msg::InvalidName,
+            _ => Msg::TooLong,
+        })
+    }
+
     /// `en`, `de`, also `de-DE` / `en_GB`; anything else is `None`.
     pub fn parse(raw: &str) -> Option<Locale> {
         let primary = raw.trim().split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();

@@ -244,6 +244,15 @@ async fn invalid_details_are_refused_naming_the_field_and_nothing_is_written(db:
     let no_js = app.post_form("confirm_booking", &bad, &details_path).await;
     assert_eq!(no_js.status, 302, "a browser follows only a redirect back to the form");
     assert!(no_js.location.contains("__err="), "{}", no_js.location);
+    // The form says which field and what it needs, by its label, not the server's words.
+    // The Location is the form's page as the browser named it (the Referer).
+    let back = no_js.location.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned())).unwrap_or(no_js.location.clone());
+    let shown = app.get(&back).await;
+    assert!(shown.body.contains("Mobile phone: Please enter a phone number with country code"), "{}", shown.body);
+    assert!(!shown.body.contains("(booker.phone)"), "no internal field names: {}", shown.body);
+    let german = back.replacen('?', "?lang=de&", 1);
+    let shown = app.get(&german).await;
+    assert!(shown.body.contains("Mobiltelefon: Bitte Telefonnummer mit Ländervorwahl angeben"), "{}", shown.body);
     assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, patients, "a refused form wrote patients");
     assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE source = 'widget'").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM holds").await, 1, "the hold survives a refused form");
