@@ -64,7 +64,27 @@ async fn receiver(bot: &Api) -> Arc<Mutex<Vec<Value>>> {
     got
 }
 
+/// Physiotherapy as a call finds it: the type ids, its first product, and the free times of
+/// the first day (three or more days ahead) that has any, for any agent.
+struct Physio {
+    general: String,
+    physio: String,
+    product: String,
+    day: String,
+    slots: Vec<Value>,
+}
+
 impl Api {
+    async fn physio_times(&self) -> Physio {
+        let types = self.voice(json!({ "action": "getAppointmentTypes", "entityId": "demo" })).await;
+        let (general, physio) = (types.body[0]["id"].as_str().unwrap().to_owned(), types.body[1]["id"].as_str().unwrap().to_owned());
+        let products = self.voice(json!({ "action": "getProducts", "entityId": "demo", "appointmentTypeId": physio })).await;
+        let product = products.body[0]["id"].as_str().unwrap().to_owned();
+        let day = self.first_day_with_times(self.berlin_date_ahead(3), &physio, None, &product).await.to_string();
+        let slots = self.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day, "timezone": "Europe/Berlin" })).await;
+        Physio { general, physio, product, day, slots: slots.body.as_array().unwrap().clone() }
+    }
+
     /// The Berlin date `days` ahead: three or more lie outside the 24-hour change cutoff.
     fn berlin_date_ahead(&self, days: i64) -> NaiveDate {
         (self.now() + Duration::days(days)).with_timezone(&Berlin).date_naive()
@@ -267,13 +287,8 @@ async fn a_phone_call_books_and_a_second_call_finds_moves_and_cancels(db: TestDb
 
 async fn every_action_refuses_bad_input_and_changes_nothing(db: TestDb) {
     let (bot, voice) = spawn(db).await;
-    let types = voice.voice(json!({ "action": "getAppointmentTypes", "entityId": "demo" })).await;
-    let (general, physio) = (types.body[0]["id"].as_str().unwrap().to_owned(), types.body[1]["id"].as_str().unwrap().to_owned());
-    let products = voice.voice(json!({ "action": "getProducts", "entityId": "demo", "appointmentTypeId": physio })).await;
-    let product = products.body[0]["id"].as_str().unwrap().to_owned();
-    let day = voice.first_day_with_times(voice.berlin_date_ahead(3), &physio, None, &product).await.to_string();
-    let slots = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day, "timezone": "Europe/Berlin" })).await;
-    let slot = slots.body[0].clone();
+    let Physio { general, physio, product, day, slots } = voice.physio_times().await;
+    let slot = slots[0].clone();
     let booker = json!({ "firstname": "Eva", "lastname": "Probe", "email": "eva@example.org", "dob": "1990-01-01", "phone": "+49 30 1112223" });
     let count = |table: &'static str| {
         let store = bot.store.clone();
@@ -387,13 +402,8 @@ async fn every_action_refuses_bad_input_and_changes_nothing(db: TestDb) {
 async fn a_branch_voice_line_serves_only_its_location(db: TestDb) {
     let (bot, voice) = spawn(db).await;
     // The clinic-wide line books physiotherapy in Berlin.
-    let types = voice.voice(json!({ "action": "getAppointmentTypes", "entityId": "demo" })).await;
-    let (general, physio) = (types.body[0]["id"].as_str().unwrap().to_owned(), types.body[1]["id"].as_str().unwrap().to_owned());
-    let products = voice.voice(json!({ "action": "getProducts", "entityId": "demo", "appointmentTypeId": physio })).await;
-    let product = products.body[0]["id"].as_str().unwrap().to_owned();
-    let day = voice.first_day_with_times(voice.berlin_date_ahead(3), &physio, None, &product).await.to_string();
-    let slots = voice.voice(json!({ "action": "getSlots", "appointmentTypeId": physio, "productId": product, "dateTime": day, "timezone": "Europe/Berlin" })).await;
-    let (berlin_slot, other_slot) = (slots.body[0].clone(), slots.body[1].clone());
+    let Physio { general, physio, product, day, slots } = voice.physio_times().await;
+    let (berlin_slot, other_slot) = (slots[0].clone(), slots[1].clone());
     let booker = json!({ "firstname": "Eva", "lastname": "Probe", "email": "eva@example.org", "dob": "1990-01-01", "phone": "+49 30 1112223" });
     let book = |slot: &Value| json!({ "action": "bookAppointment", "appointmentTypeId": physio, "productId": product, "slotId": slot["avId"], "start": slot["slotStart"], "booker": booker });
     let booked = voice.voice(book(&berlin_slot)).await;
