@@ -482,10 +482,17 @@ async fn a_branch_credential_manages_only_its_own_subscriptions_and_hears_only_i
     assert_eq!(orchard_heard[0].body["data"]["appointmentId"], singapore.body["appointmentId"]);
     assert_eq!(mitte_heard[0].body["data"]["appointmentId"], berlin.body["appointmentId"]);
     // Deliveries are made when the events fan out, all at once: none other is coming.
-    for (subscription, owed) in [(&whole, 3), (&orchards, 1), (&mittes, 1)] {
-        let sql = format!("SELECT COUNT(*) FROM webhook_deliveries WHERE subscription_id = {subscription}");
-        assert_eq!(api.count(&sql).await, owed, "subscription {subscription}");
+    let owed = |subscription: &String| format!("SELECT COUNT(*) FROM webhook_deliveries WHERE subscription_id = {subscription}");
+    for (subscription, count) in [(&whole, 3), (&orchards, 1), (&mittes, 1)] {
+        assert_eq!(api.count(&owed(subscription)).await, count, "subscription {subscription}");
     }
+
+    // The clinic revokes the branch's bot: its subscription hears nothing more.
+    api.store.revoke_credential(&store::staff::Actor::cli(), api.clinic_id, "orchard-bot", api.now()).await.unwrap();
+    let again = api.book_new_patient(api.free_slots(tan_cal, tan_kind).await[0]["slotId"].as_str().unwrap(), "Rolf").await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    hooks.wait_for("ok", 20, |r| r.iter().filter(|x| x.body["type"] == "appointmentCreated").count() == 3).await;
+    assert_eq!(api.count(&owed(&orchards)).await, 1, "a revoked integration's subscription is not delivered to");
 }
 
 on_both_backends!(

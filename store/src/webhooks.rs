@@ -85,7 +85,8 @@ pub struct Subscription {
     pub failing_since: Option<DateTime<Utc>>,
     pub disabled_at: Option<DateTime<Utc>>,
     pub disabled_reason: Option<String>,
-    /// The API credential that made it; `None` when made in the console.
+    /// The integration (API credential) that made it; `None` when the clinic made it (the
+    /// console, the admin API). It hears nothing while its owner has no live key.
     pub owner_id: Option<i64>,
     /// The only location whose appointments' events it receives; `None`: the whole clinic.
     pub location_id: Option<i64>,
@@ -306,7 +307,9 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?;
                 let appointment = data.get("appointmentId").and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok());
                 // An appointment's events go to subscriptions of its location and of the whole
-                // clinic; events of no location (a patient's) only to the whole clinic's.
+                // clinic; events of no location (a patient's) only to the whole clinic's. A
+                // subscription an integration made hears nothing once the integration has no
+                // live key (revoked or expired): the clinic ended it.
                 let location: Option<i64> = match appointment {
                     Some(id) => sqlx::query_scalar("SELECT location_id FROM appointments WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?,
                     None => None,
@@ -315,7 +318,10 @@ impl Store {
                     "INSERT INTO webhook_deliveries (subscription_id, outbox_id, next_attempt_at, created_at)
                      SELECT id, $1, $2, $2 FROM webhook_subscriptions
                       WHERE clinic_id = $3 AND disabled_at IS NULL AND events LIKE '%,' || $4 || ',%' AND created_at <= $5
-                        AND (location_id IS NULL OR location_id = $6)",
+                        AND (location_id IS NULL OR location_id = $6)
+                        AND (credential_id IS NULL OR EXISTS (
+                              SELECT 1 FROM api_keys k WHERE k.credential_id = webhook_subscriptions.credential_id
+                                 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $5)))",
                 )
                 .bind(outbox_id).bind(stamp).bind(clinic_id).bind(&event_type).bind(db_time(pool, row_time(pool, row, "created_at")?))
                 .bind(location)

@@ -13,7 +13,7 @@ use domain::delivery::{check_description, parse_events};
 use domain::outbound::check_url;
 use domain::webhook::SigningKeys;
 use serde::Deserialize;
-use store::credentials::Facility;
+use store::credentials::{CredentialKind, Facility};
 use store::staff::Actor;
 use store::webhooks::{AttemptLog, NewSubscription, Subscription};
 use store::StoreError;
@@ -97,7 +97,9 @@ pub async fn create(
         events: &events,
         description: &description,
         secret: &secret,
-        owner_id: Some(facility.credential_id),
+        // The clinic's own (admin) subscriptions outlive the admin user who made them; an
+        // integration's end with its keys.
+        owner_id: (facility.kind != CredentialKind::Admin).then_some(facility.credential_id),
         location_id: facility.location_id,
     };
     let created = api.store.create_subscription(&Actor::api(&facility.username), &subscription, api.clock.now()).await?;
