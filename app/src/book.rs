@@ -93,7 +93,7 @@ mod ssr {
     use crate::server::{allow_framing, link_key, locale, now, parent_origin, parse_slot, store};
     use chrono::Timelike;
     use domain::appointment::BookingSource;
-    use domain::patient::PersonDetails;
+    use domain::patient::{PersonDetails, PhoneRegion};
     use domain::{ClinicSlug, SlotId};
     use store::{SlotBooking, StoreError};
 
@@ -239,11 +239,12 @@ mod ssr {
         typed: &HashMap<String, String>,
         required: &[PatientField],
         today: NaiveDate,
+        region: Option<PhoneRegion>,
     ) -> Result<PersonDetails, AppError> {
         if let Some(unknown) = typed.keys().find(|k| !PatientField::ALL.iter().any(|f| f.as_str() == k.as_str())) {
             return Err(AppError::invalid(&format!("{role}.{unknown}"), "is not a field of this form"));
         }
-        PersonDetails::from_text(|f| typed.get(f.as_str()).cloned(), required, today).map_err(|(field, problem)| {
+        PersonDetails::from_text(|f| typed.get(f.as_str()).cloned(), required, today, region).map_err(|(field, problem)| {
             let message = match problem {
                 FieldProblem::Missing => crate::error::REQUIRED.to_owned(),
                 FieldProblem::Invalid(why) => why,
@@ -281,8 +282,11 @@ mod ssr {
             }
         }
         // Everything is checked before anything is written.
-        let booker = person("booker", &booker, &booker_required, today)?;
-        let participant = if for_other { Some(person("participant", &participant, &participant_required, today)?) } else { None };
+        // A number without a country code is read as the location's people write it.
+        let region = PhoneRegion::of_zone(tz.name());
+        let booker = person("booker", &booker, &booker_required, today, region)?;
+        let participant =
+            if for_other { Some(person("participant", &participant, &participant_required, today, region)?) } else { None };
 
         let clinic_id = catalogue.clinic.id;
         let booker_record = store.create_patient(clinic_id, &booker, false, now).await?;

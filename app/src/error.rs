@@ -144,8 +144,8 @@ mod tests {
     #[test]
     fn a_refused_patient_detail_is_named_by_its_label_in_the_pages_language_without_internal_words() {
         let phone = AppError::invalid("booker.phone", "needs a country code, e.g. +49");
-        assert_eq!(phone.message(Locale::De), "Mobiltelefon: Bitte Telefonnummer mit Ländervorwahl angeben, z. B. +49 30 1234567.");
-        assert_eq!(phone.message(Locale::En), "Mobile phone: Please enter a phone number with country code, e.g. +49 30 1234567.");
+        assert_eq!(phone.message(Locale::De), "Mobiltelefon: Bitte prüfen Sie die Nummer (alle Ziffern, bei ausländischen Nummern mit Ländervorwahl wie +44).");
+        assert_eq!(phone.message(Locale::En), "Mobile phone: Please check the number (every digit, and the country code such as +44 for a number from abroad).");
         let missing = AppError::invalid("participant.dob", REQUIRED);
         assert_eq!(missing.message(Locale::De), "Geburtsdatum (Wer kommt zum Termin): Dieses Feld ist erforderlich.");
         for e in [phone, missing, AppError::invalid("booker.lastname", "may contain at most 100 characters")] {

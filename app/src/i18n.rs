@@ -90,6 +90,10 @@ impl Locale {
             NextMonth => self.pick("Next month", "Nächster Monat"),
             NextAvailable => self.pick("Next available day", "Nächster freier Tag"),
             NoTimesThisDay => self.pick("No free times on this day.", "An diesem Tag sind keine Termine frei."),
+            NoTimesSoon => self.pick(
+                "There are no free times in the next three months. Please look at later months.",
+                "In den nächsten drei Monaten sind keine Termine frei. Bitte sehen Sie in späteren Monaten nach.",
+            ),
             NoTimesAtAll => self.pick(
                 "There are no free times in the booking period. Please call the clinic.",
                 "Im Buchungszeitraum sind keine Termine frei. Bitte rufen Sie die Praxis an.",
@@ -185,8 +189,8 @@ impl Locale {
             CheckField => self.pick("Please check this field", "Bitte prüfen Sie dieses Feld"),
             Required => self.pick("This field is required.", "Dieses Feld ist erforderlich."),
             InvalidPhone => self.pick(
-                "Please enter a phone number with country code, e.g. +49 30 1234567.",
-                "Bitte Telefonnummer mit Ländervorwahl angeben, z. B. +49 30 1234567.",
+                "Please check the number (every digit, and the country code such as +44 for a number from abroad).",
+                "Bitte prüfen Sie die Nummer (alle Ziffern, bei ausländischen Nummern mit Ländervorwahl wie +44).",
             ),
             InvalidEmail => self.pick("Please enter an e-mail address like name@example.org.", "Bitte eine E-Mail-Adresse wie name@example.org angeben."),
             InvalidDate => self.pick("Please enter a real date of birth.", "Bitte ein gültiges Geburtsdatum angeben."),
@@ -295,6 +299,7 @@ pub enum Msg {
     NextAvailable,
     NoTimesThisDay,
     NoTimesAtAll,
+    NoTimesSoon,
     Morning,
     Afternoon,
     Evening,

@@ -86,7 +86,10 @@ pub struct Picker {
     pub location_name: String,
     pub address: String,
     pub month: Month,
+    /// The first day with a free time, looked for in the first few months only.
     pub next_available: Option<NaiveDate>,
+    /// Whether that search covered the whole booking horizon (so that none means none at all).
+    pub searched_all: bool,
     pub date: Option<NaiveDate>,
     pub date_label: String,
     pub groups: Vec<TimeGroup>,
@@ -134,7 +137,42 @@ pub(crate) mod ssr {
         v.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
 
+    /// How many months from today the first view looks into for the next free day.
+    const NEXT_FREE_LOOKAHEAD_MONTHS: u32 = 3;
+    /// Alternatives to a time just taken come from this many days before and after it.
+    const ALTERNATIVE_DAYS: i64 = 3;
+
+    /// One view's free times: one start time, one button (with "any provider" the first
+    /// provider free at that time takes it; providers come in id order). Each read is
+    /// clipped to the bookable days, today to the horizon.
+    struct FreeTimes<'a> {
+        store: &'a store::Store,
+        request: AvailabilityRequest,
+    }
+
+    impl FreeTimes<'_> {
+        async fn between(&self, from: NaiveDate, to: NaiveDate) -> Result<BTreeMap<DateTime<Utc>, SlotId>, AppError> {
+            let (from, to) = (from.max(self.request.from), to.min(self.request.to));
+            let mut by_start = BTreeMap::new();
+            if from > to {
+                return Ok(by_start);
+            }
+            let availability = self.store.availability(&AvailabilityRequest { from, to, ..self.request.clone() }).await?;
+            for p in &availability.providers {
+                for s in &p.slots {
+                    by_start.entry(s.interval.start).or_insert(s.id);
+                }
+            }
+            Ok(by_start)
+        }
+
+        async fn month(&self, first: NaiveDate) -> Result<BTreeMap<DateTime<Utc>, SlotId>, AppError> {
+            self.between(first, first + Months::new(1) - Duration::days(1)).await
+        }
+    }
+
     pub async fn picker(clinic: &str, q: PickerQuery) -> Result<Picker, AppError> {
+
         let store = store()?;
         let now = now()?;
         // Rescheduling fixes location, service and product to the appointment's.
@@ -217,9 +255,32 @@ pub(crate) mod ssr {
         let tz = location.tz;
         let today = now.with_timezone(&tz).date_naive();
         let settings = store.clinic_settings(catalogue.clinic.id).await?;
-        let last = today + Duration::days(i64::from(settings.horizon_days.clamp(1, 366)) - 1);
-        let availability = store
-            .availability(&AvailabilityRequest {
+        let last = today + Duration::days(i64::from(settings.horizon_days.max(1)) - 1);
+        let first_month = today.with_day(1).expect("day 1 exists");
+        let last_month = last.with_day(1).expect("day 1 exists");
+        let date = nonempty(&q.date).map(parse_date).transpose()?;
+        if let Some(d) = date {
+            if d < today || d > last {
+                return Err(AppError::invalid("date", format!("choose a day from {today} to {last}")));
+            }
+        }
+        let asked_month = match (nonempty(&q.month), date) {
+            (Some(raw), _) => Some(parse_month(raw)?),
+            (None, Some(d)) => Some(d.with_day(1).expect("day 1 exists")),
+            (None, None) => None,
+        };
+        if let Some(m) = asked_month {
+            if m < first_month || m > last_month {
+                return Err(AppError::invalid("month", format!("choose a month from {} to {}", first_month.format("%Y-%m"), last_month.format("%Y-%m"))));
+            }
+        }
+
+        // A view computes only the days it shows: its month, the first months when it looks
+        // for the next free day, the days around a time just taken. Its cost does not grow
+        // with the clinic's booking horizon.
+        let free = FreeTimes {
+            store: &store,
+            request: AvailabilityRequest {
                 clinic_id: catalogue.clinic.id,
                 location_id: location.id,
                 product_id: product.id,
@@ -228,40 +289,33 @@ pub(crate) mod ssr {
                 to: last,
                 new_patient: false,
                 now,
-            })
-            .await?;
-        // One start time, one button: with "any provider" the first provider free at that
-        // time takes it (providers come in id order).
-        let mut by_start: BTreeMap<DateTime<Utc>, SlotId> = BTreeMap::new();
-        for p in &availability.providers {
-            for s in &p.slots {
-                by_start.entry(s.interval.start).or_insert(s.id);
+            },
+        };
+        let mut months: BTreeMap<NaiveDate, BTreeMap<DateTime<Utc>, SlotId>> = BTreeMap::new();
+        let mut next_available = None;
+        let lookahead = (0..NEXT_FREE_LOOKAHEAD_MONTHS).map(|n| first_month + Months::new(n)).take_while(|m| *m <= last_month);
+        let mut searched = first_month;
+        for m in lookahead {
+            let times = free.month(m).await?;
+            next_available = times.keys().next().map(|start| start.with_timezone(&tz).date_naive());
+            months.insert(m, times);
+            searched = m;
+            if next_available.is_some() {
+                break;
             }
         }
+        let searched_all = next_available.is_some() || searched == last_month;
+        let month_start = asked_month.or_else(|| next_available.map(|d| d.with_day(1).expect("day 1 exists"))).unwrap_or(first_month);
+        let by_start = match months.remove(&month_start) {
+            Some(times) => times,
+            None => free.month(month_start).await?,
+        };
         let mut free_per_day: BTreeMap<NaiveDate, u16> = BTreeMap::new();
         for start in by_start.keys() {
             *free_per_day.entry(start.with_timezone(&tz).date_naive()).or_default() += 1;
         }
-        let next_available = free_per_day.keys().next().copied();
-
-        let date = nonempty(&q.date).map(parse_date).transpose()?;
-        if let Some(d) = date {
-            if d < today || d > last {
-                return Err(AppError::invalid("date", format!("choose a day from {today} to {last}")));
-            }
-        }
-        let first_month = today.with_day(1).expect("day 1 exists");
-        let last_month = last.with_day(1).expect("day 1 exists");
-        let month_start = match (nonempty(&q.month), date) {
-            (Some(raw), _) => parse_month(raw)?,
-            (None, Some(d)) => d.with_day(1).expect("day 1 exists"),
-            (None, None) => next_available.unwrap_or(today).with_day(1).expect("day 1 exists"),
-        };
-        if month_start < first_month || month_start > last_month {
-            return Err(AppError::invalid("month", format!("choose a month from {} to {}", first_month.format("%Y-%m"), last_month.format("%Y-%m"))));
-        }
         let next_month = month_start + Months::new(1);
-        let date = date.or_else(|| free_per_day.range(month_start..next_month).next().map(|(d, _)| *d));
+        let date = date.or_else(|| free_per_day.keys().next().copied());
         let days = month_start
             .iter_days()
             .take_while(|d| *d < next_month)
@@ -293,7 +347,9 @@ pub(crate) mod ssr {
             None => None,
             Some(raw) => {
                 let taken = SlotId::parse(raw).map_err(|_| AppError::invalid("taken", "not a slot id"))?;
-                let mut near: Vec<&SlotId> = by_start.values().collect();
+                let day = taken.start.with_timezone(&tz).date_naive();
+                let around = free.between(day - Duration::days(ALTERNATIVE_DAYS), day + Duration::days(ALTERNATIVE_DAYS)).await?;
+                let mut near: Vec<&SlotId> = around.values().collect();
                 near.sort_by_key(|s| (s.start - taken.start).num_seconds().abs());
                 near.truncate(6);
                 near.sort_by_key(|s| s.start);
@@ -356,6 +412,7 @@ pub(crate) mod ssr {
             address: location.address.clone(),
             month,
             next_available,
+            searched_all,
             date,
             date_label: date.map(|d| locale.long_date(d)).unwrap_or_default(),
             groups,
@@ -542,7 +599,8 @@ pub fn PickerView(p: Picker, base: String, action: TimeAction) -> impl IntoView 
         }
     });
     let no_day = chosen.is_none();
-    let nothing_at_all = p.next_available.is_none();
+    let nothing_soon = p.next_available.is_none();
+    let nothing_at_all = nothing_soon && p.searched_all;
     let groups = p
         .groups
         .clone()
@@ -562,8 +620,9 @@ pub fn PickerView(p: Picker, base: String, action: TimeAction) -> impl IntoView 
                 {locale.t(Msg::TimesIn)} " " {p.time_zone.clone()}
                 <crate::zone::YourZone clinic_zone=p.time_zone.clone() locale/>
             </p>
-            {(no_day && !nothing_at_all).then(|| view! { <p>{locale.t(Msg::NoTimesThisDay)}</p> })}
+            {(no_day && !nothing_soon).then(|| view! { <p>{locale.t(Msg::NoTimesThisDay)}</p> })}
             {nothing_at_all.then(|| view! { <p>{locale.t(Msg::NoTimesAtAll)}</p> })}
+            {(no_day && nothing_soon && !nothing_at_all).then(|| view! { <p data-testid="none-soon">{locale.t(Msg::NoTimesSoon)}</p> })}
             {(!no_day && p.groups.is_empty()).then(|| view! { <p>{locale.t(Msg::NoTimesThisDay)}</p> })}
             <div data-testid="times">{groups}</div>
         </section>

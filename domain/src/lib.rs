@@ -14,6 +14,7 @@ pub mod schedule;
 pub mod slot_id;
 pub mod staff;
 pub mod webhook;
+mod zone_country;
 
 #[cfg(feature = "tz")]
 pub mod availability;

@@ -6,7 +6,7 @@ use chrono_tz::Europe::Berlin;
 use leptos::prelude::LeptosOptions;
 use reqwest::redirect::Policy;
 use store::links::{sign, LinkClaims, LinkKey};
-use store::testing::{scalar_i64, test_clock, TestDb};
+use store::testing::{execute, scalar_i64, test_clock, TestDb};
 use store::{on_both_backends, Clock, DemoSeed, Store};
 
 const KEY: &str = "test passphrase for manage links";
@@ -200,6 +200,8 @@ async fn a_booking_without_javascript_goes_from_hold_to_confirmation(db: TestDb)
 
     let hold = query_value(&details_path, "hold");
     let mut form = patient_form(&hold, &slot);
+    // A German mobile number as Germans write it, at a Berlin location.
+    form[5] = ("booker[phone]", "0171 2345678");
     form.push(("lang", "de"));
     let booked = app.post_form("confirm_booking", &form, &details_path).await;
     assert!(matches!(booked.status, 302 | 303), "{} {}", booked.status, booked.body);
@@ -214,7 +216,7 @@ async fn a_booking_without_javascript_goes_from_hold_to_confirmation(db: TestDb)
     assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE source = 'widget' AND status = 'booked'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentCreated'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM holds").await, 0, "the hold is consumed by the booking");
-    assert_eq!(app.count("SELECT COUNT(*) FROM patients WHERE phone = '+49301234567'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients WHERE phone = '+491712345678'").await, 1, "stored in E.164");
 }
 
 async fn invalid_details_are_refused_naming_the_field_and_nothing_is_written(db: TestDb) {
@@ -224,6 +226,7 @@ async fn invalid_details_are_refused_naming_the_field_and_nothing_is_written(db:
     let patients = app.count("SELECT COUNT(*) FROM patients").await;
     let cases: Vec<(&str, &str, &str)> = vec![
         ("booker[phone]", "12ab", "booker.phone"),
+        ("booker[phone]", "0171 234", "booker.phone"),
         ("booker[dob]", "2999-01-01", "booker.dob"),
         ("booker[email]", "not-an-email", "booker.email"),
         ("booker[firstname]", "", "booker.firstname"),
@@ -248,11 +251,11 @@ async fn invalid_details_are_refused_naming_the_field_and_nothing_is_written(db:
     // The Location is the form's page as the browser named it (the Referer).
     let back = no_js.location.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned())).unwrap_or(no_js.location.clone());
     let shown = app.get(&back).await;
-    assert!(shown.body.contains("Mobile phone: Please enter a phone number with country code"), "{}", shown.body);
+    assert!(shown.body.contains("Mobile phone: Please check the number (every digit"), "{}", shown.body);
     assert!(!shown.body.contains("(booker.phone)"), "no internal field names: {}", shown.body);
     let german = back.replacen('?', "?lang=de&", 1);
     let shown = app.get(&german).await;
-    assert!(shown.body.contains("Mobiltelefon: Bitte Telefonnummer mit Ländervorwahl angeben"), "{}", shown.body);
+    assert!(shown.body.contains("Mobiltelefon: Bitte prüfen Sie die Nummer (alle Ziffern"), "{}", shown.body);
     assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, patients, "a refused form wrote patients");
     assert_eq!(app.count("SELECT COUNT(*) FROM appointments WHERE source = 'widget'").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM holds").await, 1, "the hold survives a refused form");
@@ -379,6 +382,36 @@ async fn the_calendar_file_describes_the_appointment(db: TestDb) {
     for line in ["BEGIN:VCALENDAR\r\n", "BEGIN:VEVENT\r\n", "DTSTART:", "DTEND:", "LOCATION:Berlin Mitte\\, Torstraße", "STATUS:CONFIRMED"] {
         assert!(ics.body.contains(line), "{line} missing in\n{}", ics.body);
     }
+}
+
+async fn a_page_view_reads_its_month_and_looks_a_few_months_ahead_whatever_the_horizon(db: TestDb) {
+    use chrono::{Datelike, Months};
+    let app = spawn_app(db).await;
+    let today = app.clock.now().with_timezone(&Berlin).date_naive();
+    let this_month = today.with_day(1).unwrap();
+    let reopens = this_month + Months::new(4);
+    // A three-year horizon, and the clinic closed until four months from now.
+    execute(&app.store, "UPDATE clinics SET horizon_days = 1096 WHERE slug = 'demo'").await;
+    let closed: Vec<String> = today.iter_days().take_while(|d| *d < reopens).map(|d| format!("((SELECT id FROM clinics WHERE slug = 'demo'), '{d}', 'Closed')")).collect();
+    execute(&app.store, "DELETE FROM holidays WHERE clinic_id = (SELECT id FROM clinics WHERE slug = 'demo')").await;
+    execute(&app.store, &format!("INSERT INTO holidays (clinic_id, on_date, name) VALUES {}", closed.join(", "))).await;
+
+    // The first view looks three months ahead, no further, and says so.
+    let first = app.get("/book/demo").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(first.body.contains(r#"data-testid="none-soon""#), "{}", first.body);
+    assert!(first.body.contains(&format!("month={}", (this_month + Months::new(1)).format("%Y-%m"))), "the current month, with a way on");
+    assert!(!first.body.contains(r#"name="slot""#) && !first.body.contains(r#"data-testid="next-available""#));
+    // Later months show their times when asked for.
+    let reopened = app.get(&format!("/book/demo?month={}", reopens.format("%Y-%m"))).await;
+    assert!(reopened.body.contains(r#"name="slot" value=""#), "{}", reopened.body);
+    // The whole horizon can be browsed (a view reads one month, so no year-long cap is needed).
+    let last = (today + Duration::days(1095)).with_day(1).unwrap();
+    let far = app.get(&format!("/book/demo?month={}", last.format("%Y-%m"))).await;
+    assert_eq!(far.status, 200, "{}", far.body);
+    assert!(!far.body.contains(&format!("month={}", (last + Months::new(1)).format("%Y-%m"))), "no month after the horizon's");
+    let beyond = app.get(&format!("/book/demo?month={}", (last + Months::new(1)).format("%Y-%m"))).await;
+    assert_eq!(beyond.status, 422, "{}", beyond.body);
 }
 
 async fn bad_page_parameters_get_a_4xx_and_a_friendly_page(db: TestDb) {
@@ -614,5 +647,6 @@ on_both_backends!(
     only_allowed_origins_may_frame_the_widget_and_hear_from_it,
     malformed_calls_of_every_server_function_get_a_4xx_and_change_nothing,
     state_changing_calls_from_another_site_are_refused,
+    a_page_view_reads_its_month_and_looks_a_few_months_ahead_whatever_the_horizon,
     one_client_holding_as_fast_as_it_can_leaves_others_their_times,
 );

@@ -398,6 +398,47 @@ async fn a_location_credential_sees_only_its_location(db: TestDb) {
     assert_eq!(api.count(&format!("SELECT COUNT(*) FROM appointments WHERE id = {id} AND status = 'booked'")).await, 1);
 }
 
+async fn phone_numbers_without_a_country_code_are_read_as_the_booked_locations_country_writes_them(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let person = |first: &str, phone: &str| json!({ "firstName": first, "lastName": "Krause", "dob": "1979-03-14", "phone": phone, "email": "k@example.org" });
+    let (cal, kind) = api.berlin_calendar().await;
+    let berlin = api.free_slots(&cal, &kind).await;
+    let booked = api.post("/appointments", json!({ "slotId": berlin[0]["slotId"], "patient": person("Karl", "0171 2345678") })).await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    assert_eq!(api.count("SELECT COUNT(*) FROM patients WHERE phone = '+491712345678'").await, 1, "stored in E.164");
+
+    // A Singapore branch: the same kind of number is read as Singaporeans write theirs.
+    let singapore_id = scalar_i64(&api.store, "SELECT id FROM locations WHERE name = 'Singapore Orchard'").await;
+    let issued = api.store.create_credential(api.clinic_id, Some(singapore_id), "orchard-bot", CredentialKind::Bot, None, api.now()).await.unwrap();
+    let orchard = api.as_user("orchard-bot", &issued.key);
+    let cals = orchard.get("/calendars").await;
+    let tan = &cals.body["calendars"][0];
+    let slots = orchard.free_slots(tan["id"].as_str().unwrap(), tan["appointmentTypes"][0]["id"].as_str().unwrap()).await;
+    let booked = orchard.post("/appointments", json!({ "slotId": slots[0]["slotId"], "patient": person("Siew", "6123 4567") })).await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    assert_eq!(api.count("SELECT COUNT(*) FROM patients WHERE phone = '+6561234567'").await, 1);
+
+    // Looking a patient up: a branch reads national numbers its way; the clinic, whose
+    // locations lie in two countries, needs the country code.
+    let berlin_id = scalar_i64(&api.store, "SELECT id FROM locations WHERE time_zone = 'Europe/Berlin' ORDER BY id LIMIT 1").await;
+    let issued = api.store.create_credential(api.clinic_id, Some(berlin_id), "berlin-bot", CredentialKind::Bot, None, api.now()).await.unwrap();
+    let berlin_bot = api.as_user("berlin-bot", &issued.key);
+    let found = berlin_bot.get("/patient?name=Karl%20Krause&phone=0171%2F2345678").await;
+    assert_eq!((found.status, found.body["phone"].as_str()), (200, Some("+491712345678")), "{}", found.body);
+    let ambiguous = api.get("/patient?name=Karl%20Krause&phone=0171%202345678").await;
+    assert_eq!((ambiguous.status, ambiguous.code()), (422, "invalid_field"), "{}", ambiguous.body);
+    assert!(ambiguous.body["error"]["message"].as_str().unwrap().contains("country code"), "{}", ambiguous.body);
+    let international = api.get("/patient?name=Karl%20Krause&phone=%2B49%20171%202345678").await;
+    assert_eq!(international.status, 200, "{}", international.body);
+
+    // A digit too few is refused before anything is written.
+    let patients = api.count("SELECT COUNT(*) FROM patients").await;
+    let short = api.post("/appointments", json!({ "slotId": berlin[1]["slotId"], "patient": person("Kurt", "0171 234567") })).await;
+    assert_eq!((short.status, short.code()), (422, "invalid_field"), "{}", short.body);
+    assert!(short.body["error"]["message"].as_str().unwrap().contains("not a complete phone number of DE"), "{}", short.body);
+    assert_eq!(api.count("SELECT COUNT(*) FROM patients").await, patients);
+}
+
 async fn another_clinics_ids_answer_404(db: TestDb) {
     let api = spawn(db, 600).await;
     let (cal, kind) = api.berlin_calendar().await;
@@ -669,6 +710,7 @@ on_both_backends!(
     a_taken_slot_is_409_with_alternatives_and_a_race_books_once,
     appointments_are_listed_read_rescheduled_and_cancelled_within_the_cutoff,
     a_location_credential_sees_only_its_location,
+    phone_numbers_without_a_country_code_are_read_as_the_booked_locations_country_writes_them,
     another_clinics_ids_answer_404,
     a_rotated_key_works_beside_the_old_one_until_the_next_rotation,
     each_facility_is_rate_limited_with_retry_after,

@@ -289,7 +289,7 @@ async fn every_action_refuses_bad_input_and_changes_nothing(db: TestDb) {
     let (bot, voice) = spawn(db).await;
     let Physio { general, physio, product, day, slots } = voice.physio_times().await;
     let slot = slots[0].clone();
-    let booker = json!({ "firstname": "Eva", "lastname": "Probe", "email": "eva@example.org", "dob": "1990-01-01", "phone": "+49 30 1112223" });
+    let booker = json!({ "firstname": "Eva", "lastname": "Probe", "email": "eva@example.org", "dob": "1990-01-01", "phone": "030 1112223" });
     let count = |table: &'static str| {
         let store = bot.store.clone();
         async move { scalar_i64(&store, &format!("SELECT COUNT(*) FROM {table}")).await }
@@ -404,11 +404,21 @@ async fn a_branch_voice_line_serves_only_its_location(db: TestDb) {
     // The clinic-wide line books physiotherapy in Berlin.
     let Physio { general, physio, product, day, slots } = voice.physio_times().await;
     let (berlin_slot, other_slot) = (slots[0].clone(), slots[1].clone());
-    let booker = json!({ "firstname": "Eva", "lastname": "Probe", "email": "eva@example.org", "dob": "1990-01-01", "phone": "+49 30 1112223" });
+    // A caller's number as Berliners say it: read in the booked location's country.
+    let booker = json!({ "firstname": "Eva", "lastname": "Probe", "email": "eva@example.org", "dob": "1990-01-01", "phone": "030 1112223" });
     let book = |slot: &Value| json!({ "action": "bookAppointment", "appointmentTypeId": physio, "productId": product, "slotId": slot["avId"], "start": slot["slotStart"], "booker": booker });
     let booked = voice.voice(book(&berlin_slot)).await;
     assert_eq!(booked.status, 200, "{}", booked.body);
     let (booking, user) = (booked.body["bookingId"].as_str().unwrap().to_owned(), booked.body["bookerId"].as_str().unwrap().to_owned());
+    assert_eq!(scalar_i64(&bot.store, "SELECT COUNT(*) FROM patients WHERE phone = '+49301112223'").await, 1, "stored in E.164");
+    // Looking the caller up by that number: the clinic's line serves Berlin and Singapore, so
+    // a number without a country code names no one for sure.
+    let eva = |phone: &str| json!({ "action": "findExistingUser", "participant": { "firstname": "Eva", "lastname": "Probe", "phone": phone } });
+    let unclear = voice.voice(eva("030 1112223")).await;
+    assert_eq!((unclear.status, unclear.code()), (422, "invalid_field"), "{}", unclear.body);
+    assert!(unclear.body["error"]["message"].as_str().unwrap().contains("country code"), "{}", unclear.body);
+    let found = voice.voice(eva("+49 30 111 2223")).await;
+    assert_eq!(found.body[0]["phone"], "+49301112223", "{}", found.body);
 
     // The Singapore branch's own line: its doctors and times only, Berlin's bookings unseen.
     let singapore = scalar_i64(&bot.store, "SELECT id FROM locations WHERE name = 'Singapore Orchard'").await;

@@ -7,7 +7,7 @@ use crate::time::db_time;
 use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::appointment::AppointmentStatus;
-use domain::patient::{match_key, Email, PatientField, PersonDetails, Phone};
+use domain::patient::{match_key, Email, PatientField, PersonDetails, Phone, PhoneRegion};
 use domain::DomainError;
 use rand::RngCore;
 use sqlx::Row;
@@ -183,6 +183,22 @@ where
 }
 
 impl Store {
+    /// The country a phone number typed for `clinic_id` is read in when it has no country
+    /// code: that of `location_id` (by its time zone), or without a location the one country
+    /// all the clinic's open locations lie in; none when they lie in several.
+    pub async fn phone_region(&self, clinic_id: i64, location_id: Option<i64>) -> Result<Option<PhoneRegion>, StoreError> {
+        let zones: Vec<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT time_zone FROM locations
+                  WHERE clinic_id = $1 AND ($2 IS NULL OR id = $2) AND ($2 IS NOT NULL OR archived_at IS NULL)",
+            )
+            .bind(clinic_id).bind(location_id).fetch_all(pool).await?
+        });
+        let mut regions = zones.iter().map(|(zone,)| PhoneRegion::of_zone(zone));
+        let first = regions.next().flatten();
+        Ok(if regions.all(|r| r == first) { first } else { None })
+    }
+
     /// The clinic's patients matching every part of `q` that is given. Phone, email, birth
     /// date and national id narrow the search in the database; names are compared here, with
     /// the domain's match key, because accents cannot be folded portably in SQL.

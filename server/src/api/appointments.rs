@@ -222,6 +222,7 @@ pub(super) async fn booking_patient(
     facility: &Facility,
     who: PatientChoice<'_>,
     product_id: i64,
+    location_id: i64,
 ) -> Result<(store::PatientView, bool), ApiError> {
     let clinic = facility.clinic_id;
     let not_found = |e: StoreError| match e {
@@ -260,7 +261,12 @@ pub(super) async fn booking_patient(
                 }
             }
             let (required, _) = api.store.product_requirements(clinic, product_id).await?;
-            let details = PersonDetails::from_text(|f| text.get(&f).cloned(), &required, today).map_err(|(field, problem)| {
+            // A number without a country code is read as the booked location's people write it.
+            let region = match p.phone {
+                Some(_) => api.store.phone_region(clinic, Some(location_id)).await?,
+                None => None,
+            };
+            let details = PersonDetails::from_text(|f| text.get(&f).cloned(), &required, today, region).map_err(|(field, problem)| {
                 let name = match field {
                     PatientField::BirthDate => "dob".to_owned(),
                     PatientField::NationalId => "nationalId".to_owned(),
@@ -339,7 +345,7 @@ pub async fn create(
     };
     let slot = chosen_slot(&api, &facility, &choice).await?;
     let who = PatientChoice { patient_id: &r.patient_id, temporary_patient_id: &r.temporary_patient_id, patient: &r.patient };
-    let (patient, new_patient) = booking_patient(&api, &facility, who, slot.product_id).await?;
+    let (patient, new_patient) = booking_patient(&api, &facility, who, slot.product_id, slot.location_id).await?;
     let booked = api
         .store
         .book_slot(&SlotBooking {

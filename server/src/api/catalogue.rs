@@ -142,7 +142,13 @@ pub async fn patient(
     let query = PatientQuery {
         name: given(&q.name),
         birth_date: given(&q.dob).map(|d| parse_date("dob", &d)).transpose()?,
-        phone: given(&q.phone).map(|p| Phone::parse(&p, None).map_err(|e| ApiError::invalid("phone", e.to_string()))).transpose()?,
+        phone: match given(&q.phone) {
+            Some(p) => {
+                let region = api.store.phone_region(facility.clinic_id, facility.location_id).await?;
+                Some(Phone::parse(&p, region).map_err(|e| ApiError::invalid("phone", e.to_string()))?)
+            }
+            None => None,
+        },
         email: given(&q.email).map(|e| Email::parse(&e).map_err(|e| ApiError::invalid("email", e.to_string()))).transpose()?,
         national_id: given(&q.national_id),
         ..PatientQuery::default()

@@ -63,7 +63,7 @@ pub async fn create(
     }
     let desk = DeskTime::check(&api, &facility, provider_id, product_id, start).await?;
     let who = PatientChoice { patient_id: &r.patient_id, temporary_patient_id: &r.temporary_patient_id, patient: &r.patient };
-    let (patient, new_patient) = booking_patient(&api, &facility, who, product_id).await?;
+    let (patient, new_patient) = booking_patient(&api, &facility, who, product_id, desk.slot.location_id).await?;
     let booked = desk.book(&api, &facility, patient.id, reason, now).await;
     if booked.is_err() && new_patient {
         api.store.forget_unbooked_patient(facility.clinic_id, patient.id).await?;

@@ -22,7 +22,7 @@ use axum::{Extension, Json};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use domain::appointment::{AppointmentStatus, BookingSource};
-use domain::patient::{Email, FieldProblem, PatientField, PersonDetails, Phone};
+use domain::patient::{Email, FieldProblem, PatientField, PersonDetails, Phone, PhoneRegion};
 use domain::zone::parse_zone;
 use domain::{ClinicSlug, SlotId};
 use serde_json::{json, Map, Value};
@@ -337,6 +337,7 @@ async fn patient_for(
     role: &'static str,
     user: &Map<String, Value>,
     required: &[PatientField],
+    region: Option<PhoneRegion>,
 ) -> Result<(PatientView, bool), ApiError> {
     let known = match user.get("id") {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
@@ -353,7 +354,7 @@ async fn patient_for(
         }
     }
     let today = domain::patient::latest_date_anywhere(api.clock.now());
-    let details = PersonDetails::from_text(|f| user_field(user, f), required, today).map_err(|(field, problem)| match problem {
+    let details = PersonDetails::from_text(|f| user_field(user, f), required, today, region).map_err(|(field, problem)| match problem {
         FieldProblem::Missing => ApiError::invalid(&field_name(role, field.as_str()), "is required for this product"),
         FieldProblem::Invalid(why) => ApiError::invalid(&field_name(role, field.as_str()), why),
     })?;
@@ -416,9 +417,11 @@ async fn book(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiErro
     }
     let booker = call.user("booker")?.ok_or_else(|| ApiError::invalid("booker", "is required"))?;
     let (booker_fields, participant_fields) = api.store.product_requirements(c.clinic.id, product_id).await?;
-    let (booker, booker_new) = patient_for(api, c.clinic.id, "booker", booker, &booker_fields).await?;
+    // A caller's number without a country code is read as the booked location's people write it.
+    let region = c.locations.iter().find(|l| l.id == slot.location_id).and_then(|l| PhoneRegion::of_zone(l.tz.name()));
+    let (booker, booker_new) = patient_for(api, c.clinic.id, "booker", booker, &booker_fields, region).await?;
     let (participant, participant_new) = match call.user("participant")? {
-        Some(p) => match patient_for(api, c.clinic.id, "participant", p, &participant_fields).await {
+        Some(p) => match patient_for(api, c.clinic.id, "participant", p, &participant_fields, region).await {
             Ok(found) => found,
             Err(e) => {
                 if booker_new {
@@ -539,12 +542,22 @@ async fn cancel(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiEr
 async fn find_user(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, ApiError> {
     let user = call.user("participant")?.ok_or_else(|| ApiError::invalid("participant", "is required"))?;
     let text = |field| user_field(user, field);
+    let clinics = api.store.voice_clinics(f.credential_id).await?;
+    // A number without a country code is read in the one country the line's clinics lie in.
+    let mut region = None;
+    if text(PatientField::Phone).is_some() {
+        let mut regions = Vec::new();
+        for clinic in &clinics {
+            regions.push(api.store.phone_region(*clinic, f.location_id).await?);
+        }
+        region = regions.first().copied().flatten().filter(|r| regions.iter().all(|o| *o == Some(*r)));
+    }
     let query = PatientQuery {
         first_name: text(PatientField::FirstName),
         last_name: text(PatientField::LastName),
         birth_date: text(PatientField::BirthDate).map(|d| parse_date("participant.dob", &d)).transpose()?,
         phone: text(PatientField::Phone)
-            .map(|p| Phone::parse(&p, None).map_err(|e| ApiError::invalid("participant.phone", e.to_string())))
+            .map(|p| Phone::parse(&p, region).map_err(|e| ApiError::invalid("participant.phone", e.to_string())))
             .transpose()?,
         email: text(PatientField::Email)
             .map(|e| Email::parse(&e).map_err(|e| ApiError::invalid("participant.email", e.to_string())))
@@ -559,7 +572,7 @@ async fn find_user(api: &Api, f: &Facility, call: &Call<'_>) -> Result<Value, Ap
         return Err(ApiError::invalid("participant", "give a name and a date of birth, phone or email (or two of these)"));
     }
     let mut found = Vec::new();
-    for clinic in api.store.voice_clinics(f.credential_id).await? {
+    for clinic in clinics {
         found.extend(api.store.find_patients(clinic, &query).await?);
     }
     found.truncate(MAX_USERS);
