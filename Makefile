@@ -31,7 +31,8 @@ bench: setup
 	@scripts/postgres.sh ensure
 	@BOOKING_TEST_POSTGRES_URL=$$(scripts/postgres.sh url) scripts/with-env.sh cargo bench -p domain -p store -p server
 
-# Requests a second and latency of the bot API against the release server on SQLite.
+# Requests a second and latency of the bot API and the booking page against the release
+# server on SQLite.
 load: build
 	@scripts/with-env.sh node scripts/load.mjs
 

@@ -1,10 +1,10 @@
-// Load figures for the bot API against the release server on SQLite: a static JSON route (the
-// ceiling on this machine), availability for one day and one month, and bookings of distinct
-// slots. Run with `make load` (builds first). The server and the load generator share the
+// Load figures against the release server on SQLite: a static JSON route (the ceiling on this
+// machine), the bot API's availability for one day and one month, the booking page, and
+// bookings of distinct slots. Run with `make load` (builds first). The server and the load generator share the
 // machine, so the figures are a floor for a dedicated server.
 import autocannon from "autocannon";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -78,6 +78,23 @@ results.push(await run("static JSON (GET /healthz)", { requests: [{ method: "GET
 results.push(await run("availability, one day", { requests: [{ method: "GET", path: `/api/v1/availability?calendar_id=${first.id}&appointment_type_id=${type}&date=${dayWithSlots}` }] }));
 const month = new Date(Date.now() + 35 * 86_400_000).toISOString().slice(0, 7);
 results.push(await run("availability, one month", { requests: [{ method: "GET", path: `/api/v1/availability?calendar_id=${first.id}&appointment_type_id=${type}&month=${month}` }] }));
+// The booking page as patients open it: the first view (which looks for the next free day) and
+// a month further on, first with the demo's 90-day horizon, then with a three-year one. A view
+// computes only what it shows, so the two horizons should give the same figures.
+const pages = async (horizon) => {
+  for (const [title, path] of [
+    [`booking page, first view (${horizon}-day horizon)`, "/book/demo"],
+    [`booking page, a month ahead (${horizon}-day horizon)`, `/book/demo?month=${month}`],
+  ]) {
+    results.push(await run(title, { headers: {}, requests: [{ method: "GET", path }] }));
+  }
+};
+await pages(90);
+const file = join(work, "demo.toml");
+execFileSync(binary, ["clinic", "export", "demo", "--output", file], { env, cwd: root, stdio: "ignore" });
+writeFileSync(file, readFileSync(file, "utf8").replace(/^horizon_days = \d+$/m, "horizon_days = 1096"));
+execFileSync(binary, ["clinic", "apply", file], { env, cwd: root, stdio: "ignore" });
+await pages(1096);
 const total = slots.length;
 let next = 0;
 results.push(
