@@ -164,11 +164,11 @@ export async function hydrated(page) {
 }
 
 /// Fills the booking form for an adult patient booking for themselves.
-export async function fillPatient(scope, { first = "Jürgen", last = "Müller" } = {}) {
+export async function fillPatient(scope, { first = "Jürgen", last = "Müller", phone = "+49 30 1234567" } = {}) {
   const field = (name) => scope.locator(`input[name="booker[${name}]"]`);
   await field("firstname").fill(first);
   await field("lastname").fill(last);
-  await field("phone").fill("+49 30 1234567");
+  await field("phone").fill(phone);
   await field("email").fill("j.mueller@example.org");
   await field("dob").fill("1985-07-25");
 }
