@@ -175,6 +175,7 @@ impl fmt::Display for PhoneRegion {
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
 
+#[cfg(feature = "phone")]
 const NEEDS_COUNTRY_CODE: &str = "needs a country code, e.g. +49";
 
 impl Phone {
