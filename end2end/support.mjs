@@ -78,20 +78,30 @@ export async function startServer({ embedOrigins = [], start = testStart(), env:
   if (embedOrigins.length) {
     execFileSync(binary, ["embed-origins", "demo", ...embedOrigins, ...clockArgs()], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   }
-  const child = spawn(binary, ["serve", ...clockArgs()], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-  const base = await new Promise((resolveBase, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/[\d.]+:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolveBase(m[1]);
-      }
+  // Serves on `addr`: any free port at first, the same one again after a restart.
+  const launch = (addr) => {
+    const child = spawn(binary, ["serve", ...clockArgs()], { env: { ...env, LEPTOS_SITE_ADDR: addr }, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    const started = new Promise((resolveBase, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+      child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const m = out.match(/listening on (http:\/\/[\d.]+:\d+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolveBase(m[1]);
+        }
+      });
     });
-  });
+    return { child, started };
+  };
+  const stopChild = async (c) => {
+    c.kill("SIGTERM");
+    await new Promise((r) => (c.exitCode !== null ? r() : c.on("exit", r)));
+  };
+  let { child, started } = launch("127.0.0.1:0");
+  const base = await started;
   return {
     base,
     /// Now, as the server sees it (a Date).
@@ -109,9 +119,16 @@ export async function startServer({ embedOrigins = [], start = testStart(), env:
         .filter((l) => l !== "")
         .map((l) => l.split("\t"));
     },
+    /// Stops the server, runs `whileDown` (e.g. a CLI command on its database), and starts it
+    /// again on the same address and database.
+    async restart(whileDown = async () => {}) {
+      await stopChild(child);
+      await whileDown();
+      ({ child, started } = launch(base.replace("http://", "")));
+      await started;
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod book;
+pub mod desk;
 pub mod error;
 pub mod i18n;
 pub mod manage;
@@ -77,6 +78,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/webhooks/:id") view=admin::webhooks::WebhookPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=admin::staff::AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/account") view=admin::account::AccountPage ssr=SsrMode::Async/>
+                <Route path=path!("/desk") view=desk::DeskPage ssr=SsrMode::Async/>
+                <Route path=path!("/desk/displays") view=desk::display::DisplaysPage ssr=SsrMode::Async/>
+                <Route path=path!("/desk/display/:location") view=desk::display::DisplayPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -23,6 +23,13 @@ use tower_http::trace::TraceLayer;
 static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
 
 pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &ApiOptions) -> Router {
+    let live = crate::live::Live::new(store.clone(), api_options.clock);
+    router_with_live(store, key, options, api_options, live)
+}
+
+/// The router with the instance's live-update hub, which the server closes at shutdown so
+/// that open desks do not hold a graceful shutdown up.
+pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_options: &ApiOptions, live: crate::live::Live) -> Router {
     // The chat-bot vendors' examples use both prefixes.
     let api_state = crate::api::Api::new(store.clone(), api_options);
     let voice = crate::api::voice_routes(api_state.clone());
@@ -52,6 +59,7 @@ pub fn router(store: Store, key: LinkKey, options: LeptosOptions, api_options: &
         .nest_service("/v1", api)
         .merge(voice)
         .merge(calendar)
+        .merge(crate::live::routes(live))
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -6,7 +6,8 @@ pub mod calendar;
 pub mod config;
 pub mod guard;
 pub mod http;
+pub mod live;
 pub mod webhooks;
 
 pub use config::Settings;
-pub use http::router;
+pub use http::{router, router_with_live};

@@ -469,7 +469,8 @@ async fn serve(store: Store, settings: Settings, clock: Clock) -> Result<(), Box
         None => LinkKey::from_bytes(store.server_secret("manage_links", clock.now()).await?),
     };
     tracing::info!(key_id = %key.signing_id(), "manage links are signed");
-    let app = server::router(store.clone(), key, settings.leptos.clone(), &settings.api_options(clock));
+    let live = server::live::Live::new(store.clone(), clock);
+    let app = server::router_with_live(store.clone(), key, settings.leptos.clone(), &settings.api_options(clock), live.clone());
     let delivery = DeliveryOptions {
         clock,
         ..DeliveryOptions::new(settings.webhook_allow_hosts.clone(), Duration::from_secs(settings.webhook_lease_seconds.into()))
@@ -479,7 +480,12 @@ async fn serve(store: Store, settings: Settings, clock: Clock) -> Result<(), Box
     println!("listening on http://{local}");
     // The client's address reaches handlers (sign-in throttling counts failures per address).
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Open desks and displays end their streams (their browsers reconnect to the next
+            // server); requests in flight finish.
+            live.close();
+        })
         .await?;
     // Attempts in flight finish (each within its timeout); nothing new is claimed.
     let _ = stop_worker.send(true);

@@ -43,16 +43,22 @@ async fn spawn_app(db: TestDb) -> Server {
     let seeded = db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: "bk_test".into(), voice_key: "bk_test_voice".into() }).await.unwrap();
     let store::SeedOutcome::Created { clinic_id } = seeded else { panic!("fresh database") };
     db.store.seed_demo_owner(OWNER_PASSWORD, clock.now()).await.unwrap();
+    let base = serve(db.store.clone(), clock).await;
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    Server { base, http, store: db.store, clock, demo_id: clinic_id }
+}
+
+/// One server instance on `store`, on a port of its own: its base URL.
+async fn serve(store: Store, clock: Clock) -> String {
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
     let api_options = server::api::ApiOptions { clock, ..Default::default() };
-    let app = server::router(db.store.clone(), LinkKey::from_passphrase("admin test passphrase"), options, &api_options);
+    let app = server::router(store, LinkKey::from_passphrase("admin test passphrase"), options, &api_options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
     });
-    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-    Server { base: format!("http://{addr}"), http, store: db.store, clock, demo_id: clinic_id }
+    format!("http://{addr}")
 }
 
 async fn answer(res: reqwest::Response) -> Answer {
@@ -1252,6 +1258,297 @@ async fn an_owner_changes_roles_and_disables_accounts_which_ends_their_sessions(
     assert_eq!(app.count(&sql).await, 3);
 }
 
+impl Server {
+    /// A patient of the demo clinic booked by a bot with the `provider`th provider at the
+    /// booking context's location, starting `minutes` from now (negative: already started),
+    /// 20 minutes long: (appointment id, its local day, location id).
+    async fn booked(&self, provider: usize, first: &str, minutes: i64) -> (String, String, String) {
+        let slug = domain::ClinicSlug::parse(store::DEMO_SLUG).unwrap();
+        let ctx = self.store.booking_context(&slug).await.unwrap();
+        let now = self.clock.now();
+        let details = domain::patient::PersonDetails {
+            first_name: Some(domain::patient::PersonName::parse(first).unwrap()),
+            last_name: Some(domain::patient::PersonName::parse("Quell").unwrap()),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1980, 5, 17),
+            ..Default::default()
+        };
+        let patient = self.store.create_patient(self.demo_id, &details, false, now).await.unwrap();
+        let start = chrono::DurationRound::duration_trunc(now, chrono::Duration::minutes(1)).unwrap() + chrono::Duration::minutes(minutes);
+        let mut new = store::testing::appointment(self.demo_id, &ctx, ctx.providers[provider].provider_id, start, now);
+        new.end = start + chrono::Duration::minutes(20);
+        new.booker_id = Some(patient.id);
+        new.participant_id = Some(patient.id);
+        let booked = self.store.create_appointment(&new).await.unwrap();
+        let day = start.with_timezone(&ctx.location.tz).date_naive().to_string();
+        (booked.appointment_id.to_string(), day, ctx.location.id.to_string())
+    }
+
+    async fn appointment_state(&self, id: &str) -> (String, i64) {
+        let status = scalar_text(&self.store, &format!("SELECT status FROM appointments WHERE id = {id}")).await;
+        let queue = self.count(&format!("SELECT CAST(COALESCE(queue_number, 0) AS BIGINT) FROM appointments WHERE id = {id}")).await;
+        (status, queue)
+    }
+}
+
+/// The next named event of a Server-Sent Events response (comments and keep-alives skipped),
+/// which must come within `within`.
+async fn next_event_within(res: &mut reqwest::Response, buf: &mut String, within: std::time::Duration) -> String {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if let Some(name) = block.lines().find_map(|l| l.strip_prefix("event:")) {
+                return name.trim().to_owned();
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no event within {within:?}"))
+            .unwrap()
+            .expect("the stream stays open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+async fn next_event(res: &mut reqwest::Response, buf: &mut String) -> String {
+    next_event_within(res, buf, std::time::Duration::from_secs(10)).await
+}
+
+/// Waits for a `change`, past `sync`s (which also make a desk fetch its view again; a
+/// PostgreSQL follower sends one when it starts listening).
+async fn next_change_within(res: &mut reqwest::Response, buf: &mut String, within: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match next_event_within(res, buf, left).await.as_str() {
+            "change" => return,
+            "sync" => continue,
+            other => panic!("unexpected event {other}"),
+        }
+    }
+}
+
+/// The texts of the elements with `data-testid` = `id` (whose content is plain text).
+fn texts(body: &str, id: &str) -> Vec<String> {
+    let needle = format!(r#"data-testid="{id}""#);
+    body.match_indices(&needle)
+        .filter_map(|(at, _)| {
+            let rest = &body[at..];
+            let open = rest.find('>')? + 1;
+            let close = rest[open..].find('<')?;
+            Some(rest[open..open + close].to_owned())
+        })
+        .collect()
+}
+
+async fn the_desk_checks_patients_in_and_the_waiting_room_display_shows_their_numbers(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (anna, day, location) = app.booked(0, "Anna", -10).await;
+    let (bruno, _, _) = app.booked(1, "Bruno", -5).await;
+    let (clara, _, _) = app.booked(0, "Clara", 30).await;
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    let back = format!("/desk?day={day}&location={location}");
+    let board = desk.get(&back).await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    for shown in ["Anna Quell", "Bruno Quell", "Chat bot", "born 1980-05-17", "temporary record", r#"data-live="/desk/events""#] {
+        assert!(board.body.contains(shown), "the board shows {shown}: {}", board.body);
+    }
+
+    // Check-in: the queue number, large, on the page the desk comes back to.
+    let checked = desk.post("desk_status", &[("appointment", &anna), ("to", "checked_in"), ("back", &back)]).await;
+    assert_eq!((checked.status, checked.location.clone()), (302, format!("{back}&queued={anna}")), "{}", checked.body);
+    assert_eq!(app.appointment_state(&anna).await, ("checked_in".into(), 1));
+    let page = desk.get(&checked.location).await;
+    assert_eq!(texts(&page.body, "queue-number"), ["1"], "{}", page.body);
+
+    // Display links are the configuring roles' to hand out; the desk's attempt creates none.
+    let refused = desk.post("desk_display_create", &[("location", &location), ("label", "Waiting room")]).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM display_links").await, 0);
+    let mut owner = app.owner().await;
+    let bad = owner.post("desk_display_create", &[("location", "999999"), ("label", "Nowhere")]).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let long = "x".repeat(81);
+    let bad = owner.post("desk_display_create", &[("location", &location), ("label", &long)]).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM display_links").await, 0, "refused links are not created");
+    let created = owner.post("desk_display_create", &[("location", &location), ("label", "Waiting room")]).await;
+    assert_eq!(created.status, 302, "{}", created.body);
+    assert!(created.location.starts_with(&format!("/desk/displays?location={location}&key=")), "{}", created.location);
+    let key = created.location.rsplit("key=").next().unwrap().to_owned();
+    let shown = owner.get(&created.location).await;
+    assert!(shown.body.contains(&format!("/desk/display/{location}?key={key}")), "the link is shown once: {}", shown.body);
+    assert!(!owner.get("/desk/displays").await.body.contains(&key), "and only once");
+
+    // The display needs no sign-in, shows the number being served and no names.
+    let display_path = format!("/desk/display/{location}?key={key}");
+    let tv = app.browser();
+    let screen = tv.get(&display_path).await;
+    assert_eq!(screen.status, 200, "{}", screen.body);
+    assert_eq!(texts(&screen.body, "display-now"), ["1"], "{}", screen.body);
+    assert!(!screen.body.contains("Quell"), "no names unless the clinic turns them on");
+    let named = owner.post("desk_display_create", &[("location", &location), ("label", "Reception"), ("show_names", "on")]).await;
+    let named_key = named.location.rsplit("key=").next().unwrap().to_owned();
+    let screen = tv.get(&format!("/desk/display/{location}?key={named_key}")).await;
+    assert!(screen.body.contains("1 · Anna Q."), "first name and initial when turned on: {}", screen.body);
+
+    // Done: nobody waits any more for that provider.
+    let done = desk.post("desk_status", &[("appointment", &anna), ("to", "completed"), ("back", &back)]).await;
+    assert_eq!((done.status, done.location.as_str()), (302, back.as_str()), "{}", done.body);
+    let screen = tv.get(&display_path).await;
+    assert!(!screen.body.contains(r#"data-testid="display-now""#) && screen.body.contains("Nobody waiting"), "{}", screen.body);
+
+    // A no-show after the start; not before it; cancelling needs a reason.
+    assert_eq!(desk.post("desk_status", &[("appointment", &bruno), ("to", "no_show"), ("back", &back)]).await.status, 302);
+    assert_eq!(app.appointment_state(&bruno).await.0, "no_show");
+    let early = desk.post("desk_status", &[("appointment", &clara), ("to", "no_show"), ("back", &back)]).await;
+    assert_eq!(early.status, 422, "{}", early.body);
+    let unknown = desk.post("desk_status", &[("appointment", &clara), ("to", "cancelled"), ("back", &back)]).await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    let silent = desk.post("desk_cancel", &[("appointment", &clara), ("reason", "  "), ("back", &back)]).await;
+    assert_eq!(silent.status, 422, "{}", silent.body);
+    assert_eq!(app.appointment_state(&clara).await.0, "booked", "refused changes change nothing");
+    let elsewhere = desk.post("desk_cancel", &[("appointment", &clara), ("reason", "Doctor ill"), ("back", "https://evil.example/")]).await;
+    assert_eq!((elsewhere.status, elsewhere.location.as_str()), (302, "/desk"), "{}", elsewhere.body);
+    assert_eq!(app.appointment_state(&clara).await.0, "cancelled");
+    assert_eq!(scalar_text(&app.store, &format!("SELECT cancellation_reason FROM appointments WHERE id = {clara}")).await, "Doctor ill");
+    let again = desk.post("desk_cancel", &[("appointment", &clara), ("reason", "twice"), ("back", &back)]).await;
+    assert_eq!(again.status, 422, "a cancelled appointment is not cancelled again: {}", again.body);
+
+    // A walk-in, booked now for a provider who is free (Bruno did not come); one for a provider
+    // who is busy, or without a name, is refused and leaves no patient behind.
+    let provider = app.count(&format!("SELECT provider_id FROM appointments WHERE id = {bruno}")).await.to_string();
+    let busy_provider = app.count(&format!("SELECT provider_id FROM appointments WHERE id = {anna}")).await.to_string();
+    let product_of = |p: &str| format!("SELECT MIN(pr.id) FROM products pr JOIN provider_services ps ON ps.service_id = pr.service_id WHERE ps.provider_id = {p}");
+    let product = app.count(&product_of(&provider)).await.to_string();
+    let patients = app.count("SELECT COUNT(*) FROM patients").await;
+    let walk_in = |provider: &str, product: &str, last: &'static str| {
+        vec![
+            ("provider", provider.to_owned()), ("location", location.clone()), ("product", product.to_owned()), ("first_name", "Dora".to_owned()),
+            ("last_name", last.to_owned()), ("birth_date", "1990-02-03".to_owned()), ("phone", "030 1234567".to_owned()), ("reason", "".to_owned()),
+            ("back", back.clone()),
+        ]
+    };
+    let form = |f: &Vec<(&'static str, String)>| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    for (fields, what) in [
+        (walk_in(&provider, &product, ""), "no last name"),
+        (walk_in(&busy_provider, &app.count(&product_of(&busy_provider)).await.to_string(), "Quell"), "a busy provider"),
+        (walk_in(&provider, "999999", "Quell"), "an unknown appointment type"),
+    ] {
+        let f = form(&fields);
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let a = desk.post("desk_walk_in", &pairs).await;
+        assert!(a.status == 422 || a.status == 404, "{what}: {} {}", a.status, a.body);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, patients, "refused walk-ins leave no patient");
+    let f = form(&walk_in(&provider, &product, "Quell"));
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let booked = desk.post("desk_walk_in", &pairs).await;
+    assert_eq!((booked.status, booked.location.as_str()), (302, back.as_str()), "{}", booked.body);
+    let dora = app.count("SELECT MAX(id) FROM appointments").await.to_string();
+    assert_eq!(scalar_text(&app.store, &format!("SELECT source FROM appointments WHERE id = {dora}")).await, "staff");
+    assert_eq!(scalar_text(&app.store, &format!("SELECT p.phone FROM appointments a JOIN patients p ON p.id = a.booker_id WHERE a.id = {dora}")).await, "+49301234567");
+    assert!(desk.get(&back).await.body.contains("Dora Quell"));
+    assert_eq!(desk.post("desk_status", &[("appointment", &dora), ("to", "checked_in"), ("back", &back)]).await.status, 302);
+    assert_eq!(app.appointment_state(&dora).await, ("checked_in".into(), 1), "queue numbers count per provider and day");
+
+    // Revoked: the screen shows nothing and its stream opens no more.
+    let id = app.count("SELECT MIN(id) FROM display_links").await.to_string();
+    assert_eq!(owner.post("desk_display_revoke", &[("link", &id)]).await.status, 302);
+    let gone = tv.get(&display_path).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    assert!(!gone.body.contains("display-now") && gone.body.contains("no longer valid"), "{}", gone.body);
+    let events = tv.get(&format!("/desk/display/{location}/events?key={key}")).await;
+    assert_eq!(events.status, 401);
+    assert_eq!(owner.post("desk_display_revoke", &[("link", &id)]).await.status, 404, "revoked once");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('display.create', 'display.revoke')").await, 3);
+}
+
+async fn the_desk_and_its_streams_show_nothing_without_a_session_to_another_clinic_or_by_a_wrong_link(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (anna, day, location) = app.booked(0, "Anna", -10).await;
+    let stranger = app.browser();
+    let page = stranger.get("/desk").await;
+    assert_eq!((page.status, page.location.as_str()), (302, "/admin/login?next=%2Fdesk"));
+    assert_eq!(stranger.get("/desk/events").await.status, 401);
+    let forged = app.http.get(format!("{}/desk/events", app.base)).header("Cookie", "booking_staff=0000").send().await.unwrap();
+    assert_eq!(forged.status().as_u16(), 401);
+
+    // Another clinic's owner sees its own (empty) desk, never the demo clinic's.
+    let token = app.new_clinic("praxis-nord", "chef@praxis-nord.example", "Europe/Berlin").await;
+    let mut other = app.browser();
+    assert_eq!(other.accept(&token, "Dr. Nord", "north clinic owner secret").await.status, 302);
+    let theirs = other.get(&format!("/desk?day={day}")).await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert!(!theirs.body.contains("Anna"), "{}", theirs.body);
+    assert_eq!(other.get(&format!("/desk?day={day}&location={location}")).await.status, 404);
+    let back = format!("/desk?day={day}");
+    assert_eq!(other.post("desk_status", &[("appointment", &anna), ("to", "checked_in"), ("back", &back)]).await.status, 404);
+    assert_eq!(other.post("desk_cancel", &[("appointment", &anna), ("reason", "mine now"), ("back", &back)]).await.status, 404);
+    assert_eq!(other.post("desk_display_create", &[("location", &location), ("label", "theirs")]).await.status, 422);
+    assert_eq!(app.appointment_state(&anna).await, ("booked".into(), 0));
+
+    // Without the session's CSRF token, or from another site: nothing.
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+    let form = [("csrf", "0".repeat(64)), ("appointment", anna.clone()), ("to", "checked_in".into()), ("back", back.clone())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(desk.call("desk_status", &form, Some(&app.base)).await.status, 403);
+    let mut fields = vec![("csrf", desk.csrf.as_str())];
+    fields.extend_from_slice(&form[1..]);
+    assert_eq!(desk.call("desk_status", &fields, Some("https://evil.example")).await.status, 403);
+    assert_eq!(app.appointment_state(&anna).await, ("booked".into(), 0));
+    assert_eq!(desk.post("desk_status", &[("appointment", "abc"), ("to", "checked_in"), ("back", &back)]).await.status, 422);
+
+    // Display links: a wrong key, another location's key, no key.
+    let mut owner = app.owner().await;
+    let created = owner.post("desk_display_create", &[("location", &location), ("label", "Waiting room")]).await;
+    let key = created.location.rsplit("key=").next().unwrap().to_owned();
+    let singapore = app.count("SELECT id FROM locations WHERE name LIKE 'Singapore%'").await.to_string();
+    for path in [
+        format!("/desk/display/{location}?key={}", "f".repeat(64)),
+        format!("/desk/display/{singapore}?key={key}"),
+        format!("/desk/display/{location}"),
+        format!("/desk/display/abc?key={key}"),
+    ] {
+        let a = stranger.get(&path).await;
+        assert_eq!(a.status, 404, "{path}: {}", a.body);
+        assert!(!a.body.contains("display-board"), "{path}");
+    }
+    assert_eq!(stranger.get(&format!("/desk/display/{singapore}/events?key={key}")).await.status, 401);
+    assert_eq!(stranger.get(&format!("/desk/display/{location}/events")).await.status, 401);
+    assert_eq!(other.post("desk_display_revoke", &[("link", "1")]).await.status, 404, "another clinic's link");
+    assert_eq!(stranger.get(&format!("/desk/display/{location}?key={key}")).await.status, 200, "still valid");
+}
+
+async fn an_open_desk_hears_of_changes_made_on_another_instance(db: TestDb) {
+    let url = db.url.clone();
+    let app = spawn_app(db).await;
+    let desk = app.staff("desk@demo.example", "desk").await;
+    let mut stream = desk.with_cookie(app.http.get(format!("{}/desk/events", app.base))).send().await.unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let mut buf = String::new();
+    assert_eq!(next_event(&mut stream, &mut buf).await, "sync", "a new connection first catches up");
+
+    // A second instance on the same database (another process on SQLite, another server on
+    // PostgreSQL): its booking and its desk's check-in reach the first instance's desk.
+    let other_store = Store::connect(&url).await.unwrap();
+    let other_base = serve(other_store.clone(), app.clock).await;
+    let (anna, day, location) = Server { base: other_base.clone(), http: app.http.clone(), store: other_store, clock: app.clock, demo_id: app.demo_id }
+        .booked(0, "Anna", -10)
+        .await;
+    // The front desk's promise: on every desk within two seconds.
+    next_change_within(&mut stream, &mut buf, std::time::Duration::from_secs(2)).await;
+    let mut at_b = desk.clone();
+    at_b.base = other_base;
+    let back = format!("/desk?day={day}&location={location}");
+    assert_eq!(at_b.post("desk_status", &[("appointment", &anna), ("to", "checked_in"), ("back", &back)]).await.status, 302);
+    next_change_within(&mut stream, &mut buf, std::time::Duration::from_secs(10)).await;
+    // What the desk fetches on that event shows the change.
+    assert_eq!(texts(&desk.get(&back).await.body, "visit-queue"), ["Queue number 1"]);
+}
+
 on_both_backends!(
     an_owner_changes_roles_and_disables_accounts_which_ends_their_sessions,
     phone_lines_are_given_to_the_clinics_own_voice_users_and_taken_away,
@@ -1273,4 +1570,7 @@ on_both_backends!(
     working_hours_are_edited_in_the_console_and_bad_rules_are_refused_naming_the_field,
     an_hours_change_that_strands_an_appointment_lists_it_first_then_keeps_it_booked_and_flagged,
     webhook_subscriptions_are_managed_in_the_console_with_the_secret_shown_once_and_deliveries_sent_again,
+    the_desk_checks_patients_in_and_the_waiting_room_display_shows_their_numbers,
+    the_desk_and_its_streams_show_nothing_without_a_session_to_another_clinic_or_by_a_wrong_link,
+    an_open_desk_hears_of_changes_made_on_another_instance,
 );

@@ -14,6 +14,7 @@ mod clinic_admin;
 mod clinic_apply;
 pub mod clinic_file;
 pub mod credentials;
+pub mod desk;
 mod error;
 pub mod links;
 mod patients;

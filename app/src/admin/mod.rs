@@ -44,6 +44,7 @@ pub struct Frame {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Overview,
+    Desk,
     Settings,
     Catalogue,
     Schedule,
@@ -56,10 +57,18 @@ pub enum Section {
 }
 
 #[component]
-pub fn Console(frame: Frame, section: Section, children: Children) -> impl IntoView {
+pub fn Console(
+    frame: Frame,
+    section: Section,
+    /// The front desk's board uses the whole width of a wide screen.
+    #[prop(optional)]
+    wide: bool,
+    children: Children,
+) -> impl IntoView {
     let locale = frame.locale;
     let links = [
         (Section::Overview, "/admin", T::Overview, true),
+        (Section::Desk, "/desk", T::FrontDesk, true),
         (Section::Settings, "/admin/settings", T::Settings, frame.can_configure),
         (Section::Catalogue, "/admin/catalogue", T::Catalogue, frame.can_configure),
         (Section::Schedule, "/admin/schedule", T::Schedule, frame.can_configure),
@@ -107,7 +116,7 @@ pub fn Console(frame: Frame, section: Section, children: Children) -> impl IntoV
                 <ul class="flex flex-wrap gap-1">{nav}</ul>
             </nav>
         </header>
-        <main class="mx-auto max-w-5xl p-4 sm:p-6">{children()}</main>
+        <main class=if wide { "mx-auto max-w-screen-2xl p-4 sm:p-6" } else { "mx-auto max-w-5xl p-4 sm:p-6" }>{children()}</main>
     }
 }
 

@@ -141,7 +141,14 @@ fn write_cookie(value: &str, max_age: i64) {
 /// Only console paths: an address from a link cannot send a fresh session elsewhere.
 pub fn safe_next(next: Option<&str>) -> String {
     match next.map(str::trim) {
-        Some(path) if path.starts_with("/admin") && !path.starts_with("/admin/login") && !path.contains("//") && !path.contains('\\') => path.to_owned(),
+        Some(path)
+            if (path.starts_with("/admin") || path == "/desk" || path.starts_with("/desk?") || path.starts_with("/desk/"))
+                && !path.starts_with("/admin/login")
+                && !path.contains("//")
+                && !path.contains('\\') =>
+        {
+            path.to_owned()
+        }
         _ => "/admin".to_owned(),
     }
 }
@@ -166,6 +173,7 @@ mod tests {
     #[test]
     fn only_console_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/admin/settings")), "/admin/settings");
+        assert_eq!(safe_next(Some("/desk?day=2026-12-04")), "/desk?day=2026-12-04");
         for outside in [None, Some(""), Some("https://evil.example/admin"), Some("//evil.example"), Some("/admin//evil"), Some("/book/demo"), Some("/admin/login")] {
             assert_eq!(safe_next(outside), "/admin", "{outside:?}");
         }

@@ -19,6 +19,7 @@ pub enum T {
     CreateAccount,
     LinkInvalid,
     Overview,
+    FrontDesk,
     Settings,
     Staff,
     Account,
@@ -262,6 +263,7 @@ pub fn t(locale: Locale, key: T) -> &'static str {
     use T::*;
     let (en, de) = match key {
         Console => ("Clinic console", "Praxis-Verwaltung"),
+        FrontDesk => ("Front desk", "Empfang"),
         SignIn => ("Sign in", "Anmelden"),
         SignInTitle => ("Sign in to the clinic console", "Anmeldung zur Praxis-Verwaltung"),
         Email => ("E-mail address", "E-Mail-Adresse"),

@@ -1,0 +1,146 @@
+// The front desk in Chromium: a desk page is open while a bot books through the API and the
+// booking appears by itself; the desk books a walk-in and checks it in, and the waiting-room
+// display (opened by its link, no sign-in) shows the number and follows the desk live; the
+// server restarts while a change is made from the command line, and desk and display catch
+// up without a reload. Every page passes the accessibility checker.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { accessibilityProblems, DEMO_OWNER_PASSWORD, hydrated, launchBrowser, startServer } from "../support.mjs";
+
+let server;
+let browser;
+const auth = { authorization: `Basic ${Buffer.from("demo:bk_e2e_demo_key").toString("base64")}` };
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function checked(page, what) {
+  await hydrated(page);
+  assert.deepEqual(await accessibilityProblems(page), [], `${what}: accessibility`);
+}
+
+async function signedIn(viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.base}/desk`);
+  await page.waitForURL(/\/admin\/login\?next=%2Fdesk/);
+  await page.getByLabel("E-mail address").fill("owner@demo.example");
+  await page.getByLabel("Password").fill(DEMO_OWNER_PASSWORD);
+  await page.getByTestId("sign-in").click();
+  await page.waitForURL(`${server.base}/desk`);
+  return { context, page, errors };
+}
+
+const live = (page) => page.locator('[data-live-status][data-state="online"]').waitFor();
+const visit = (page, name) => page.getByTestId("visit").filter({ has: page.getByTestId("visit-patient").getByText(name, { exact: true }) });
+
+test("a bot's booking appears on an open desk within two seconds, without a reload", async () => {
+  const { context, page, errors } = await signedIn();
+  const calendars = (await (await fetch(`${server.base}/api/v1/calendars`, { headers: auth })).json()).calendars;
+  const sophie = calendars.find((c) => c.name === "Sophie Wagner");
+  const type = sophie.appointmentTypes[0].id;
+  const from = new Date(server.now().getTime() + 3 * 86400000).toISOString().slice(0, 10);
+  const to = new Date(server.now().getTime() + 17 * 86400000).toISOString().slice(0, 10);
+  const availability = await (await fetch(`${server.base}/api/v1/availability?calendar_id=${sophie.id}&appointment_type_id=${type}&from=${from}&to=${to}`, { headers: auth })).json();
+  const slot = availability.days.flatMap((d) => d.slots)[0];
+  const day = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin", year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(slot.start));
+
+  await page.goto(`${server.base}/desk?day=${day}`);
+  await checked(page, "desk");
+  await live(page);
+  await page.evaluate(() => { window.notReloaded = true; });
+  const booked = await fetch(`${server.base}/api/v1/appointments`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ slotId: slot.slotId, patient: { firstName: "Lena", lastName: "Live", dob: "1979-04-01", phone: "+49 30 5550199" } }),
+  });
+  assert.equal(booked.status, 201, await booked.text());
+  await visit(page, "Lena Live").waitFor({ timeout: 2000 });
+  assert.equal(await visit(page, "Lena Live").getByTestId("visit-source").textContent(), "Chat bot");
+  assert.equal(await page.evaluate(() => window.notReloaded), true, "the page was not reloaded");
+
+  // The keyboard moves between days.
+  await page.locator("body").press("]");
+  await page.waitForURL((u) => u.searchParams.get("day") !== day);
+  await page.locator("body").press("[");
+  await page.waitForURL((u) => u.searchParams.get("day") === day);
+  await visit(page, "Lena Live").waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a walk-in is booked and checked in at the desk, the display shows the number, and both catch up after a restart", async () => {
+  const { context, page, errors } = await signedIn();
+
+  // A display link for Berlin Mitte, opened on the waiting room's screen without a sign-in.
+  await page.goto(`${server.base}/desk/displays`);
+  await checked(page, "display links");
+  await page.getByLabel("Location").selectOption({ label: "Berlin Mitte" });
+  await page.getByLabel("Label").fill("Waiting room");
+  await page.getByTestId("create-display").click();
+  await page.getByTestId("display-created").waitFor();
+  const link = await page.getByTestId("display-link").inputValue();
+  const tvContext = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+  const tv = await tvContext.newPage();
+  await tv.goto(link);
+  await tv.getByTestId("display-board").waitFor();
+  assert.deepEqual(await accessibilityProblems(tv), [], "display: accessibility");
+  // Its stream is open once the first catch-up has been fetched.
+  await tv.locator("[data-live][data-refreshed]").waitFor();
+  await tv.evaluate(() => { window.notReloaded = true; });
+
+  // Today's board at Berlin Mitte: a walk-in for the first provider.
+  await page.goto(`${server.base}/desk`);
+  await page.getByLabel("Location").selectOption({ label: "Berlin Mitte" });
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.waitForURL(/location=/);
+  const walkIn = async (first, last) => {
+    const form = page.getByTestId("walk-in").first();
+    await form.locator("summary").click();
+    await form.getByLabel("First name").fill(first);
+    await form.getByLabel("Last name").fill(last);
+    await form.getByLabel("Phone (optional)").fill("030 1234567");
+    await form.getByTestId("book-walk-in").click();
+    await visit(page, `${first} ${last}`).waitFor();
+  };
+  await walkIn("Walt", "Walker");
+  await checked(page, "desk with a walk-in");
+  await visit(page, "Walt Walker").getByTestId("check-in").click();
+  await page.getByTestId("queue-number").waitFor();
+  const number = (await page.getByTestId("queue-number").textContent()).trim();
+  assert.equal(number, "1");
+  await tv.getByTestId("display-now").filter({ hasText: number }).waitFor({ timeout: 2000 });
+  assert.ok(!(await tv.locator("body").textContent()).includes("Walt"), "no names on this display");
+
+  // Done at the desk: the display empties by itself.
+  await live(page);
+  await visit(page, "Walt Walker").getByTestId("complete").click();
+  await visit(page, "Walt Walker").getByTestId("visit-status").filter({ hasText: "Done" }).waitFor();
+  await tv.getByTestId("display-idle").first().waitFor({ timeout: 2000 });
+
+  // A restart, and a check-in from the command line while the server is down: the open desk
+  // and the display catch up when their streams reconnect.
+  await walkIn("Rita", "Restart");
+  const id = await visit(page, "Rita Restart").getAttribute("data-appointment");
+  await live(page);
+  await page.evaluate(() => { window.notReloaded = true; });
+  await server.restart(async () => {
+    server.cli(["appointment", "check-in", "demo", id]);
+  });
+  await visit(page, "Rita Restart").getByTestId("visit-queue").waitFor({ timeout: 10000 });
+  await tv.getByTestId("display-now").filter({ hasText: "2" }).waitFor({ timeout: 10000 });
+  assert.equal(await page.evaluate(() => window.notReloaded), true, "the desk was not reloaded");
+  assert.equal(await tv.evaluate(() => window.notReloaded), true, "the display was not reloaded");
+  assert.deepEqual(errors, []);
+  await tvContext.close();
+  await context.close();
+});
