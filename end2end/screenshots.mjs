@@ -95,6 +95,64 @@ try {
       await context.close();
     }
   }
+  // The front desk: walk-ins at Berlin Mitte today, two of them checked in, and the
+  // waiting-room display of that location.
+  const signIn = async (page) => {
+    await page.goto(`${server.base}/admin/login`);
+    await page.locator("#email").fill("owner@demo.example");
+    await page.locator("#password").fill(DEMO_OWNER_PASSWORD);
+    await page.getByTestId("sign-in").click();
+    await page.waitForURL(`${server.base}/admin`);
+  };
+  let display;
+  {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await signIn(page);
+    await page.goto(`${server.base}/desk?location=1`);
+    for (const [first, last, column, checkIn] of [["Jana", "Roth", 0, true], ["Ali", "Demir", 1, true], ["Eva", "Lang", 3, false]]) {
+      const form = page.getByTestId("walk-in").nth(column);
+      await form.locator("summary").click();
+      await form.getByLabel("First name").fill(first);
+      await form.getByLabel("Last name").fill(last);
+      await form.getByTestId("book-walk-in").click();
+      const card = page.getByTestId("visit").filter({ hasText: `${first} ${last}` });
+      await card.waitFor();
+      if (checkIn) {
+        await card.getByTestId("check-in").click();
+        await page.getByTestId("queue-number").waitFor();
+      }
+    }
+    await page.goto(`${server.base}/desk/displays`);
+    await page.getByLabel("Location").selectOption({ label: "Berlin Mitte" });
+    await page.getByLabel("Label").fill("Waiting room, ground floor");
+    await page.getByTestId("create-display").click();
+    display = await page.getByTestId("display-link").inputValue();
+    await context.close();
+  }
+  const deskViewports = { ...viewports, tablet: { width: 820, height: 1180 } };
+  for (const [name, viewport] of Object.entries(deskViewports)) {
+    for (const lang of ["en", "de"]) {
+      const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+      const page = await context.newPage();
+      const shot = (step) => page.screenshot({ path: join(out, `desk-${step}-${lang}-${name}.jpg`), type: "jpeg", quality: 70, fullPage: true });
+      await signIn(page);
+      await page.goto(`${server.base}/admin/account`);
+      await page.locator("#locale").selectOption(lang);
+      await page.getByTestId("save-language").click();
+      await page.waitForURL(/done=language/);
+      await page.goto(`${server.base}/desk?location=1`);
+      await page.locator("[data-live][data-refreshed]").waitFor();
+      await shot("1-day");
+      await page.goto(`${server.base}/desk/displays`);
+      await hydrated(page);
+      await shot("2-displays");
+      await page.goto(`${display}&lang=${lang}`);
+      await page.locator("[data-live][data-refreshed]").waitFor();
+      await shot("3-display");
+      await context.close();
+    }
+  }
 } finally {
   await browser.close();
   await server.stop();

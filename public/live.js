@@ -35,15 +35,18 @@
     if (el && el.focus) el.focus();
   }
 
+  // A form being filled in (a walk-in's details, a cancellation's reason) is not swapped away:
+  // the refresh waits until the field is left and the form is sent or closed.
   function typing() {
     var el = document.activeElement;
-    return el && el.tagName === 'INPUT' && board.contains(el);
+    if (el && board.contains(el) && /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) return true;
+    return Array.prototype.some.call(board.querySelectorAll('details[open] input:not([type=hidden])'), function (input) {
+      return input.value !== '';
+    });
   }
 
   function refresh() {
     if (busy) { again = true; return; }
-    // What is being typed into the board (a cancellation's reason) is not swapped away: the
-    // refresh waits until the field is left.
     if (typing()) { setTimeout(refresh, 1000); return; }
     busy = true;
     fetch(location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' }, cache: 'no-store' })
@@ -54,7 +57,13 @@
         var fresh = new DOMParser().parseFromString(page.html, 'text/html').getElementById(board.id);
         if (fresh && !page.redirected) {
           var key = focusKey(document.activeElement);
+          // A form opened but not yet filled in stays open.
+          var open = Array.prototype.map.call(board.querySelectorAll('details[open][id]'), function (d) { return d.id; });
           board.replaceChildren.apply(board, Array.prototype.slice.call(fresh.childNodes));
+          open.forEach(function (id) {
+            var d = document.getElementById(id);
+            if (d && d.tagName === 'DETAILS') d.open = true;
+          });
           board.dataset.refreshed = String(Number(board.dataset.refreshed || 0) + 1);
           restoreFocus(key);
         } else if (page.redirected || (page.status >= 400 && page.status < 500)) {

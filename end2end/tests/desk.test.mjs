@@ -61,7 +61,7 @@ test("a bot's booking appears on an open desk within two seconds, without a relo
   const booked = await fetch(`${server.base}/api/v1/appointments`, {
     method: "POST",
     headers: { ...auth, "content-type": "application/json" },
-    body: JSON.stringify({ slotId: slot.slotId, patient: { firstName: "Lena", lastName: "Live", dob: "1979-04-01", phone: "+49 30 5550199" } }),
+    body: JSON.stringify({ slotId: slot.slotId, patient: { firstName: "Lena", lastName: "Live", dob: "1979-04-01", phone: "+49 30 5550199", email: "lena@example.org" } }),
   });
   assert.equal(booked.status, 201, await booked.text());
   await visit(page, "Lena Live").waitFor({ timeout: 2000 });

@@ -201,15 +201,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(live: Live) -> Router<S> {
 }
 
 async fn desk_events(State(live): State<Live>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == app::admin::session::COOKIE_NAME && !value.is_empty())
-        .map(|(_, value)| value.to_owned());
-    match token {
+    match app::admin::session::token_in(&headers) {
         Some(token) => stream(live, Viewer::Staff { token }).await,
         None => refused(),
     }

@@ -24,9 +24,12 @@ fn header(name: impl http::header::AsHeaderName) -> Option<String> {
 
 /// The session token from the request's cookie.
 pub fn session_token() -> Option<String> {
-    let parts = parts()?;
-    parts
-        .headers
+    token_in(&parts()?.headers)
+}
+
+/// The session token in a request's `Cookie` headers (also read by the desk's live stream).
+pub fn token_in(headers: &http::HeaderMap) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -513,9 +513,10 @@ fn ProviderColumn(
     let walk_in_form = (today && !offered.is_empty()).then(move || {
         let key = format!("{provider_id}-{location_id}");
         let products = offered.iter().map(|p| view! { <option value=p.id.to_string()>{p.name.clone()}</option> }).collect_view();
+        let details_id = format!("walk-in-{key}");
         let id = move |field: &str| format!("walk-in-{key}-{field}");
         view! {
-            <details class="mb-3" data-testid="walk-in">
+            <details class="mb-3" id=details_id data-testid="walk-in">
                 <summary class="inline-block cursor-pointer rounded-md border border-teal-700 px-3 py-1.5 text-sm font-semibold text-teal-900 hover:bg-teal-50">
                     {d(locale, D::WalkIn)} <span class="sr-only">": " {who}</span>
                 </summary>
@@ -603,7 +604,7 @@ fn VisitCard(v: Visit, locale: Locale, csrf: String, back: String, status: Serve
     let reason_id = format!("cancel-reason-{}", v.id);
     let cancel_form = v.can_cancel.then(|| {
         view! {
-            <details class="w-full">
+            <details class="w-full" id=format!("cancel-{}", v.id)>
                 <summary class="inline-block cursor-pointer rounded-md px-2 py-1.5 text-sm font-medium text-red-800 hover:bg-red-50" data-testid="cancel">
                     {d(locale, D::Cancel)} <span class="sr-only">": " {v.patient.clone()}</span>
                 </summary>
