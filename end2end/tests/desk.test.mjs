@@ -103,8 +103,8 @@ test("a walk-in is booked and checked in at the desk, the display shows the numb
   await page.getByLabel("Location").selectOption({ label: "Berlin Mitte" });
   await page.getByRole("button", { name: "Show" }).click();
   await page.waitForURL(/location=/);
-  const walkIn = async (first, last) => {
-    const form = page.getByTestId("walk-in").first();
+  const walkIn = async (first, last, column) => {
+    const form = page.getByTestId("walk-in").nth(column);
     await form.locator("summary").click();
     await form.getByLabel("First name").fill(first);
     await form.getByLabel("Last name").fill(last);
@@ -112,7 +112,7 @@ test("a walk-in is booked and checked in at the desk, the display shows the numb
     await form.getByTestId("book-walk-in").click();
     await visit(page, `${first} ${last}`).waitFor();
   };
-  await walkIn("Walt", "Walker");
+  await walkIn("Walt", "Walker", 0);
   await checked(page, "desk with a walk-in");
   await visit(page, "Walt Walker").getByTestId("check-in").click();
   await page.getByTestId("queue-number").waitFor();
@@ -129,7 +129,8 @@ test("a walk-in is booked and checked in at the desk, the display shows the numb
 
   // A restart, and a check-in from the command line while the server is down: the open desk
   // and the display catch up when their streams reconnect.
-  await walkIn("Rita", "Restart");
+  // The first provider's time until Walt's end stays used (done is done), so the next provider.
+  await walkIn("Rita", "Restart", 1);
   const id = await visit(page, "Rita Restart").getAttribute("data-appointment");
   await live(page);
   await page.evaluate(() => { window.notReloaded = true; });
@@ -137,7 +138,7 @@ test("a walk-in is booked and checked in at the desk, the display shows the numb
     server.cli(["appointment", "check-in", "demo", id]);
   });
   await visit(page, "Rita Restart").getByTestId("visit-queue").waitFor({ timeout: 10000 });
-  await tv.getByTestId("display-now").filter({ hasText: "2" }).waitFor({ timeout: 10000 });
+  await tv.getByTestId("display-now").filter({ hasText: "1" }).waitFor({ timeout: 10000 });
   assert.equal(await page.evaluate(() => window.notReloaded), true, "the desk was not reloaded");
   assert.equal(await tv.evaluate(() => window.notReloaded), true, "the display was not reloaded");
   assert.deepEqual(errors, []);
