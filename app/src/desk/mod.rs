@@ -227,7 +227,7 @@ mod ssr {
             places: catalogue.locations.iter().map(|l| Place { id: l.id, name: l.name.clone() }).collect(),
             location,
             day: day.to_string(),
-            day_label: day_label(locale, day),
+            day_label: locale.long_date(day),
             previous: (day - Duration::days(1)).to_string(),
             next: (day + Duration::days(1)).to_string(),
             today: today.to_string(),
@@ -271,23 +271,6 @@ mod ssr {
             can_complete: ok(AppointmentStatus::Completed),
             can_no_show: ok(AppointmentStatus::NoShow) && now >= a.start,
             can_cancel: ok(AppointmentStatus::Cancelled),
-        }
-    }
-
-    fn day_label(locale: Locale, day: NaiveDate) -> String {
-        use chrono::Datelike;
-        let weekday = day.weekday().num_days_from_monday() as usize;
-        match locale {
-            Locale::En => {
-                const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-                format!("{}, {}", DAYS[weekday], day.format("%-d %B %Y"))
-            }
-            Locale::De => {
-                const DAYS: [&str; 7] = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"];
-                const MONTHS: [&str; 12] =
-                    ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"];
-                format!("{}, {}. {} {}", DAYS[weekday], day.day(), MONTHS[day.month0() as usize], day.year())
-            }
         }
     }
 
