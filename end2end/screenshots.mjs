@@ -110,11 +110,13 @@ try {
     const page = await context.newPage();
     await signIn(page);
     await page.goto(`${server.base}/desk?location=1`);
+    await page.locator("[data-live][data-refreshed]").waitFor();
     for (const [first, last, column, checkIn] of [["Jana", "Roth", 0, true], ["Ali", "Demir", 1, true], ["Eva", "Lang", 3, false]]) {
       const form = page.getByTestId("walk-in").nth(column);
       await form.locator("summary").click();
-      await form.getByLabel("First name").fill(first);
-      await form.getByLabel("Last name").fill(last);
+      // The owner's language is whichever the console's last round left: fields by name.
+      await form.locator('[name="first_name"]').fill(first);
+      await form.locator('[name="last_name"]').fill(last);
       await form.getByTestId("book-walk-in").click();
       const card = page.getByTestId("visit").filter({ hasText: `${first} ${last}` });
       await card.waitFor();
@@ -124,8 +126,8 @@ try {
       }
     }
     await page.goto(`${server.base}/desk/displays`);
-    await page.getByLabel("Location").selectOption({ label: "Berlin Mitte" });
-    await page.getByLabel("Label").fill("Waiting room, ground floor");
+    await page.locator("#display-location").selectOption({ label: "Berlin Mitte" });
+    await page.locator("#display-label").fill("Waiting room, ground floor");
     await page.getByTestId("create-display").click();
     display = await page.getByTestId("display-link").inputValue();
     await context.close();
