@@ -79,6 +79,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/audit") view=admin::staff::AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/account") view=admin::account::AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/desk") view=desk::DeskPage ssr=SsrMode::Async/>
+                <Route path=path!("/desk/book") view=desk::book::DeskBookPage ssr=SsrMode::Async/>
+                <Route path=path!("/desk/book/patient") view=desk::book::DeskPatientPage ssr=SsrMode::Async/>
+                <Route path=path!("/desk/reschedule/:id") view=desk::book::DeskReschedulePage ssr=SsrMode::Async/>
+                <Route path=path!("/desk/reschedule/:id/confirm") view=desk::book::DeskMovePage ssr=SsrMode::Async/>
                 <Route path=path!("/desk/displays") view=desk::display::DisplaysPage ssr=SsrMode::Async/>
                 <Route path=path!("/desk/display/:location") view=desk::display::DisplayPage ssr=SsrMode::Async/>
             </Routes>

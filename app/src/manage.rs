@@ -342,7 +342,7 @@ pub fn ReschedulePage() -> impl IntoView {
                             view! {
                                 <crate::Header locale title=p.clinic_name.clone() parent=p.parent_origin.clone()/>
                                 <p class="mb-3">{locale.t(Msg::OldTime)} ": " <strong>{current}</strong></p>
-                                <PickerView p base=format!("/manage/{token}/reschedule") action=TimeAction::Confirm { token: token.clone() }/>
+                                <PickerView p base=format!("/manage/{token}/reschedule") action=TimeAction::Link { to: format!("/manage/{token}/reschedule/confirm"), fixed: true }/>
                                 <a href=back class="mt-4 inline-block text-teal-800 underline">{locale.t(Msg::BackToAppointment)}</a>
                             }
                             .into_any()

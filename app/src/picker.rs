@@ -172,9 +172,7 @@ pub(crate) mod ssr {
     }
 
     pub async fn picker(clinic: &str, q: PickerQuery) -> Result<Picker, AppError> {
-
         let store = store()?;
-        let now = now()?;
         // Rescheduling fixes location, service and product to the appointment's.
         let (slug, fixed, current) = match nonempty(&q.token) {
             Some(token) => {
@@ -192,6 +190,29 @@ pub(crate) mod ssr {
         let origins = store.embed_origins(catalogue.clinic.id).await?;
         allow_framing(&origins);
         let parent_origin = parent_origin(nonempty(&q.embed), &origins);
+        build(&store, catalogue, locale, parent_origin, fixed, current, q).await
+    }
+
+    /// The picker as the front desk uses it: for the signed-in staff member's clinic (never
+    /// framed), booking anew or moving `appointment`, which the caller has checked belongs to
+    /// that clinic. The times offered are exactly those patients are offered.
+    pub async fn for_desk(clinic_id: i64, locale: Locale, appointment: Option<store::AppointmentView>, q: PickerQuery) -> Result<Picker, AppError> {
+        let store = store()?;
+        let catalogue = store.catalogue_of(store.clinic_by_id(clinic_id).await?).await?;
+        let fixed = appointment.as_ref().map(|v| (v.location_id, v.service_id, v.product_id));
+        build(&store, catalogue, locale, None, fixed, appointment, q).await
+    }
+
+    async fn build(
+        store: &store::Store,
+        catalogue: store::Catalogue,
+        locale: Locale,
+        parent_origin: Option<String>,
+        fixed: Option<(i64, i64, Option<i64>)>,
+        current: Option<store::AppointmentView>,
+        q: PickerQuery,
+    ) -> Result<Picker, AppError> {
+        let now = now()?;
 
         let location = match (fixed, param_id(nonempty(&q.location), "location")?) {
             (Some((l, _, _)), _) => catalogue.locations.iter().find(|x| x.id == l),
@@ -279,7 +300,7 @@ pub(crate) mod ssr {
         // for the next free day, the days around a time just taken. Its cost does not grow
         // with the clinic's booking horizon.
         let free = FreeTimes {
-            store: &store,
+            store,
             request: AvailabilityRequest {
                 clinic_id: catalogue.clinic.id,
                 location_id: location.id,
@@ -427,8 +448,9 @@ pub(crate) mod ssr {
 pub enum TimeAction {
     /// Book: every time is a submit button of one form that places a hold.
     Hold(ServerAction<crate::book::HoldSlot>),
-    /// Reschedule: every time links to the confirmation step.
-    Confirm { token: String },
+    /// Every time links to a confirmation step at `to` (`?slot=` added); `fixed` hides the
+    /// location, service and type choices (a move keeps them).
+    Link { to: String, fixed: bool },
 }
 
 /// A group of links, one of which is the current choice.
@@ -476,7 +498,7 @@ pub fn PickerView(p: Picker, base: String, action: TimeAction) -> impl IntoView 
     let keep = |keys: &[&str]| -> Vec<(String, String)> {
         sel.iter().filter(|(k, _)| keys.contains(&k.as_str())).cloned().collect()
     };
-    let rescheduling = matches!(action, TimeAction::Confirm { .. });
+    let rescheduling = matches!(action, TimeAction::Link { fixed: true, .. });
     let choices = (!rescheduling).then(|| {
         view! {
             <ChoiceGroup title=locale.t(Msg::Location) key="location" choices=p.locations.clone() base=base.clone() keep=vec![] carry=carry.clone()/>
@@ -568,9 +590,9 @@ pub fn PickerView(p: Picker, base: String, action: TimeAction) -> impl IntoView 
                 </li>
             }
             .into_any(),
-            TimeAction::Confirm { token } => view! {
+            TimeAction::Link { to, .. } => view! {
                 <li>
-                    <a href=carry.href(&format!("/manage/{token}/reschedule/confirm"), &[("slot", t.slot)])
+                    <a href=carry.href(to, &[("slot", t.slot)])
                         class="block rounded-md border border-teal-700 bg-white px-3 py-2 text-center font-medium text-teal-900 hover:bg-teal-50"
                         aria-label=t.long_label.clone()>
                         <time datetime=t.start>{t.label}</time>
@@ -646,7 +668,7 @@ pub fn PickerView(p: Picker, base: String, action: TimeAction) -> impl IntoView 
             </leptos::form::ActionForm>
         }
         .into_any(),
-        TimeAction::Confirm { .. } => body.into_any(),
+        TimeAction::Link { .. } => body.into_any(),
     };
     view! {
         {choices}

@@ -1549,6 +1549,173 @@ async fn an_open_desk_hears_of_changes_made_on_another_instance(db: TestDb) {
     assert_eq!(texts(&desk.get(&back).await.body, "visit-queue"), ["Queue number 1"]);
 }
 
+/// The links of a page that start with `prefix`, as a browser follows them.
+fn links(body: &str, prefix: &str) -> Vec<String> {
+    let needle = format!(r#"href="{prefix}"#);
+    body.match_indices(&needle)
+        .map(|(at, _)| {
+            let rest = &body[at + 6..];
+            rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+        })
+        .collect()
+}
+
+impl Server {
+    /// A patient of `clinic` on file (registered or not): their id.
+    async fn on_file(&self, clinic: i64, first: &str, last: &str, born: (i32, u32, u32), phone: Option<&str>, registered: bool) -> String {
+        let details = domain::patient::PersonDetails {
+            first_name: Some(domain::patient::PersonName::parse(first).unwrap()),
+            last_name: Some(domain::patient::PersonName::parse(last).unwrap()),
+            birth_date: chrono::NaiveDate::from_ymd_opt(born.0, born.1, born.2),
+            phone: phone.map(|p| domain::patient::Phone::parse(p, None).unwrap()),
+            ..Default::default()
+        };
+        self.store.create_patient(clinic, &details, registered, self.clock.now()).await.unwrap().id.to_string()
+    }
+}
+
+async fn the_desk_books_a_later_time_for_a_patient_it_finds_and_moves_it_with_the_patients_picker(db: TestDb) {
+    let app = spawn_app(db).await;
+    let older = app.on_file(app.demo_id, "Greta", "Lind", (1970, 1, 1), None, true).await;
+    let younger = app.on_file(app.demo_id, "Greta", "Lind", (1985, 6, 15), Some("+49 30 7654321"), false).await;
+    let mut desk = app.staff("desk@demo.example", "desk").await;
+
+    // The picker offers the patients' times; each leads to choosing the patient.
+    let picker = desk.get("/desk/book").await;
+    assert_eq!(picker.status, 200, "{}", picker.body);
+    let times = links(&picker.body, "/desk/book/patient?slot=");
+    assert!(times.len() >= 3, "free times are offered: {}", picker.body);
+    let page = desk.get(&times[0]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains(r#"data-testid="chosen""#), "nobody is chosen before the desk chooses");
+    let slot = slot_of(&times[0]);
+
+    // Namesakes are both shown, told apart, and flagged; nothing is picked for the desk.
+    let search = |q: &str| format!("{}&{q}", times[0]);
+    let both = desk.get(&search("name=greta+LIND")).await;
+    assert_eq!(texts(&both.body, "namesake").len(), 2, "{}", both.body);
+    assert!(both.body.contains("born 1970-01-01") && both.body.contains("born 1985-06-15") && both.body.contains("+49307654321"), "{}", both.body);
+    assert!(!both.body.contains(r#"data-testid="chosen""#));
+    assert_eq!(desk.get(&search("name=Lind")).await.body.matches(r#"data-testid="match""#).count(), 2, "one word: a first or a last name");
+    let one = desk.get(&search("name=Greta+Lind&birth=1985-06-15")).await;
+    assert_eq!(one.body.matches(r#"data-testid="match""#).count(), 1, "{}", one.body);
+    assert_eq!(desk.get(&search("phone=030+7654321")).await.body.matches(r#"data-testid="match""#).count(), 1, "the phone is read in the location's country");
+    assert!(desk.get(&search("name=Nobody+Here")).await.body.contains(r#"data-testid="no-matches""#));
+    for bad in ["birth=1985-13-45", "phone=abc", "patient=abc"] {
+        assert_eq!(desk.get(&search(bad)).await.status, 422, "{bad}");
+    }
+    assert_eq!(desk.get("/desk/book/patient?slot=garbage").await.status, 422);
+    let chosen = desk.get(&search(&format!("name=Greta+Lind&patient={younger}"))).await;
+    assert_eq!(texts(&chosen.body, "chosen-name"), ["Greta Lind"], "{}", chosen.body);
+    assert!(chosen.body.contains("born 1985-06-15"));
+
+    // Another clinic's patient cannot be chosen or booked here.
+    app.new_clinic("praxis-nord", "chef@praxis-nord.example", "Europe/Berlin").await;
+    let north = app.count("SELECT id FROM clinics WHERE slug = 'praxis-nord'").await;
+    let foreign = app.on_file(north, "Greta", "Lind", (1970, 1, 1), None, true).await;
+    assert_eq!(desk.get(&search(&format!("patient={foreign}"))).await.status, 404);
+    assert_eq!(texts(&desk.get(&search("name=Greta+Lind")).await.body, "namesake").len(), 2, "the other clinic's Greta is not listed");
+    let appointments = app.count("SELECT COUNT(*) FROM appointments").await;
+    let refused = desk.post("desk_book", &[("slot", &slot), ("patient", &foreign)]).await;
+    assert_eq!(refused.status, 404, "{}", refused.body);
+
+    // Booked for the chosen patient, by the desk, at the chosen time.
+    let booked = desk.post("desk_book", &[("slot", &slot), ("patient", &younger), ("reason", "Called in")]).await;
+    assert_eq!(booked.status, 302, "{}", booked.body);
+    assert!(booked.location.starts_with("/desk?day="), "{}", booked.location);
+    let id = app.count("SELECT MAX(id) FROM appointments").await.to_string();
+    assert_eq!(app.count(&format!("SELECT booker_id FROM appointments WHERE id = {id}")).await.to_string(), younger);
+    assert_eq!(scalar_text(&app.store, &format!("SELECT source FROM appointments WHERE id = {id}")).await, "staff");
+    assert!(desk.get(&booked.location).await.body.contains("Called in"));
+
+    // The same time again, a forged slot, a nameless new patient: refused, nothing written.
+    let patients = app.count("SELECT COUNT(*) FROM patients").await;
+    for (form, status) in [
+        (vec![("slot", slot.as_str()), ("patient", older.as_str())], 422),
+        (vec![("slot", slot.as_str()), ("first_name", "Hugo"), ("last_name", "Brand")], 422),
+        (vec![("slot", "garbage"), ("patient", older.as_str())], 422),
+        (vec![("slot", slot_of(&times[1]).as_str()), ("first_name", "Hugo"), ("last_name", "")], 422),
+        (vec![("slot", ""), ("patient", older.as_str())], 422),
+    ] {
+        let a = desk.post("desk_book", &form).await;
+        assert_eq!(a.status, status, "{form:?}: {}", a.body);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, patients, "refused bookings leave no patient");
+    assert_eq!(app.count("SELECT COUNT(*) FROM appointments").await, appointments + 1);
+
+    // A new patient at another time gets a temporary record, which the desk then registers.
+    // The picker, read again, offers only what is still free.
+    let other_slot = slot_of(&links(&desk.get("/desk/book").await.body, "/desk/book/patient?slot=")[0]);
+    assert_ne!(other_slot, slot);
+    let new = desk.post("desk_book", &[("slot", &other_slot), ("first_name", "Hugo"), ("last_name", "Brand"), ("phone", "030 5550000")]).await;
+    assert_eq!(new.status, 302, "{}", new.body);
+    let hugo = app.count("SELECT MAX(id) FROM patients").await.to_string();
+    assert_eq!(scalar_text(&app.store, &format!("SELECT phone FROM patients WHERE id = {hugo}")).await, "+49305550000");
+    let board = desk.get(&new.location).await;
+    assert_eq!(board.body.matches(r#"data-testid="register""#).count(), 2, "Greta's and Hugo's records are temporary: {}", board.body);
+    let back = new.location.clone();
+    let registered = desk.post("desk_register", &[("patient", &hugo), ("back", &back)]).await;
+    assert_eq!((registered.status, registered.location.as_str()), (302, back.as_str()), "{}", registered.body);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM patients WHERE id = {hugo} AND registered")).await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'patientCreated'").await, 1);
+    assert_eq!(desk.post("desk_register", &[("patient", &hugo), ("back", &back)]).await.status, 422, "registered once");
+    assert_eq!(desk.post("desk_register", &[("patient", &foreign), ("back", &back)]).await.status, 404);
+
+    // Moving: the same picker, fixed to the appointment's type, then a confirmation.
+    let moving = desk.get(&format!("/desk/reschedule/{id}")).await;
+    assert_eq!(moving.status, 200, "{}", moving.body);
+    assert!(moving.body.contains(r#"data-testid="moving""#) && moving.body.contains("Greta Lind"), "{}", moving.body);
+    let choices = links(&moving.body, &format!("/desk/reschedule/{id}/confirm?slot="));
+    let target = choices.iter().find(|l| slot_of(l) != slot).expect("another time").clone();
+    let confirm = desk.get(&target).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert_eq!(texts(&confirm.body, "new-time").len(), 1);
+    let new_slot = slot_of(&target);
+    let before = scalar_text(&app.store, &format!("SELECT CAST(starts_at AS TEXT) FROM appointments WHERE id = {id}")).await;
+    let moved = desk.post("desk_reschedule", &[("appointment", &id), ("slot", &new_slot)]).await;
+    assert_eq!(moved.status, 302, "{}", moved.body);
+    assert!(moved.location.starts_with("/desk?day="), "{}", moved.location);
+    assert_ne!(scalar_text(&app.store, &format!("SELECT CAST(starts_at AS TEXT) FROM appointments WHERE id = {id}")).await, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'appointmentRescheduled' AND payload LIKE '%\"source\":\"staff\"%'").await, 1);
+    // The time it left is free again; one just taken sends the desk back to the picker.
+    let taken = desk.post("desk_reschedule", &[("appointment", &id), ("slot", &other_slot)]).await;
+    assert_eq!(taken.status, 302, "{}", taken.body);
+    assert!(taken.location.starts_with(&format!("/desk/reschedule/{id}?date=")) && taken.location.contains("taken="), "{}", taken.location);
+    assert_eq!(desk.get(&taken.location).await.status, 200);
+
+    // Refused moves: a cancelled appointment, a forged slot, another clinic's desk.
+    assert_eq!(desk.post("desk_reschedule", &[("appointment", &id), ("slot", "garbage")]).await.status, 422);
+    let mut other = app.browser();
+    let token = app.new_clinic("praxis-sued", "chef@praxis-sued.example", "Europe/Berlin").await;
+    assert_eq!(other.accept(&token, "Dr. Süd", "south clinic owner secret").await.status, 302);
+    assert_eq!(other.get(&format!("/desk/reschedule/{id}")).await.status, 404);
+    assert_eq!(other.get(&format!("/desk/reschedule/{id}/confirm?slot={}", other_slot)).await.status, 404);
+    assert_eq!(other.post("desk_reschedule", &[("appointment", &id), ("slot", &slot)]).await.status, 404);
+    assert_eq!(other.post("desk_book", &[("slot", &slot), ("patient", &older)]).await.status, 404, "the slot is not theirs");
+    assert_eq!(other.post("desk_register", &[("patient", &younger), ("back", "/desk")]).await.status, 404);
+    assert_eq!(desk.post("desk_cancel", &[("appointment", &id), ("reason", "Moved away"), ("back", "/desk")]).await.status, 302);
+    assert_eq!(desk.get(&format!("/desk/reschedule/{id}")).await.status, 422, "a cancelled appointment is not moved");
+    assert_eq!(desk.post("desk_reschedule", &[("appointment", &id), ("slot", &slot)]).await.status, 422);
+    assert_eq!(app.browser().get("/desk/book").await.location, "/admin/login?next=%2Fdesk%2Fbook");
+
+    // A walk-in for a patient on file: the type is chosen on the patient page.
+    let (ida, day, location) = app.booked(1, "Ida", -60).await;
+    let provider = app.count(&format!("SELECT provider_id FROM appointments WHERE id = {ida}")).await.to_string();
+    let walk_in = desk.get(&format!("/desk/book/patient?walk_in=1&provider={provider}&location={location}&name=Greta+Lind&patient={older}")).await;
+    assert_eq!(walk_in.status, 200, "{}", walk_in.body);
+    assert!(walk_in.body.contains(r#"id="chosen-product""#), "{}", walk_in.body);
+    let product = app.count(&format!("SELECT MIN(pr.id) FROM products pr JOIN provider_services ps ON ps.service_id = pr.service_id WHERE ps.provider_id = {provider}")).await.to_string();
+    let now = desk.post("desk_book", &[("walk_in", "1"), ("provider", &provider), ("location", &location), ("product", &product), ("patient", &older)]).await;
+    assert_eq!((now.status, now.location.clone()), (302, format!("/desk?day={day}&location={location}")), "{}", now.body);
+    let walked = app.count("SELECT MAX(id) FROM appointments").await;
+    assert_eq!(app.count(&format!("SELECT booker_id FROM appointments WHERE id = {walked}")).await.to_string(), older);
+}
+
+/// The slot id a time link carries (URL-safe already).
+fn slot_of(link: &str) -> String {
+    link.split("slot=").nth(1).unwrap().split('&').next().unwrap().to_owned()
+}
+
 on_both_backends!(
     an_owner_changes_roles_and_disables_accounts_which_ends_their_sessions,
     phone_lines_are_given_to_the_clinics_own_voice_users_and_taken_away,
@@ -1573,4 +1740,5 @@ on_both_backends!(
     the_desk_checks_patients_in_and_the_waiting_room_display_shows_their_numbers,
     the_desk_and_its_streams_show_nothing_without_a_session_to_another_clinic_or_by_a_wrong_link,
     an_open_desk_hears_of_changes_made_on_another_instance,
+    the_desk_books_a_later_time_for_a_patient_it_finds_and_moves_it_with_the_patients_picker,
 );

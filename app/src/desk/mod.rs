@@ -7,6 +7,7 @@
 //! swaps in its board. The patient widget's bundle stays as it was, and what the desk shows
 //! after an update is exactly what a reload would show.
 
+pub mod book;
 pub mod display;
 pub mod text;
 
@@ -43,6 +44,9 @@ pub struct Visit {
     pub can_complete: bool,
     pub can_no_show: bool,
     pub can_cancel: bool,
+    pub can_move: bool,
+    /// The patient, when their record is still temporary: the desk can register them.
+    pub temporary_patient: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +106,11 @@ pub async fn walk_in(
 ) -> Result<(), AppError> {
     let patient = [("firstname", first_name), ("lastname", last_name), ("dob", birth_date), ("phone", phone)];
     crate::server::with_status(ssr::walk_in(csrf, provider, location, product, patient, reason, back).await)
+}
+
+#[server(endpoint = "desk_register")]
+pub async fn register(csrf: String, patient: String, back: String) -> Result<(), AppError> {
+    crate::server::with_status(ssr::register(csrf, patient, back).await)
 }
 
 #[server(endpoint = "desk_cancel")]
@@ -191,7 +200,7 @@ mod ssr {
         let mut columns: Vec<Column> = Vec::new();
         let column_of = |provider_id: i64, provider: &str, location_id: i64, columns: &mut Vec<Column>| -> usize {
             let place = if several { names.get(&location_id).cloned().unwrap_or_default() } else { String::new() };
-            match columns.iter().position(|c| c.provider_id == provider_id && c.place == place) {
+            match columns.iter().position(|c| c.provider_id == provider_id && (c.location_id == location_id || !several)) {
                 Some(i) => i,
                 None => {
                     let products = catalogue
@@ -271,6 +280,8 @@ mod ssr {
             can_complete: ok(AppointmentStatus::Completed),
             can_no_show: ok(AppointmentStatus::NoShow) && now >= a.start,
             can_cancel: ok(AppointmentStatus::Cancelled),
+            can_move: matches!(a.status, AppointmentStatus::Booked | AppointmentStatus::Pending),
+            temporary_patient: a.patient.as_ref().filter(|p| !p.registered).map(|p| p.id),
         }
     }
 
@@ -308,75 +319,36 @@ mod ssr {
         reason: String,
         back: String,
     ) -> Result<(), AppError> {
-        use domain::patient::{FieldProblem, PatientField, PersonDetails, PhoneRegion};
+        use book::ssr::{book_for, new_patient, one_line, When, Who};
         let session = for_change(&csrf, any_role).await?;
         let clinic_id = session.user.clinic_id;
-        let provider_id = param_id(Some(&provider), "provider")?.ok_or_else(|| AppError::invalid("provider", "choose a provider"))?;
-        let location_id = param_id(Some(&location), "location")?.ok_or_else(|| AppError::invalid("location", "choose a location"))?;
-        let product_id = param_id(Some(&product), "product")?.ok_or_else(|| AppError::invalid("product", "choose an appointment type"))?;
-        let reason = reason.trim();
-        if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
-            return Err(AppError::invalid("reason", "must be one line of at most 500 characters"));
-        }
+        let provider = param_id(Some(&provider), "provider")?.ok_or_else(|| AppError::invalid("provider", "choose a provider"))?;
+        let location = param_id(Some(&location), "location")?.ok_or_else(|| AppError::invalid("location", "choose a location"))?;
+        let product = param_id(Some(&product), "product")?.ok_or_else(|| AppError::invalid("product", "choose an appointment type"))?;
+        let reason = one_line(&reason, "reason")?;
         let store = store()?;
-        let now = now()?;
         let catalogue = store.catalogue_of(store.clinic_by_id(clinic_id).await?).await?;
-        let place = catalogue.locations.iter().find(|l| l.id == location_id).ok_or_else(|| AppError::NotFound { what: "location".into() })?;
-        let product = catalogue.products.iter().find(|p| p.id == product_id).ok_or_else(|| AppError::NotFound { what: "appointment type".into() })?;
-        let offered = catalogue.offers.iter().any(|o| o.provider_id == provider_id && o.location_id == location_id && o.service_id == product.service_id);
-        if !offered {
-            return Err(AppError::invalid("product", "this provider does not offer this appointment type here"));
-        }
-        let tz = place.tz;
-        let today = now.with_timezone(&tz).date_naive();
-        let typed: std::collections::HashMap<&str, String> = patient.into_iter().collect();
-        let required = [PatientField::FirstName, PatientField::LastName];
-        let details = PersonDetails::from_text(|f| typed.get(f.as_str()).cloned(), &required, today, PhoneRegion::of_zone(tz.name()))
-            .map_err(|(field, problem)| {
-                let message = match problem {
-                    FieldProblem::Missing => crate::error::REQUIRED.to_owned(),
-                    FieldProblem::Invalid(why) => why,
-                };
-                AppError::invalid(&format!("booker.{}", field.as_str()), message)
-            })?;
-        let start = chrono::DurationRound::duration_trunc(now, Duration::minutes(1)).unwrap_or(now);
-        let minutes = i64::from(product.duration_minutes);
-        let patient = store.create_patient(clinic_id, &details, false, now).await?;
-        let booked = store
-            .create_appointment(&store::NewAppointment {
-                clinic_id,
-                location_id,
-                provider_id,
-                service_id: product.service_id,
-                product_id: Some(product.id),
-                start,
-                end: start + Duration::minutes(minutes),
-                tz,
-                booker_id: Some(patient.id),
-                participant_id: Some(patient.id),
-                source: BookingSource::Staff,
-                reason: reason.to_owned(),
-                idempotency: None,
-                consume_hold: None,
-                now,
-            })
-            .await;
-        match booked {
+        let tz = catalogue.locations.iter().find(|l| l.id == location).map(|l| l.tz).ok_or_else(|| AppError::NotFound { what: "location".into() })?;
+        let typed: Vec<(&'static str, Option<String>)> = patient.into_iter().map(|(k, v)| (k, Some(v))).collect();
+        let details = new_patient(&typed, tz, now()?)?;
+        match book_for(clinic_id, When::Now { provider, location, product }, Who::New(details), &reason).await {
             Ok(_) => {
                 leptos_axum::redirect(&safe_back(&back));
                 Ok(())
             }
-            Err(e) => {
-                // The walk-in was not booked: nobody is left on file for it.
-                store.forget_unbooked_patient(clinic_id, patient.id).await?;
-                match e {
-                    store::StoreError::SlotTaken | store::StoreError::SlotUnavailable => {
-                        Err(AppError::invalid("provider", "is with another patient until later; choose another provider or book a later time"))
-                    }
-                    other => Err(other.into()),
-                }
+            Err(AppError::Invalid { field, .. }) if field == "slot" => {
+                Err(AppError::invalid("provider", "is with another patient until later; choose another provider or book a later time"))
             }
+            Err(e) => Err(e),
         }
+    }
+
+    pub async fn register(csrf: String, patient: String, back: String) -> Result<(), AppError> {
+        let session = for_change(&csrf, any_role).await?;
+        let id = param_id(Some(&patient), "patient")?.ok_or_else(|| AppError::invalid("patient", "choose a patient"))?;
+        store()?.register_patient(session.user.clinic_id, id, now()?).await?;
+        leptos_axum::redirect(&safe_back(&back));
+        Ok(())
     }
 
     pub async fn cancel(csrf: String, appointment: String, reason: String, back: String) -> Result<(), AppError> {
@@ -416,7 +388,12 @@ fn Desk(v: DeskView) -> impl IntoView {
     let status = ServerAction::<ChangeStatus>::new();
     let cancel = ServerAction::<Cancel>::new();
     let walk_in = ServerAction::<WalkIn>::new();
-    let problem = crate::refusal(status).or_else(|| crate::refusal(cancel)).or_else(|| crate::refusal(walk_in)).map(|e| view! { <Problem e locale/> });
+    let register = ServerAction::<Register>::new();
+    let problem = crate::refusal(status)
+        .or_else(|| crate::refusal(cancel))
+        .or_else(|| crate::refusal(walk_in))
+        .or_else(|| crate::refusal(register))
+        .map(|e| view! { <Problem e locale/> });
     let place_param = v.location.map(|l| format!("&location={l}")).unwrap_or_default();
     let places = v
         .places
@@ -436,7 +413,7 @@ fn Desk(v: DeskView) -> impl IntoView {
     } else {
         v.columns
             .iter()
-            .map(|c| view! { <ProviderColumn c=c.clone() locale csrf=v.frame.csrf.clone() back=v.back.clone() today=v.is_today status cancel walk_in/> })
+            .map(|c| view! { <ProviderColumn c=c.clone() locale csrf=v.frame.csrf.clone() back=v.back.clone() today=v.is_today status cancel walk_in register/> })
             .collect_view()
             .into_any()
     };
@@ -452,6 +429,9 @@ fn Desk(v: DeskView) -> impl IntoView {
                     <a href=format!("/desk?day={}{place_param}", v.previous) class=SMALL_BUTTON data-key="[" data-testid="previous-day">"← " {d(locale, D::PreviousDay)}</a>
                     <a href=format!("/desk?day={}{place_param}", v.today) class=SMALL_BUTTON data-key="t" data-testid="today">{d(locale, D::Today)}</a>
                     <a href=format!("/desk?day={}{place_param}", v.next) class=SMALL_BUTTON data-key="]" data-testid="next-day">{d(locale, D::NextDay)} " →"</a>
+                    <a href=format!("/desk/book?{}{place_param}", if v.day > v.today { format!("date={}", v.day) } else { String::new() }) class="rounded-md bg-teal-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-teal-800" data-testid="book-appointment">
+                        {d(locale, D::BookAppointment)}
+                    </a>
                 </nav>
             </div>
             <form method="get" action="/desk" class="mb-4 flex flex-wrap items-end gap-3">
@@ -490,6 +470,7 @@ fn ProviderColumn(
     status: ServerAction<ChangeStatus>,
     cancel: ServerAction<Cancel>,
     walk_in: ServerAction<WalkIn>,
+    register: ServerAction<Register>,
 ) -> impl IntoView {
     let (csrf_walk_in, back_walk_in) = (csrf.clone(), back.clone());
     let (provider_id, location_id, who, offered) = (c.provider_id, c.location_id, c.provider.clone(), c.products.clone());
@@ -503,6 +484,11 @@ fn ProviderColumn(
                 <summary class="inline-block cursor-pointer rounded-md border border-teal-700 px-3 py-1.5 text-sm font-semibold text-teal-900 hover:bg-teal-50">
                     {d(locale, D::WalkIn)} <span class="sr-only">": " {who}</span>
                 </summary>
+                <p class="mt-2 text-sm">
+                    <a href=format!("/desk/book/patient?walk_in=1&provider={provider_id}&location={location_id}") class="text-teal-800 underline" data-testid="walk-in-on-file">
+                        {d(locale, D::OnFile)}
+                    </a>
+                </p>
                 <leptos::form::ActionForm action=walk_in>
                     <input type="hidden" name="csrf" value=csrf_walk_in/>
                     <input type="hidden" name="provider" value=provider_id.to_string()/>
@@ -541,7 +527,7 @@ fn ProviderColumn(
             </details>
         }
     });
-    let heading_id = format!("provider-{}-{}", c.provider_id, c.place.bytes().map(u32::from).sum::<u32>());
+    let heading_id = format!("provider-{}-{}", c.provider_id, c.location_id);
     let labelled_by = heading_id.clone();
     let visits = if c.visits.is_empty() {
         view! { <p class="text-slate-600">{d(locale, D::NoAppointments)}</p> }.into_any()
@@ -549,7 +535,7 @@ fn ProviderColumn(
         let items = c
             .visits
             .into_iter()
-            .map(|v| view! { <VisitCard v locale csrf=csrf.clone() back=back.clone() status cancel/> })
+            .map(|v| view! { <VisitCard v locale csrf=csrf.clone() back=back.clone() status cancel register/> })
             .collect_view();
         view! { <ol class="space-y-3">{items}</ol> }.into_any()
     };
@@ -566,7 +552,15 @@ fn ProviderColumn(
 }
 
 #[component]
-fn VisitCard(v: Visit, locale: Locale, csrf: String, back: String, status: ServerAction<ChangeStatus>, cancel: ServerAction<Cancel>) -> impl IntoView {
+fn VisitCard(
+    v: Visit,
+    locale: Locale,
+    csrf: String,
+    back: String,
+    status: ServerAction<ChangeStatus>,
+    cancel: ServerAction<Cancel>,
+    register: ServerAction<Register>,
+) -> impl IntoView {
     let done = !(v.can_check_in || v.can_complete || v.can_no_show || v.can_cancel);
     let card = if done { "rounded-lg border border-slate-200 bg-slate-50 p-3 text-slate-600" } else { "rounded-lg border border-slate-300 p-3" };
     let status_form = |to: &'static str, label: &'static str, testid: &'static str| {
@@ -584,6 +578,24 @@ fn VisitCard(v: Visit, locale: Locale, csrf: String, back: String, status: Serve
     let check_in = v.can_check_in.then(|| status_form("checked_in", d(locale, D::CheckIn), "check-in"));
     let complete = v.can_complete.then(|| status_form("completed", d(locale, D::Complete), "complete"));
     let no_show = v.can_no_show.then(|| status_form("no_show", d(locale, D::NoShow), "no-show"));
+    let move_link = v.can_move.then(|| {
+        view! {
+            <a href=format!("/desk/reschedule/{}", v.id) class=SMALL_BUTTON data-testid="move">
+                {d(locale, D::Reschedule)} <span class="sr-only">": " {v.patient.clone()}</span>
+            </a>
+        }
+    });
+    let register_form = v.temporary_patient.map(|patient| {
+        let (csrf, back, who) = (csrf.clone(), back.clone(), v.patient.clone());
+        view! {
+            <leptos::form::ActionForm action=register>
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="patient" value=patient.to_string()/>
+                <input type="hidden" name="back" value=back/>
+                <button type="submit" class=SMALL_BUTTON data-testid="register">{d(locale, D::Register)} <span class="sr-only">": " {who}</span></button>
+            </leptos::form::ActionForm>
+        }
+    });
     let reason_id = format!("cancel-reason-{}", v.id);
     let cancel_form = v.can_cancel.then(|| {
         view! {
@@ -621,7 +633,7 @@ fn VisitCard(v: Visit, locale: Locale, csrf: String, back: String, status: Serve
             {v.cancellation_reason.clone().map(|r| view! { <p class="text-sm text-slate-700">{d(locale, D::Cancelled)} ": " {r}</p> })}
             {queue}
             {(!done).then(|| view! {
-                <div class="mt-2 flex flex-wrap items-start gap-2">{check_in}{complete}{no_show}{cancel_form}</div>
+                <div class="mt-2 flex flex-wrap items-start gap-2">{check_in}{complete}{no_show}{move_link}{register_form}{cancel_form}</div>
             })}
         </li>
     }
