@@ -152,6 +152,17 @@ try {
       await page.goto(`${display}&lang=${lang}`);
       await page.locator("[data-live][data-refreshed]").waitFor();
       await shot("3-display");
+      // A phone booking: the patients' picker, then the patient found on file.
+      await page.goto(`${server.base}/desk/book?location=1`);
+      await hydrated(page);
+      await shot("4-book");
+      await page.getByTestId("times").locator("a").first().click();
+      await page.locator("#search-name").fill("Jana Roth");
+      await page.getByTestId("search").click();
+      await page.getByTestId("match").first().waitFor();
+      await page.getByTestId("choose").first().click();
+      await page.getByTestId("chosen-name").waitFor();
+      await shot("5-patient");
       await context.close();
     }
   }

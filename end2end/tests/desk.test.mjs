@@ -145,3 +145,66 @@ test("a walk-in is booked and checked in at the desk, the display shows the numb
   await tvContext.close();
   await context.close();
 });
+
+test("the desk books a caller for later, finds them on file the next time, moves the visit with the patients' picker and registers them", async () => {
+  const { context, page, errors } = await signedIn();
+  const book = async () => {
+    await page.goto(`${server.base}/desk?location=1`);
+    await page.getByTestId("book-appointment").click();
+    await page.waitForURL(/\/desk\/book\?/);
+    await page.getByTestId("times").locator("a").first().click();
+    await page.waitForURL(/\/desk\/book\/patient\?slot=/);
+  };
+
+  // A new caller: a temporary record, booked by the desk at a time the patients' picker offers.
+  await book();
+  await checked(page, "choosing the patient");
+  const form = page.locator("form").filter({ has: page.getByTestId("book-new") });
+  await form.getByLabel("First name").fill("Paula");
+  await form.getByLabel("Last name").fill("Phone");
+  await form.getByLabel("Date of birth (optional)").fill("1966-09-30");
+  await form.getByLabel("Phone (optional)").fill("030 5550142");
+  await page.getByTestId("book-new").click();
+  await page.waitForURL(/\/desk\?day=/);
+  await visit(page, "Paula Phone").first().waitFor();
+  assert.equal(await visit(page, "Paula Phone").first().getByTestId("visit-source").textContent(), "Desk");
+
+  // She calls again: found by name and birth date, chosen by the desk, booked; no new record.
+  await book();
+  await page.getByLabel("Name", { exact: true }).fill("paula phone");
+  await page.getByLabel("Date of birth", { exact: true }).fill("1966-09-30");
+  await page.getByTestId("search").click();
+  await page.getByTestId("match").first().waitFor();
+  assert.equal(await page.getByTestId("match").count(), 1);
+  await checked(page, "search results");
+  await page.getByTestId("choose").click();
+  await page.getByTestId("chosen-name").waitFor();
+  await page.getByTestId("book-chosen").click();
+  await page.waitForURL(/\/desk\?day=/);
+  await visit(page, "Paula Phone").first().waitFor();
+
+  // Moved with the same picker, fixed to the appointment's type; the board shows the new time.
+  const card = visit(page, "Paula Phone").first();
+  const id = await card.getAttribute("data-appointment");
+  const before = `${new URL(page.url()).searchParams.get("day")} ${await card.locator("p").first().textContent()}`;
+  await card.getByTestId("move").click();
+  await page.getByTestId("moving").waitFor();
+  await checked(page, "moving an appointment");
+  const times = page.getByTestId("times").locator("a");
+  await times.nth((await times.count()) - 1).click();
+  await page.getByTestId("new-time").waitFor();
+  await checked(page, "confirming the move");
+  await page.getByTestId("confirm-move").click();
+  await page.waitForURL(/\/desk\?day=/);
+  const moved = page.locator(`[data-appointment="${id}"]`);
+  await moved.waitFor();
+  const after = `${new URL(page.url()).searchParams.get("day")} ${await moved.locator("p").first().textContent()}`;
+  assert.notEqual(after, before, "the appointment has its new time");
+
+  // Registered at the desk: the record is no longer temporary.
+  await visit(page, "Paula Phone").first().getByTestId("register").click();
+  await page.waitForURL(/\/desk\?day=/);
+  await page.waitForFunction(() => ![...document.querySelectorAll('[data-testid="visit"]')].some((v) => v.textContent.includes("Paula Phone") && v.textContent.includes("temporary record")));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
