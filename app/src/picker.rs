@@ -148,6 +148,8 @@ pub(crate) mod ssr {
     struct FreeTimes<'a> {
         store: &'a store::Store,
         request: AvailabilityRequest,
+        /// Only times that also hold a first visit (who will take them is not known yet).
+        anyone: bool,
     }
 
     impl FreeTimes<'_> {
@@ -157,7 +159,12 @@ pub(crate) mod ssr {
             if from > to {
                 return Ok(by_start);
             }
-            let availability = self.store.availability(&AvailabilityRequest { from, to, ..self.request.clone() }).await?;
+            let request = AvailabilityRequest { from, to, ..self.request.clone() };
+            let availability = if self.anyone {
+                self.store.availability_for_anyone(&request).await?
+            } else {
+                self.store.availability(&request).await?
+            };
             for p in &availability.providers {
                 for s in &p.slots {
                     by_start.entry(s.interval.start).or_insert(s.id);
@@ -190,19 +197,22 @@ pub(crate) mod ssr {
         let origins = store.embed_origins(catalogue.clinic.id).await?;
         allow_framing(&origins);
         let parent_origin = parent_origin(nonempty(&q.embed), &origins);
-        build(&store, catalogue, locale, parent_origin, fixed, current, q).await
+        build(&store, catalogue, locale, parent_origin, fixed, current, q, false).await
     }
 
     /// The picker as the front desk uses it: for the signed-in staff member's clinic (never
     /// framed), booking anew or moving `appointment`, which the caller has checked belongs to
-    /// that clinic. The times offered are exactly those patients are offered.
+    /// that clinic. The times offered are those patients are offered; a new booking, whose
+    /// patient is chosen only after the time, is offered the times a first visit also fits.
     pub async fn for_desk(clinic_id: i64, locale: Locale, appointment: Option<store::AppointmentView>, q: PickerQuery) -> Result<Picker, AppError> {
         let store = store()?;
         let catalogue = store.catalogue_of(store.clinic_by_id(clinic_id).await?).await?;
         let fixed = appointment.as_ref().map(|v| (v.location_id, v.service_id, v.product_id));
-        build(&store, catalogue, locale, None, fixed, appointment, q).await
+        let anyone = appointment.is_none();
+        build(&store, catalogue, locale, None, fixed, appointment, q, anyone).await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn build(
         store: &store::Store,
         catalogue: store::Catalogue,
@@ -211,6 +221,7 @@ pub(crate) mod ssr {
         fixed: Option<(i64, i64, Option<i64>)>,
         current: Option<store::AppointmentView>,
         q: PickerQuery,
+        anyone: bool,
     ) -> Result<Picker, AppError> {
         let now = now()?;
 
@@ -311,6 +322,7 @@ pub(crate) mod ssr {
                 new_patient: false,
                 now,
             },
+            anyone,
         };
         let mut months: BTreeMap<NaiveDate, BTreeMap<DateTime<Utc>, SlotId>> = BTreeMap::new();
         let mut next_available = None;

@@ -208,3 +208,33 @@ test("the desk books a caller for later, finds them on file the next time, moves
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("the desk and its booking pages read in German and pass the accessibility checker there too", async () => {
+  const { context, page, errors } = await signedIn({ width: 820, height: 1180 });
+  const language = async (lang) => {
+    await page.goto(`${server.base}/admin/account`);
+    await page.locator("#locale").selectOption(lang);
+    await page.getByTestId("save-language").click();
+    await page.waitForURL(/done=language/);
+  };
+  await language("de");
+  try {
+    await page.goto(`${server.base}/desk?location=1`);
+    await checked(page, "desk in German");
+    assert.equal(await page.locator("h1").textContent(), "Empfang");
+    await page.getByTestId("book-appointment").click();
+    await page.waitForURL(/\/desk\/book\?/);
+    await checked(page, "desk picker in German");
+    await page.getByTestId("times").locator("a").first().click();
+    await page.getByTestId("search").waitFor();
+    assert.equal(await page.locator("h1").textContent(), "Für wen ist der Termin?");
+    await page.locator("#search-name").fill("Niemand Bekannt");
+    await page.getByTestId("search").click();
+    await page.getByTestId("no-matches").waitFor();
+    await checked(page, "patient search in German");
+  } finally {
+    await language("en");
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});

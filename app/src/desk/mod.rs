@@ -400,6 +400,15 @@ fn Desk(v: DeskView) -> impl IntoView {
         .iter()
         .map(|p| view! { <option value=p.id.to_string() selected=v.location == Some(p.id)>{p.name.clone()}</option> })
         .collect_view();
+    // A booking starts on the shown day, unless that is past.
+    let mut book_query: Vec<String> = Vec::new();
+    if v.day > v.today {
+        book_query.push(format!("date={}", v.day));
+    }
+    if let Some(l) = v.location {
+        book_query.push(format!("location={l}"));
+    }
+    let book_href = if book_query.is_empty() { "/desk/book".to_owned() } else { format!("/desk/book?{}", book_query.join("&")) };
     let queued = v.queued.clone().map(|(who, number)| {
         view! {
             <section role="status" class="mb-4 flex flex-wrap items-center gap-4 rounded-xl bg-teal-50 p-4 ring-1 ring-teal-300" data-testid="queued">
@@ -429,7 +438,7 @@ fn Desk(v: DeskView) -> impl IntoView {
                     <a href=format!("/desk?day={}{place_param}", v.previous) class=SMALL_BUTTON data-key="[" data-testid="previous-day">"← " {d(locale, D::PreviousDay)}</a>
                     <a href=format!("/desk?day={}{place_param}", v.today) class=SMALL_BUTTON data-key="t" data-testid="today">{d(locale, D::Today)}</a>
                     <a href=format!("/desk?day={}{place_param}", v.next) class=SMALL_BUTTON data-key="]" data-testid="next-day">{d(locale, D::NextDay)} " →"</a>
-                    <a href=format!("/desk/book?{}{place_param}", if v.day > v.today { format!("date={}", v.day) } else { String::new() }) class="rounded-md bg-teal-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-teal-800" data-testid="book-appointment">
+                    <a href=book_href class="rounded-md bg-teal-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-teal-800" data-testid="book-appointment">
                         {d(locale, D::BookAppointment)}
                     </a>
                 </nav>
