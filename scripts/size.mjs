@@ -1,5 +1,6 @@
-// Reports what a browser downloads for the booking page: wasm, js and css under
-// target/site/pkg, raw and brotli-compressed (quality 11, what a CDN or pre-compression uses).
+// Reports what a browser downloads for the booking page: first the files under target/site/pkg,
+// raw and compressed (brotli quality 11, what the server sends), then what a client really
+// receives from the release server, page included. Either over the budget fails.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
@@ -31,4 +32,64 @@ console.log(`${"total".padEnd(16)}${kb(totalRaw)}${"".padStart(11)}${kb(totalBr)
 if (totalBr > budget) {
   console.error(`over budget by ${((totalBr - budget) / 1024).toFixed(1)} KiB`);
   process.exitCode = 1;
+}
+
+// What an HTTP client actually receives: the booking page and its files as the release server
+// sends them to a browser that accepts brotli (files under /pkg are compressed once, in the
+// background, at quality 11: the second request gets that).
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import http from "node:http";
+
+const root = join(import.meta.dirname, "..");
+const work = mkdtempSync(join(tmpdir(), "booking-size-"));
+const env = {
+  ...process.env,
+  DATABASE_URL: `sqlite://${work}/booking.db?mode=rwc`,
+  LEPTOS_SITE_ADDR: "127.0.0.1:0",
+  LEPTOS_SITE_ROOT: "target/site",
+  RUST_LOG: "warn",
+};
+const binary = join(root, "target/release/server");
+execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: "ignore" });
+const server = spawn(binary, ["serve"], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+const base = await new Promise((resolve, reject) => {
+  let out = "";
+  server.stdout.on("data", (d) => {
+    out += d;
+    const m = out.match(/listening on (http:\/\/\S+)/);
+    if (m) resolve(m[1]);
+  });
+  server.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+});
+const wire = (path) =>
+  new Promise((resolve, reject) => {
+    http.get(`${base}${path}`, { headers: { "accept-encoding": "br, gzip" } }, (res) => {
+      let bytes = 0;
+      const chunks = [];
+      res.on("data", (c) => { bytes += c.length; chunks.push(c); });
+      res.on("end", () => resolve({ status: res.statusCode, bytes, encoding: res.headers["content-encoding"] ?? "none", body: Buffer.concat(chunks) }));
+    }).on("error", reject);
+  });
+try {
+  const page = await wire("/book/demo");
+  if (page.status !== 200) throw new Error(`/book/demo: ${page.status}`);
+  const assets = ["/pkg/booking.wasm", "/pkg/booking.js", "/pkg/booking.css", "/frame.js"];
+  for (const a of assets) await wire(a); // the first request starts the stored compression
+  await new Promise((r) => setTimeout(r, 3000));
+  const rows = [["/book/demo (html)", page]];
+  for (const a of assets) rows.push([a, await wire(a)]);
+  const total = rows.reduce((sum, [, r]) => sum + r.bytes, 0);
+  console.log(`\nover the wire (accept-encoding: br, gzip), as the release server sends it:`);
+  for (const [name, r] of rows) console.log(`${name.padEnd(22)}${kb(r.bytes)}  ${r.encoding}`);
+  console.log(`${"total".padEnd(22)}${kb(total)}   budget ${kb(budget).trim()}`);
+  if (total > budget) {
+    console.error(`over budget on the wire by ${((total - budget) / 1024).toFixed(1)} KiB`);
+    process.exitCode = 1;
+  }
+} finally {
+  server.kill("SIGTERM");
+  await new Promise((r) => server.on("exit", r));
+  rmSync(work, { recursive: true, force: true });
 }

@@ -336,20 +336,7 @@ pub fn BookPage() -> impl IntoView {
     let clinic = move || params.read().get("clinic").unwrap_or_default();
     let picker = Resource::new(
         move || {
-            let q = query.read();
-            let query = PickerQuery {
-                location: q.get("location"),
-                service: q.get("service"),
-                product: q.get("product"),
-                provider: q.get("provider"),
-                month: q.get("month"),
-                date: q.get("date"),
-                taken: q.get("taken"),
-                lang: q.get("lang"),
-                embed: q.get("embed"),
-                token: None,
-            };
-            (clinic(), query)
+            (clinic(), PickerQuery::from_params(&query.read()))
         },
         |(clinic, query)| load_picker(clinic, query),
     );

@@ -26,6 +26,24 @@ pub struct PickerQuery {
     pub token: Option<String>,
 }
 
+impl PickerQuery {
+    /// The choice a page's query string holds (never a manage token: that is a path segment).
+    pub fn from_params(q: &leptos_router::params::ParamsMap) -> Self {
+        PickerQuery {
+            location: q.get("location"),
+            service: q.get("service"),
+            product: q.get("product"),
+            provider: q.get("provider"),
+            month: q.get("month"),
+            date: q.get("date"),
+            taken: q.get("taken"),
+            lang: q.get("lang"),
+            embed: q.get("embed"),
+            token: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
     pub id: String,

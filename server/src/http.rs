@@ -49,12 +49,15 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
         }
     };
     let home = Router::new().route("/", get(home)).with_state(store.clone());
+    let pkg = std::path::PathBuf::from(&*options.site_root).join(&*options.site_pkg_dir);
+    let assets = Router::new().route(&format!("/{}/{{file}}", options.site_pkg_dir), get(crate::assets::serve)).with_state(crate::assets::Assets::new(pkg));
     let calendar = Router::new()
         .route("/manage/{token}/calendar.ics", get(calendar_file))
         .with_state(CalendarState { store, key, clock });
     Router::new()
         .route("/healthz", get(healthz))
         .merge(home)
+        .merge(assets)
         .nest_service("/api/v1", api.clone())
         .nest_service("/v1", api)
         .merge(voice)

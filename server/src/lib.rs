@@ -2,6 +2,7 @@
 //! production runs, on a real socket.
 
 pub mod api;
+pub mod assets;
 pub mod calendar;
 pub mod config;
 pub mod guard;

@@ -565,7 +565,7 @@ const PRIMARY: &str = "mt-2 rounded-md bg-teal-700 px-3 py-1.5 font-semibold tex
 pub fn DeskBookPage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(
-        move || picker_query(&query.read()),
+        move || PickerQuery::from_params(&query.read()),
         |q| load_desk_picker(None, q),
     );
     crate::admin::loaded(data, |v| view! { <DeskPickerView v/> })
@@ -576,23 +576,10 @@ pub fn DeskReschedulePage() -> impl IntoView {
     let query = use_query_map();
     let params = use_params_map();
     let data = Resource::new(
-        move || (params.read().get("id"), picker_query(&query.read())),
+        move || (params.read().get("id"), PickerQuery::from_params(&query.read())),
         |(id, q)| load_desk_picker(Some(id.unwrap_or_default()), q),
     );
     crate::admin::loaded(data, |v| view! { <DeskPickerView v/> })
-}
-
-fn picker_query(q: &leptos_router::params::ParamsMap) -> PickerQuery {
-    PickerQuery {
-        location: q.get("location"),
-        service: q.get("service"),
-        product: q.get("product"),
-        provider: q.get("provider"),
-        month: q.get("month"),
-        date: q.get("date"),
-        taken: q.get("taken"),
-        ..PickerQuery::default()
-    }
 }
 
 #[component]

@@ -1,0 +1,124 @@
+//! The front end's files under `/pkg` over real HTTP: compressed once at the strongest settings
+//! and kept, revalidated by `ETag`, a rebuilt file noticed at once, and nothing outside the
+//! package directory reachable.
+
+use leptos::prelude::LeptosOptions;
+use std::io::Read;
+use std::time::Duration;
+use store::links::LinkKey;
+use store::testing::fresh_db;
+use store::Backend;
+
+/// A server whose site root is a fresh directory holding `pkg/app.wasm` (compressible, like a
+/// real build) and a file beside `pkg`: the base URL, the directory and the wasm bytes.
+async fn serve() -> (String, tempdir::Dir, Vec<u8>) {
+    let dir = tempdir::Dir::new();
+    std::fs::create_dir_all(dir.0.join("pkg")).unwrap();
+    let wasm: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8 ^ (i / 4096) as u8).collect();
+    std::fs::write(dir.0.join("pkg/app.wasm"), &wasm).unwrap();
+    std::fs::write(dir.0.join("secret.txt"), "outside the package directory").unwrap();
+    let db = fresh_db(Backend::Sqlite).await;
+    let options = LeptosOptions::builder().output_name("booking").site_root(dir.0.to_string_lossy().to_string()).build();
+    let app = server::router(db.store, LinkKey::from_passphrase("assets test"), options, &server::api::ApiOptions::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap() });
+    (format!("http://{addr}"), dir, wasm)
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            let path = std::env::temp_dir().join(format!("booking-assets-{}-{}", std::process::id(), rand_suffix()));
+            std::fs::create_dir_all(&path).unwrap();
+            Dir(path)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    }
+}
+
+async fn get(base: &str, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    // No automatic decompression: the test sees the bytes on the wire.
+    let http = reqwest::Client::builder().no_brotli().no_gzip().build().unwrap();
+    let mut req = http.get(format!("{base}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+/// Waits until the background compression has finished: the answer comes as stored brotli.
+async fn stored_brotli(base: &str, path: &str) -> reqwest::Response {
+    for _ in 0..200 {
+        let r = get(base, path, &[("accept-encoding", "br")]).await;
+        // On the fly the general layer compresses too, but streams it: no content-length.
+        if r.headers().get("content-encoding").is_some_and(|v| v == "br") && r.headers().get("content-length").is_some() {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the file was never served from its stored compression");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn package_files_are_sent_brotli_compressed_at_the_strongest_setting_and_revalidated_by_etag() {
+    let (base, _dir, wasm) = serve().await;
+    let first = get(&base, "/pkg/app.wasm", &[]).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["content-type"], "application/wasm");
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    assert_eq!(first.bytes().await.unwrap().to_vec(), wasm, "without accept-encoding: the file as built");
+
+    let r = stored_brotli(&base, "/pkg/app.wasm").await;
+    assert_eq!(r.headers()["vary"], "accept-encoding");
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let body = r.bytes().await.unwrap();
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&body[..], 4096).read_to_end(&mut decoded).unwrap();
+    assert_eq!(decoded, wasm);
+    let mut q11 = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    brotli::BrotliCompress(&mut &wasm[..], &mut q11, &params).unwrap();
+    assert_eq!(body.len(), q11.len(), "quality 11, not the on-the-fly setting");
+
+    let gz = get(&base, "/pkg/app.wasm", &[("accept-encoding", "gzip, br;q=0")]).await;
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&gz.bytes().await.unwrap()[..]).read_to_end(&mut decoded).unwrap();
+    assert_eq!(decoded, wasm);
+
+    let again = get(&base, "/pkg/app.wasm", &[("accept-encoding", "br"), ("if-none-match", &etag)]).await;
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuilt_file_is_sent_as_rebuilt_and_nothing_outside_the_package_is_reachable() {
+    let (base, dir, wasm) = serve().await;
+    let old = stored_brotli(&base, "/pkg/app.wasm").await;
+    let old_etag = old.headers()["etag"].to_str().unwrap().to_owned();
+    let rebuilt: Vec<u8> = wasm.iter().rev().copied().chain([1, 2, 3]).collect();
+    std::fs::write(dir.0.join("pkg/app.wasm"), &rebuilt).unwrap();
+    let now = get(&base, "/pkg/app.wasm", &[("if-none-match", &old_etag)]).await;
+    assert_eq!(now.status(), 200, "the old tag no longer matches");
+    assert_eq!(now.bytes().await.unwrap().to_vec(), rebuilt);
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&stored_brotli(&base, "/pkg/app.wasm").await.bytes().await.unwrap()[..], 4096)
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, rebuilt, "never the old file's compression");
+
+    for path in ["/pkg/..%2Fsecret.txt", "/pkg/%2E%2E%2Fsecret.txt", "/pkg/missing.js", "/pkg/.hidden"] {
+        let r = get(&base, path, &[]).await;
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(!r.text().await.unwrap().contains("outside the package"), "{path}");
+    }
+}
