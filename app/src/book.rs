@@ -23,7 +23,7 @@ pub async fn hold_slot(
     lang: Option<String>,
     embed: Option<String>,
 ) -> Result<(), AppError> {
-    crate::server::with_status(ssr::hold_slot(clinic, slot, provider, Carry { lang, embed }).await)
+    crate::server::with_status(ssr::hold_slot(clinic, slot, provider, Carry { lang, embed })).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ pub async fn load_details(
     lang: Option<String>,
     embed: Option<String>,
 ) -> Result<Details, AppError> {
-    crate::server::with_status(ssr::details(clinic, hold, slot, Carry { lang, embed }).await)
+    crate::server::with_status(ssr::details(clinic, hold, slot, Carry { lang, embed })).await
 }
 
 /// Books the held time for the patient (and the person they book for).
@@ -83,7 +83,7 @@ pub async fn confirm_booking(
     embed: Option<String>,
 ) -> Result<(), AppError> {
     let carry = Carry { lang, embed };
-    crate::server::with_status(ssr::confirm(clinic, hold, slot, booker, participant.unwrap_or_default(), carry).await)
+    crate::server::with_status(ssr::confirm(clinic, hold, slot, booker, participant.unwrap_or_default(), carry)).await
 }
 
 #[cfg(feature = "ssr")]

@@ -41,12 +41,12 @@ pub struct Manage {
 
 #[server(endpoint = "manage")]
 pub async fn load_manage(token: String, done: Option<String>, lang: Option<String>, embed: Option<String>) -> Result<Manage, AppError> {
-    crate::server::with_status(ssr::manage(token, done, Carry { lang, embed }).await)
+    crate::server::with_status(ssr::manage(token, done, Carry { lang, embed })).await
 }
 
 #[server(endpoint = "cancel_booking")]
 pub async fn cancel_booking(token: String, reason: Option<String>, lang: Option<String>, embed: Option<String>) -> Result<(), AppError> {
-    crate::server::with_status(ssr::cancel(token, reason.unwrap_or_default(), Carry { lang, embed }).await)
+    crate::server::with_status(ssr::cancel(token, reason.unwrap_or_default(), Carry { lang, embed })).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,12 +63,12 @@ pub struct MoveDetails {
 
 #[server(endpoint = "reschedule_details")]
 pub async fn load_move(token: String, slot: String, lang: Option<String>, embed: Option<String>) -> Result<MoveDetails, AppError> {
-    crate::server::with_status(ssr::move_details(token, slot, Carry { lang, embed }).await)
+    crate::server::with_status(ssr::move_details(token, slot, Carry { lang, embed })).await
 }
 
 #[server(endpoint = "reschedule_booking")]
 pub async fn reschedule_booking(token: String, slot: String, lang: Option<String>, embed: Option<String>) -> Result<(), AppError> {
-    crate::server::with_status(ssr::reschedule(token, slot, Carry { lang, embed }).await)
+    crate::server::with_status(ssr::reschedule(token, slot, Carry { lang, embed })).await
 }
 
 /// A reference patients can read out on the phone.

@@ -118,7 +118,7 @@ pub struct Picker {
 
 #[server(endpoint = "picker")]
 pub async fn load_picker(clinic: String, query: PickerQuery) -> Result<Picker, AppError> {
-    crate::server::with_status(ssr::picker(&clinic, query).await)
+    crate::server::with_status(ssr::picker(&clinic, query)).await
 }
 
 #[cfg(feature = "ssr")]
@@ -197,7 +197,10 @@ pub(crate) mod ssr {
     }
 
     pub async fn picker(clinic: &str, q: PickerQuery) -> Result<Picker, AppError> {
+        // Read from the request's context before the first await: under load a resumed
+        // future may run where that context is not current.
         let store = store()?;
+        let now = now()?;
         // Rescheduling fixes location, service and product to the appointment's.
         let (slug, fixed, current) = match nonempty(&q.token) {
             Some(token) => {
@@ -215,7 +218,7 @@ pub(crate) mod ssr {
         let origins = store.embed_origins(catalogue.clinic.id).await?;
         allow_framing(&origins);
         let parent_origin = parent_origin(nonempty(&q.embed), &origins);
-        build(&store, catalogue, locale, parent_origin, fixed, current, q, false).await
+        build(&store, now, catalogue, locale, parent_origin, fixed, current, q, false).await
     }
 
     /// The picker as the front desk uses it: for the signed-in staff member's clinic (never
@@ -224,15 +227,17 @@ pub(crate) mod ssr {
     /// patient is chosen only after the time, is offered the times a first visit also fits.
     pub async fn for_desk(clinic_id: i64, locale: Locale, appointment: Option<store::AppointmentView>, q: PickerQuery) -> Result<Picker, AppError> {
         let store = store()?;
+        let now = now()?;
         let catalogue = store.catalogue_of(store.clinic_by_id(clinic_id).await?).await?;
         let fixed = appointment.as_ref().map(|v| (v.location_id, v.service_id, v.product_id));
         let anyone = appointment.is_none();
-        build(&store, catalogue, locale, None, fixed, appointment, q, anyone).await
+        build(&store, now, catalogue, locale, None, fixed, appointment, q, anyone).await
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn build(
         store: &store::Store,
+        now: DateTime<Utc>,
         catalogue: store::Catalogue,
         locale: Locale,
         parent_origin: Option<String>,
@@ -241,7 +246,6 @@ pub(crate) mod ssr {
         q: PickerQuery,
         anyone: bool,
     ) -> Result<Picker, AppError> {
-        let now = now()?;
 
         let location = match (fixed, param_id(nonempty(&q.location), "location")?) {
             (Some((l, _, _)), _) => catalogue.locations.iter().find(|x| x.id == l),

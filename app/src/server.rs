@@ -66,10 +66,18 @@ pub fn link_key() -> Result<LinkKey, AppError> {
 /// Two answers keep their redirect instead: a page that sent the browser elsewhere (to sign
 /// in), and a form posted without JavaScript, which leptos sends back to the form's page with
 /// the error in the address (a browser does not follow a 4xx's `Location`).
-pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+///
+/// It also runs `work` with the request's reactive owner current at every poll. A page's data
+/// is loaded by a future that may resume, after an await, where another request's owner (or
+/// none) is current; everything the work reads from the context (store, clock, response
+/// headers, redirects) must come from its own request.
+pub async fn with_status<T>(work: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    let form_post = plain_form_post();
+    let result = leptos::reactive::computed::ScopedFuture::new_untracked(work).await;
+    if let (Err(e), Some(response)) = (&result, response) {
         let redirecting = response.0.read().is_ok_and(|r| r.headers.contains_key(http::header::LOCATION));
-        if !redirecting && !plain_form_post() {
+        if !redirecting && !form_post {
             response.set_status(e.status());
         }
     }

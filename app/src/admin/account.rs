@@ -20,7 +20,7 @@ pub async fn load_account(done: Option<String>) -> Result<AccountView, AppError>
         let (_, frame) = super::session::for_page("/admin/account", |_| true).await?;
         Ok(AccountView { frame, done: done.filter(|d| d == "password" || d == "language") })
     };
-    crate::server::with_status(result.await)
+    crate::server::with_status(result).await
 }
 
 #[server(endpoint = "admin_change_password")]
@@ -36,7 +36,7 @@ pub async fn change_password(csrf: String, current_password: String, new_passwor
         leptos_axum::redirect("/admin/account?done=password");
         Ok(())
     };
-    crate::server::with_status(result.await)
+    crate::server::with_status(result).await
 }
 
 #[server(endpoint = "admin_language")]
@@ -47,7 +47,7 @@ pub async fn set_language(csrf: String, locale: String) -> Result<(), AppError> 
         leptos_axum::redirect("/admin/account?done=language");
         Ok(())
     };
-    crate::server::with_status(result.await)
+    crate::server::with_status(result).await
 }
 
 #[component]

@@ -70,26 +70,26 @@ impl EntryView {
 
 #[server(endpoint = "admin_catalogue")]
 pub async fn load_catalogue(done: Option<String>) -> Result<CatalogueView, AppError> {
-    crate::server::with_status(ssr::catalogue(done).await)
+    crate::server::with_status(ssr::catalogue(done)).await
 }
 
 #[server(endpoint = "admin_catalogue_entry")]
 pub async fn load_entry(kind: String, id: String, service: Option<String>, done: Option<String>) -> Result<EntryView, AppError> {
-    crate::server::with_status(ssr::entry(kind, id, service, done).await)
+    crate::server::with_status(ssr::entry(kind, id, service, done)).await
 }
 
 #[server(endpoint = "admin_save_location")]
 pub async fn save_location(csrf: String, id: String, name: String, address: String, time_zone: String) -> Result<(), AppError> {
     let draft = [("name", &name), ("address", &address), ("time_zone", &time_zone)].map(|(k, v)| (k.to_owned(), v.clone()));
     let result = ssr::save_location(csrf, id.clone(), name, address, time_zone).await;
-    crate::server::with_status(ssr::keep_draft("location", &id, result, draft).await)
+    crate::server::with_status(ssr::keep_draft("location", &id, result, draft)).await
 }
 
 #[server(endpoint = "admin_save_service")]
 pub async fn save_service(csrf: String, id: String, name: String, duration_minutes: String) -> Result<(), AppError> {
     let draft = [("name", &name), ("duration_minutes", &duration_minutes)].map(|(k, v)| (k.to_owned(), v.clone()));
     let result = ssr::save_service(csrf, id.clone(), name, duration_minutes).await;
-    crate::server::with_status(ssr::keep_draft("service", &id, result, draft).await)
+    crate::server::with_status(ssr::keep_draft("service", &id, result, draft)).await
 }
 
 /// A product form's fields. Checkboxes arrive as `ask[booker.phone]=on`: only the ticked ones.
@@ -129,7 +129,7 @@ pub async fn save_product(csrf: String, id: String, product: ProductForm, ask: O
     .collect();
     draft.extend(ask.keys().map(|k| (format!("ask[{k}]"), "on".to_owned())));
     let result = ssr::save_product(csrf, id.clone(), product, ask).await;
-    crate::server::with_status(ssr::keep_draft("product", &id, result, draft).await)
+    crate::server::with_status(ssr::keep_draft("product", &id, result, draft)).await
 }
 
 #[allow(clippy::too_many_arguments)] // one argument per form field
@@ -150,18 +150,18 @@ pub async fn save_provider(
     draft.extend(services.keys().map(|k| (format!("services[{k}]"), "on".to_owned())));
     let keep = keep_booked.is_some_and(|k| !k.is_empty());
     let result = ssr::save_provider(csrf, id.clone(), name, title, gender, specialty, services, keep).await;
-    crate::server::with_status(ssr::keep_draft("provider", &id, result, draft).await)
+    crate::server::with_status(ssr::keep_draft("provider", &id, result, draft)).await
 }
 
 /// `archived` is "true" to archive and "false" to restore.
 #[server(endpoint = "admin_archive_entry")]
 pub async fn archive_entry(csrf: String, kind: String, id: String, archived: String, keep_booked: Option<String>) -> Result<(), AppError> {
-    crate::server::with_status(ssr::archive(csrf, kind, id, archived, keep_booked.is_some_and(|k| !k.is_empty())).await)
+    crate::server::with_status(ssr::archive(csrf, kind, id, archived, keep_booked.is_some_and(|k| !k.is_empty()))).await
 }
 
 #[server(endpoint = "admin_delete_entry")]
 pub async fn delete_entry(csrf: String, kind: String, id: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::delete(csrf, kind, id).await)
+    crate::server::with_status(ssr::delete(csrf, kind, id)).await
 }
 
 #[cfg(feature = "ssr")]

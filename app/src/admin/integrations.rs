@@ -19,12 +19,12 @@ pub struct WebsiteView {
 
 #[server(endpoint = "admin_website")]
 pub async fn load_website(done: Option<String>) -> Result<WebsiteView, AppError> {
-    crate::server::with_status(ssr::website(done).await)
+    crate::server::with_status(ssr::website(done)).await
 }
 
 #[server(endpoint = "admin_save_origins")]
 pub async fn save_origins(csrf: String, origins: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::save_origins(csrf, origins).await)
+    crate::server::with_status(ssr::save_origins(csrf, origins)).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,32 +53,32 @@ pub struct IntegrationsView {
 
 #[server(endpoint = "admin_integrations")]
 pub async fn load_integrations(revoked: Option<String>) -> Result<IntegrationsView, AppError> {
-    crate::server::with_status(ssr::integrations(revoked).await)
+    crate::server::with_status(ssr::integrations(revoked)).await
 }
 
 #[server(endpoint = "admin_create_credential")]
 pub async fn create_credential(csrf: String, username: String, kind: String, location: String, expires_in_days: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::create_credential(csrf, username, kind, location, expires_in_days).await)
+    crate::server::with_status(ssr::create_credential(csrf, username, kind, location, expires_in_days)).await
 }
 
 #[server(endpoint = "admin_rotate_credential")]
 pub async fn rotate_credential(csrf: String, username: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::rotate(csrf, username).await)
+    crate::server::with_status(ssr::rotate(csrf, username)).await
 }
 
 #[server(endpoint = "admin_revoke_credential")]
 pub async fn revoke_credential(csrf: String, username: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::revoke(csrf, username).await)
+    crate::server::with_status(ssr::revoke(csrf, username)).await
 }
 
 #[server(endpoint = "admin_add_voice_line")]
 pub async fn add_voice_line(csrf: String, sip_id: String, username: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::add_line(csrf, sip_id, username).await)
+    crate::server::with_status(ssr::add_line(csrf, sip_id, username)).await
 }
 
 #[server(endpoint = "admin_remove_voice_line")]
 pub async fn remove_voice_line(csrf: String, sip_id: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::remove_line(csrf, sip_id).await)
+    crate::server::with_status(ssr::remove_line(csrf, sip_id)).await
 }
 
 #[cfg(feature = "ssr")]

@@ -99,13 +99,13 @@ pub struct ProviderScheduleView {
 /// form fields) to check before saving.
 #[server(endpoint = "admin_schedule")]
 pub async fn load_index(search: String) -> Result<ScheduleIndex, AppError> {
-    crate::server::with_status(ssr::index(search).await)
+    crate::server::with_status(ssr::index(search)).await
 }
 
 /// `search` also carries the week preview's `week` and `product`.
 #[server(endpoint = "admin_provider_schedule")]
 pub async fn load_provider(provider: String, search: String) -> Result<ProviderScheduleView, AppError> {
-    crate::server::with_status(ssr::provider(provider, search).await)
+    crate::server::with_status(ssr::provider(provider, search)).await
 }
 
 /// Every change below takes an optional `intent`: `check` shows what the change would do
@@ -113,12 +113,12 @@ pub async fn load_provider(provider: String, search: String) -> Result<ProviderS
 /// rules (then the page shows them first); `keep` saves and flags them.
 #[server(endpoint = "admin_add_holiday")]
 pub async fn add_holiday(csrf: String, date: String, name: String, intent: Option<String>) -> Result<(), AppError> {
-    crate::server::with_status(ssr::submit(csrf, None, ssr::Form::new("holiday", [("date", date), ("name", name)]), intent).await)
+    crate::server::with_status(ssr::submit(csrf, None, ssr::Form::new("holiday", [("date", date), ("name", name)]), intent)).await
 }
 
 #[server(endpoint = "admin_remove_holiday")]
 pub async fn remove_holiday(csrf: String, date: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::remove_holiday(csrf, date).await)
+    crate::server::with_status(ssr::remove_holiday(csrf, date)).await
 }
 
 #[allow(clippy::too_many_arguments)] // one argument per form field
@@ -135,7 +135,7 @@ pub async fn add_hours(
     intent: Option<String>,
 ) -> Result<(), AppError> {
     let fields = [("location", location), ("weekday", weekday), ("start", start), ("end", end), ("valid_from", valid_from), ("valid_until", valid_until)];
-    crate::server::with_status(ssr::submit_for(csrf, provider, ssr::Form::new("hours", fields), intent).await)
+    crate::server::with_status(ssr::submit_for(csrf, provider, ssr::Form::new("hours", fields), intent)).await
 }
 
 /// `kind` is `closed` (start and end ignored) or `extra`.
@@ -151,7 +151,7 @@ pub async fn add_exception(
     intent: Option<String>,
 ) -> Result<(), AppError> {
     let fields = [("date", date), ("kind", kind), ("start", start), ("end", end)];
-    crate::server::with_status(ssr::submit_for(csrf, provider, ssr::Form::new("exception", fields), intent).await)
+    crate::server::with_status(ssr::submit_for(csrf, provider, ssr::Form::new("exception", fields), intent)).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -166,13 +166,13 @@ pub async fn add_block(
     intent: Option<String>,
 ) -> Result<(), AppError> {
     let fields = [("date", date), ("start", start), ("end", end), ("label", label)];
-    crate::server::with_status(ssr::submit_for(csrf, provider, ssr::Form::new("block", fields), intent).await)
+    crate::server::with_status(ssr::submit_for(csrf, provider, ssr::Form::new("block", fields), intent)).await
 }
 
 /// `kind` is `hours`, `exception` or `block`.
 #[server(endpoint = "admin_remove_rule")]
 pub async fn remove_rule(csrf: String, provider: String, kind: String, id: String, intent: Option<String>) -> Result<(), AppError> {
-    crate::server::with_status(ssr::submit_for(csrf, provider, ssr::Form::new("remove", [("kind", kind), ("id", id)]), intent).await)
+    crate::server::with_status(ssr::submit_for(csrf, provider, ssr::Form::new("remove", [("kind", kind), ("id", id)]), intent)).await
 }
 
 #[cfg(feature = "ssr")]

@@ -30,7 +30,7 @@ pub async fn load_overview(done: Option<String>) -> Result<Overview, AppError> {
         let attention = super::schedule::ssr::rows(frame.locale, &flagged);
         Ok(Overview { frame, locations, providers, services, attention, kept: done.as_deref() == Some("kept") })
     };
-    crate::server::with_status(result.await)
+    crate::server::with_status(result).await
 }
 
 /// Staff keep a flagged appointment as it is booked. Desk staff may too: it is a decision
@@ -46,7 +46,7 @@ pub async fn keep_appointment(csrf: String, appointment: String) -> Result<(), A
         leptos_axum::redirect("/admin?done=kept");
         Ok(())
     };
-    crate::server::with_status(result.await)
+    crate::server::with_status(result).await
 }
 
 #[component]
@@ -114,7 +114,7 @@ pub struct SettingsView {
 
 #[server(endpoint = "admin_settings")]
 pub async fn load_settings(done: Option<String>) -> Result<SettingsView, AppError> {
-    crate::server::with_status(ssr::load(done).await)
+    crate::server::with_status(ssr::load(done)).await
 }
 
 #[allow(clippy::too_many_arguments)] // one argument per form field
@@ -135,7 +135,7 @@ pub async fn save_settings(
         ("changeCutoffMinutes", change_cutoff_minutes),
         ("holdMinutes", hold_minutes),
     ];
-    crate::server::with_status(ssr::save(csrf, name, default_locale, time_zone, numbers).await)
+    crate::server::with_status(ssr::save(csrf, name, default_locale, time_zone, numbers)).await
 }
 
 /// A whole number from a form field, refused naming the field.

@@ -29,12 +29,12 @@ pub async fn load_sign_in(next: Option<String>, lang: Option<String>) -> Result<
 
 #[server(endpoint = "admin_sign_in")]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    crate::server::with_status(ssr::sign_in(email, password, next).await)
+    crate::server::with_status(ssr::sign_in(email, password, next)).await
 }
 
 #[server(endpoint = "admin_sign_out")]
 pub async fn sign_out(csrf: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::sign_out(csrf).await)
+    crate::server::with_status(ssr::sign_out(csrf)).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,12 +48,12 @@ pub struct SetupView {
 
 #[server(endpoint = "admin_setup_page")]
 pub async fn load_setup(token: String) -> Result<SetupView, AppError> {
-    crate::server::with_status(ssr::setup(token).await)
+    crate::server::with_status(ssr::setup(token)).await
 }
 
 #[server(endpoint = "admin_accept")]
 pub async fn accept(token: String, display_name: String, password: String, password_again: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::accept(token, display_name, password, password_again).await)
+    crate::server::with_status(ssr::accept(token, display_name, password, password_again)).await
 }
 
 #[cfg(feature = "ssr")]

@@ -29,17 +29,17 @@ pub struct StaffView {
 
 #[server(endpoint = "admin_staff")]
 pub async fn load_staff(invited: Option<String>) -> Result<StaffView, AppError> {
-    crate::server::with_status(ssr::load(invited).await)
+    crate::server::with_status(ssr::load(invited)).await
 }
 
 #[server(endpoint = "admin_invite")]
 pub async fn invite(csrf: String, email: String, role: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::invite(csrf, email, role).await)
+    crate::server::with_status(ssr::invite(csrf, email, role)).await
 }
 
 #[server(endpoint = "admin_update_staff")]
 pub async fn update_staff(csrf: String, user: String, role: String, disabled: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::update(csrf, user, role, disabled).await)
+    crate::server::with_status(ssr::update(csrf, user, role, disabled)).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ pub struct AuditView {
 
 #[server(endpoint = "admin_audit")]
 pub async fn load_audit() -> Result<AuditView, AppError> {
-    crate::server::with_status(ssr::audit().await)
+    crate::server::with_status(ssr::audit()).await
 }
 
 #[cfg(feature = "ssr")]

@@ -56,28 +56,28 @@ pub struct WebhookView {
 
 #[server(endpoint = "admin_webhooks")]
 pub async fn load_webhooks(done: Option<String>) -> Result<WebhooksView, AppError> {
-    crate::server::with_status(ssr::list(done).await)
+    crate::server::with_status(ssr::list(done)).await
 }
 
 #[server(endpoint = "admin_webhook")]
 pub async fn load_webhook(id: String, done: Option<String>) -> Result<WebhookView, AppError> {
-    crate::server::with_status(ssr::one(id, done).await)
+    crate::server::with_status(ssr::one(id, done)).await
 }
 
 /// `events` are the ticked boxes, `events[appointmentCreated]=on`.
 #[server(endpoint = "admin_create_webhook")]
 pub async fn create_webhook(csrf: String, url: String, events: Option<BTreeMap<String, String>>, description: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::create(csrf, url, events.unwrap_or_default(), description).await)
+    crate::server::with_status(ssr::create(csrf, url, events.unwrap_or_default(), description)).await
 }
 
 #[server(endpoint = "admin_delete_webhook")]
 pub async fn delete_webhook(csrf: String, id: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::delete(csrf, id).await)
+    crate::server::with_status(ssr::delete(csrf, id)).await
 }
 
 #[server(endpoint = "admin_redeliver")]
 pub async fn redeliver(csrf: String, webhook: String, delivery: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::redeliver(csrf, webhook, delivery).await)
+    crate::server::with_status(ssr::redeliver(csrf, webhook, delivery)).await
 }
 
 #[cfg(feature = "ssr")]

@@ -74,7 +74,7 @@ pub struct DeskMove {
 
 #[server(endpoint = "desk_picker")]
 pub async fn load_desk_picker(appointment: Option<String>, query: PickerQuery) -> Result<DeskPicker, AppError> {
-    crate::server::with_status(ssr::picker(appointment, query).await)
+    crate::server::with_status(ssr::picker(appointment, query)).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -90,7 +90,7 @@ pub async fn load_patient_page(
     patient: Option<String>,
 ) -> Result<PatientPage, AppError> {
     let search = ssr::Search { name: name.unwrap_or_default(), birth: birth.unwrap_or_default(), phone: phone.unwrap_or_default() };
-    crate::server::with_status(ssr::patient_page(slot, walk_in, provider, location, search, patient).await)
+    crate::server::with_status(ssr::patient_page(slot, walk_in, provider, location, search, patient)).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -111,17 +111,17 @@ pub async fn book(
     reason: Option<String>,
 ) -> Result<(), AppError> {
     let typed = [("firstname", first_name), ("lastname", last_name), ("dob", birth_date), ("phone", phone), ("email", email)];
-    crate::server::with_status(ssr::book(csrf, slot, walk_in, provider, location, product, patient, typed, reason).await)
+    crate::server::with_status(ssr::book(csrf, slot, walk_in, provider, location, product, patient, typed, reason)).await
 }
 
 #[server(endpoint = "desk_move")]
 pub async fn load_move(appointment: String, slot: String) -> Result<DeskMove, AppError> {
-    crate::server::with_status(ssr::move_page(appointment, slot).await)
+    crate::server::with_status(ssr::move_page(appointment, slot)).await
 }
 
 #[server(endpoint = "desk_reschedule")]
 pub async fn reschedule(csrf: String, appointment: String, slot: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::reschedule(csrf, appointment, slot).await)
+    crate::server::with_status(ssr::reschedule(csrf, appointment, slot)).await
 }
 
 #[cfg(feature = "ssr")]

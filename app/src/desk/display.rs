@@ -39,7 +39,7 @@ pub struct DisplayView {
 
 #[server(endpoint = "desk_display")]
 pub async fn load_display(location: String, key: Option<String>, lang: Option<String>) -> Result<DisplayView, AppError> {
-    crate::server::with_status(ssr::display(location, key, lang).await)
+    crate::server::with_status(ssr::display(location, key, lang)).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,17 +62,17 @@ pub struct DisplaysView {
 
 #[server(endpoint = "desk_displays")]
 pub async fn load_displays(location: Option<String>, key: Option<String>) -> Result<DisplaysView, AppError> {
-    crate::server::with_status(ssr::displays(location, key).await)
+    crate::server::with_status(ssr::displays(location, key)).await
 }
 
 #[server(endpoint = "desk_display_create")]
 pub async fn create_display(csrf: String, location: String, label: String, show_names: Option<String>) -> Result<(), AppError> {
-    crate::server::with_status(ssr::create(csrf, location, label, show_names).await)
+    crate::server::with_status(ssr::create(csrf, location, label, show_names)).await
 }
 
 #[server(endpoint = "desk_display_revoke")]
 pub async fn revoke_display(csrf: String, link: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::revoke(csrf, link).await)
+    crate::server::with_status(ssr::revoke(csrf, link)).await
 }
 
 #[cfg(feature = "ssr")]

@@ -83,12 +83,12 @@ pub struct DeskView {
 
 #[server(endpoint = "desk_day")]
 pub async fn load_desk(day: Option<String>, location: Option<String>, queued: Option<String>) -> Result<DeskView, AppError> {
-    crate::server::with_status(ssr::load(day, location, queued).await)
+    crate::server::with_status(ssr::load(day, location, queued)).await
 }
 
 #[server(endpoint = "desk_status")]
 pub async fn change_status(csrf: String, appointment: String, to: String, back: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::change_status(csrf, appointment, to, back).await)
+    crate::server::with_status(ssr::change_status(csrf, appointment, to, back)).await
 }
 
 #[server(endpoint = "desk_walk_in")]
@@ -105,17 +105,17 @@ pub async fn walk_in(
     back: String,
 ) -> Result<(), AppError> {
     let patient = [("firstname", first_name), ("lastname", last_name), ("dob", birth_date), ("phone", phone)];
-    crate::server::with_status(ssr::walk_in(csrf, provider, location, product, patient, reason, back).await)
+    crate::server::with_status(ssr::walk_in(csrf, provider, location, product, patient, reason, back)).await
 }
 
 #[server(endpoint = "desk_register")]
 pub async fn register(csrf: String, patient: String, back: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::register(csrf, patient, back).await)
+    crate::server::with_status(ssr::register(csrf, patient, back)).await
 }
 
 #[server(endpoint = "desk_cancel")]
 pub async fn cancel(csrf: String, appointment: String, reason: String, back: String) -> Result<(), AppError> {
-    crate::server::with_status(ssr::cancel(csrf, appointment, reason, back).await)
+    crate::server::with_status(ssr::cancel(csrf, appointment, reason, back)).await
 }
 
 /// Only the desk's own pages: a form's return address cannot send anyone elsewhere.
