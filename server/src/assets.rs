@@ -55,15 +55,24 @@ impl Assets {
             }
         }
         let raw = axum::body::Bytes::from(tokio::fs::read(&path).await.ok()?);
-        let stamp = modified.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        // Of the content, so that a rebuild with the same length and time still changes it;
+        // weak, because the raw and each compressed body share it.
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&raw);
         let entry = Arc::new(Entry {
-            len: raw.len() as u64,
+            len: meta.len(),
             modified,
-            etag: format!("\"{:x}-{stamp:x}\"", raw.len()),
+            etag: format!("W/\"{}\"", hex::encode(&digest[..12])),
             raw,
             compressed: Mutex::new(None),
         });
-        self.cache.lock().expect("asset cache").insert(name.to_owned(), entry.clone());
+        {
+            // Requests that missed together: the first one's entry (and compression) serves all.
+            let mut cache = self.cache.lock().expect("asset cache");
+            if let Some(hit) = cache.get(name).filter(|hit| hit.len == entry.len && hit.modified == modified) {
+                return Some(hit.clone());
+            }
+            cache.insert(name.to_owned(), entry.clone());
+        }
         let background = entry.clone();
         tokio::task::spawn_blocking(move || {
             let compressed = compress(&background.raw);

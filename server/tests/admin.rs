@@ -1585,6 +1585,13 @@ async fn the_desk_books_a_later_time_for_a_patient_it_finds_and_moves_it_with_th
     assert_eq!(picker.status, 200, "{}", picker.body);
     let times = links(&picker.body, "/desk/book/patient?slot=");
     assert!(times.len() >= 3, "free times are offered: {}", picker.body);
+    // The desk may look at any day; one patients cannot book opens the picker's first view.
+    for outside in ["/desk/book?date=2099-01-01", "/desk/book?date=2000-01-01&location=1", "/desk/book?month=2099-01"] {
+        let page = desk.get(outside).await;
+        assert_eq!(page.status, 200, "{outside}: {}", page.body);
+        assert_eq!(links(&page.body, "/desk/book/patient?slot=").first(), times.first(), "{outside}");
+    }
+    assert_eq!(desk.get("/desk/book?date=garbage").await.status, 422, "a malformed date is still refused");
     let page = desk.get(&times[0]).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(!page.body.contains(r#"data-testid="chosen""#), "nobody is chosen before the desk chooses");

@@ -219,6 +219,13 @@ pub(super) mod ssr {
         let now = now()?;
         let catalogue = store.catalogue_of(store.clinic_by_id(clinic_id).await?).await?;
         let tz = check_offer(&catalogue, when.place())?;
+        // Everything that can be refused is checked before a new patient is stored.
+        let walk_in_product = match &when {
+            When::Now { product, .. } => {
+                Some(catalogue.products.iter().find(|p| p.id == *product).ok_or_else(|| AppError::NotFound { what: "appointment type".into() })?)
+            }
+            When::Slot(_) => None,
+        };
         let (patient_id, new) = match who {
             Who::OnFile(id) => (store.patient(clinic_id, PatientRef::Id(id)).await?.id, false),
             Who::New(details) => (store.create_patient(clinic_id, &details, false, now).await?.id, true),
@@ -241,8 +248,8 @@ pub(super) mod ssr {
                     })
                     .await
             }
-            When::Now { provider, location, product } => {
-                let product = catalogue.products.iter().find(|p| p.id == product).ok_or_else(|| AppError::NotFound { what: "appointment type".into() })?;
+            When::Now { provider, location, .. } => {
+                let product = walk_in_product.expect("looked up above for a walk-in");
                 let start = chrono::DurationRound::duration_trunc(now, Duration::minutes(1)).unwrap_or(now);
                 store
                     .create_appointment(&store::NewAppointment {
@@ -269,8 +276,11 @@ pub(super) mod ssr {
             Ok(b) => Ok(desk_day(location, b.start.with_timezone(&tz).date_naive())),
             Err(e) => {
                 if new {
-                    // Not booked: nobody is left on file for it.
-                    store.forget_unbooked_patient(clinic_id, patient_id).await?;
+                    // Not booked: nobody is left on file for it. Should that fail, the desk
+                    // still hears why the booking was refused.
+                    if let Err(cleanup) = store.forget_unbooked_patient(clinic_id, patient_id).await {
+                        tracing::error!(patient = patient_id, error = %cleanup, "a patient created for a refused desk booking was not removed");
+                    }
                 }
                 match e {
                     store::StoreError::SlotTaken | store::StoreError::SlotUnavailable => Err(AppError::invalid(
@@ -298,7 +308,16 @@ pub(super) mod ssr {
         let who = moving.as_ref().map(|v| (v.id, attendee(v)));
         // The desk is never framed and has no manage link: only the choice travels.
         let query = PickerQuery { token: None, embed: None, lang: Some(frame.locale.code().to_owned()), ..query };
-        let picker = crate::picker::ssr::for_desk(clinic_id, frame.locale, moving.clone(), query).await?;
+        // The desk may show any day; one patients cannot book opens the picker's first view
+        // (a malformed date is still refused).
+        let well_formed = query.date.as_deref().is_none_or(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").is_ok())
+            && query.month.as_deref().is_none_or(|m| NaiveDate::parse_from_str(&format!("{}-01", m.trim()), "%Y-%m-%d").is_ok());
+        let picker = match crate::picker::ssr::for_desk(clinic_id, frame.locale, moving.clone(), query.clone()).await {
+            Err(AppError::Invalid { field, .. }) if well_formed && (field == "date" || field == "month") => {
+                crate::picker::ssr::for_desk(clinic_id, frame.locale, moving.clone(), PickerQuery { date: None, month: None, taken: None, ..query }).await?
+            }
+            other => other?,
+        };
         let back = match &moving {
             Some(v) => desk_day(v.location_id, v.start.with_timezone(&v.tz).date_naive()),
             None => "/desk".to_owned(),
