@@ -5,32 +5,16 @@
 // booking request to the moment the last of the 20 desks has its `change` event (on PostgreSQL
 // the desks often hear of a booking before its own response arrives: NOTIFY fires on commit).
 // Run with `make desk-latency` (builds first); needs PostgreSQL (scripts/postgres.sh).
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { binary, root, serve } from "./release-server.mjs";
 
-const root = join(import.meta.dirname, "..");
-const binary = join(root, "target/release/server");
 const key = "bk_latency_key";
 const password = "latency stadtpark key 42";
 const DESKS = 20;
 const BOOKINGS = 60;
-
-function serve(env) {
-  const child = spawn(binary, ["serve"], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-  process.on("exit", () => child.kill("SIGTERM"));
-  const base = new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
-    });
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { child, base };
-}
 
 async function signIn(base) {
   const res = await fetch(`${base}/api/admin_sign_in`, {

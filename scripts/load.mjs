@@ -3,12 +3,13 @@
 // bookings of distinct slots. Run with `make load` (builds first). The server and the load generator share the
 // machine, so the figures are a floor for a dedicated server.
 import autocannon from "autocannon";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const root = join(import.meta.dirname, "..");
+import { binary, root, serve } from "./release-server.mjs";
+
 const work = mkdtempSync(join(tmpdir(), "booking-load-"));
 const key = "bk_load_test_key";
 const env = {
@@ -20,19 +21,9 @@ const env = {
   BOOKING_API_RATE_LIMIT: "4000000000",
   RUST_LOG: "warn",
 };
-const binary = join(root, "target/release/server");
 execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: "ignore" });
-const server = spawn(binary, ["serve"], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-const base = await new Promise((resolve, reject) => {
-  let out = "";
-  server.stdout.on("data", (d) => {
-    out += d;
-    const m = out.match(/listening on (http:\/\/\S+)/);
-    if (m) resolve(m[1]);
-  });
-  server.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-});
-process.on("exit", () => server.kill("SIGTERM"));
+const server = serve(env);
+const base = await server.base;
 const auth = "Basic " + Buffer.from(`demo:${key}`).toString("base64");
 const headers = { authorization: auth, "content-type": "application/json" };
 const api = async (path, init = {}) => {
@@ -117,6 +108,5 @@ for (const { title, r } of results) {
   const share = `${((100 * r.requests.average) / ceiling).toFixed(1)} %`;
   console.log(`| ${title} | ${r.requests.average.toFixed(0)} | ${share} | ${r.latency.p50} | ${r.latency.p99} | ${r["2xx"]} | ${r.non2xx + r.errors} |`);
 }
-server.kill("SIGTERM");
-await new Promise((r) => server.on("exit", r));
+await server.stop();
 rmSync(work, { recursive: true, force: true });

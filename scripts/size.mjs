@@ -37,12 +37,12 @@ if (totalBr > budget) {
 // What an HTTP client actually receives: the booking page and its files as the release server
 // sends them to a browser that accepts brotli (files under /pkg are compressed once, in the
 // background, at quality 11: the second request gets that).
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import http from "node:http";
+import { binary, root, serve } from "./release-server.mjs";
 
-const root = join(import.meta.dirname, "..");
 const work = mkdtempSync(join(tmpdir(), "booking-size-"));
 const env = {
   ...process.env,
@@ -51,18 +51,9 @@ const env = {
   LEPTOS_SITE_ROOT: "target/site",
   RUST_LOG: "warn",
 };
-const binary = join(root, "target/release/server");
 execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: "ignore" });
-const server = spawn(binary, ["serve"], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-const base = await new Promise((resolve, reject) => {
-  let out = "";
-  server.stdout.on("data", (d) => {
-    out += d;
-    const m = out.match(/listening on (http:\/\/\S+)/);
-    if (m) resolve(m[1]);
-  });
-  server.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-});
+const server = serve(env);
+const base = await server.base;
 const wire = (path) =>
   new Promise((resolve, reject) => {
     http.get(`${base}${path}`, { headers: { "accept-encoding": "br, gzip" } }, (res) => {
@@ -89,7 +80,6 @@ try {
     process.exitCode = 1;
   }
 } finally {
-  server.kill("SIGTERM");
-  await new Promise((r) => server.on("exit", r));
+  await server.stop();
   rmSync(work, { recursive: true, force: true });
 }
