@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is a step
 # of those two. Recipes go through scripts/ so that they also work without make.
 
-.PHONY: run test setup build size bench load desk-latency screenshots clean-test-dbs
+.PHONY: run test setup build size bench bench-peer load desk-latency screenshots clean-test-dbs
 
 run:
 	@scripts/run.sh
@@ -35,6 +35,11 @@ bench: setup
 # server on SQLite.
 load: build
 	@scripts/with-env.sh node scripts/load.mjs
+
+# The peer availability workload (../shared/peer-workload, or PEER_WORKLOAD_DIR): slots checked
+# against the dataset's, then latency and requests a second over HTTP.
+bench-peer: build
+	@scripts/with-env.sh node scripts/bench-peer.mjs
 
 # How soon a booking reaches 20 open desks, on SQLite and across two PostgreSQL instances.
 desk-latency: build

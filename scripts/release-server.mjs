@@ -1,13 +1,13 @@
 // The release server for the measuring scripts (load, size, desk latency): `serve` starts
-// `target/release/server serve` with `env` and resolves to its base URL once it listens.
+// `target/release/server [args] serve` with `env` and resolves to its base URL once it listens.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 
 export const root = join(import.meta.dirname, "..");
 export const binary = join(root, "target/release/server");
 
-export function serve(env) {
-  const child = spawn(binary, ["serve"], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+export function serve(env, args = []) {
+  const child = spawn(binary, [...args, "serve"], { env, cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   process.on("exit", () => child.kill("SIGTERM"));
   const base = new Promise((resolve, reject) => {
     let out = "";

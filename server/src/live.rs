@@ -102,7 +102,7 @@ async fn follow(inner: std::sync::Weak<Inner>) {
         if *closing.borrow() {
             return;
         }
-        if matches!(store, Store::Postgres(_)) {
+        if matches!(store.db(), store::Db::Postgres(_)) {
             if listener.is_none() {
                 match store.listen_changes().await {
                     Ok(l) => {

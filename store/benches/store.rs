@@ -21,9 +21,9 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Runs `sql` (which must not bind anything) on either backend.
 async fn exec(store: &Store, sql: &str) {
-    match store {
-        Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
-        Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+    match store.db() {
+        store::Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        store::Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }

@@ -496,7 +496,7 @@ impl Store {
     /// Staff keep a flagged appointment as it is: the flag goes, the appointment stays.
     pub async fn keep_flagged(&self, clinic_id: i64, actor: &Actor, appointment_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = crate::booking::WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let flagged: Option<(i64,)> = sqlx::query_as(
                 "UPDATE appointments SET attention = NULL, attention_since = NULL
                   WHERE id = $1 AND clinic_id = $2 AND attention IS NOT NULL RETURNING id",

@@ -7,7 +7,7 @@ use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use domain::availability::{provider_slots, DateException, ProviderCalendar, SlotQuery, SlotRules, WeeklyRule};
-use domain::zone::{parse_zone, start_of_day};
+use domain::zone::parse_zone;
 use domain::{DomainError, Interval, LocalTime, SlotId, WeeklyInterval};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -56,6 +56,7 @@ pub(crate) const PRODUCT_RULES: &str = "SELECT p.service_id, p.duration_minutes,
    FROM products p JOIN clinics c ON c.id = p.clinic_id
    JOIN services s ON s.id = p.service_id AND s.archived_at IS NULL";
 
+#[derive(Debug, Clone)]
 pub(crate) struct ProductRules {
     service_id: i64,
     duration: i32,
@@ -139,20 +140,40 @@ enum Patients {
     Either,
 }
 
+/// Where a computation reads the clinic's calendars from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The calendar kept in memory (`calendars.rs`): what clients are offered.
+    Memory,
+    /// The database, now: what every write re-checks a slot against.
+    Database,
+}
+
 impl Store {
     /// Free times for a returning patient, or a new one when `req.new_patient` says so.
     pub async fn availability(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
-        self.availability_of(req, if req.new_patient { Patients::New } else { Patients::Returning }).await
+        self.availability_of(req, if req.new_patient { Patients::New } else { Patients::Returning }, Source::Memory).await
     }
 
     /// Free times at which any patient fits, new or returning (`req.new_patient` is not read):
     /// the usual-length slots whose start also holds a first visit. Each is booked at the
     /// length that fits whoever takes it.
     pub async fn availability_for_anyone(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
-        self.availability_of(req, Patients::Either).await
+        self.availability_of(req, Patients::Either, Source::Memory).await
     }
 
-    async fn availability_of(&self, req: &AvailabilityRequest, patients: Patients) -> Result<Availability, StoreError> {
+    /// `availability` computed from the database as it is now, bypassing the calendars kept
+    /// in memory: what writes check slots against, and what tests compare the memory with.
+    pub async fn availability_from_database(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
+        self.availability_of(req, if req.new_patient { Patients::New } else { Patients::Returning }, Source::Database).await
+    }
+
+    /// `availability_for_anyone` from the database as it is now.
+    pub async fn availability_for_anyone_from_database(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
+        self.availability_of(req, Patients::Either, Source::Database).await
+    }
+
+    async fn availability_of(&self, req: &AvailabilityRequest, patients: Patients, source: Source) -> Result<Availability, StoreError> {
         let invalid = |field, why: &str| StoreError::Rule(DomainError::invalid(field, why.to_string()));
         if req.to < req.from {
             return Err(invalid("to", "the range ends before it starts"));
@@ -160,28 +181,234 @@ impl Store {
         if (req.to - req.from).num_days() >= domain::availability::MAX_RANGE_DAYS {
             return Err(invalid("to", "a range may span at most 366 days"));
         }
-        let (zone, rules, providers) = with_pool!(self, pool => {
-            let zone: Option<(String,)> = sqlx::query_as("SELECT time_zone FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
-                .bind(req.location_id).bind(req.clinic_id).fetch_optional(pool).await?;
-            let sql = format!("{PRODUCT_RULES} WHERE p.id = $1 AND p.clinic_id = $2 AND p.archived_at IS NULL");
-            let product = sqlx::query(&sql).bind(req.product_id).bind(req.clinic_id).fetch_optional(pool).await?;
-            let rules = product.as_ref().map(ProductRules::from_row).transpose()?;
-            let providers: Vec<(i64, String)> = match &rules {
-                None => Vec::new(),
-                Some(r) => sqlx::query_as(
-                    "SELECT DISTINCT p.id, p.display_name FROM providers p
-                       JOIN provider_services ps ON ps.provider_id = p.id AND ps.service_id = $2
-                       JOIN working_hours w ON w.provider_id = p.id AND w.location_id = $3
-                      WHERE p.clinic_id = $1 AND p.archived_at IS NULL AND ($4 IS NULL OR p.id = $4)
-                      ORDER BY p.id",
-                )
-                .bind(req.clinic_id).bind(r.service_id).bind(req.location_id).bind(req.provider_id)
-                .fetch_all(pool).await?,
-            };
-            (zone, rules, providers)
+        match source {
+            Source::Memory => {
+                let snapshot = self.cached_calendar(req.clinic_id, req.now).await?;
+                snapshot.availability(req, patients)
+            }
+            Source::Database => {
+                let window = Window::around(req.from, req.to);
+                let snapshot = self.read_calendar(req.clinic_id, req.provider_id, window, req.now).await?;
+                snapshot.availability(req, patients)
+            }
+        }
+    }
+
+    /// The clinic's calendar for its whole bookable window as seen at `now`, to keep.
+    pub(crate) async fn load_calendar(&self, clinic_id: i64, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
+        let horizon: Option<(i32,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT horizon_days FROM clinics WHERE id = $1").bind(clinic_id).fetch_optional(pool).await?
         });
-        let tz = parse_zone(&zone.ok_or(StoreError::NotFound("location"))?.0)?;
-        let rules = rules.ok_or(StoreError::NotFound("product"))?;
+        let horizon = horizon.map_or(0, |h| h.0.max(0));
+        let today = now.date_naive();
+        let window = Window::around(today - Duration::days(2), (now + Duration::days(i64::from(horizon))).date_naive() + Duration::days(2));
+        let mut snapshot = self.read_calendar(clinic_id, None, window, now).await?;
+        snapshot.kept_for = Some((now, horizon));
+        Ok(snapshot)
+    }
+
+    /// Everything availability needs of one clinic (of one provider when `provider` says so)
+    /// on the dates and instants of `window`, in one read transaction, so that the parts agree.
+    async fn read_calendar(&self, clinic_id: i64, provider: Option<i64>, window: Window, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
+        let mut snap = Snapshot { window, ..Snapshot::default() };
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let locations: Vec<(i64, String)> = sqlx::query_as("SELECT id, time_zone FROM locations WHERE clinic_id = $1 AND archived_at IS NULL")
+                .bind(clinic_id).fetch_all(&mut *tx).await?;
+            snap.locations = locations.into_iter().collect();
+            let sql = format!("{} WHERE p.clinic_id = $1 AND p.archived_at IS NULL", PRODUCT_RULES.replacen("SELECT ", "SELECT p.id AS product_id, ", 1));
+            for row in sqlx::query(&sql).bind(clinic_id).fetch_all(&mut *tx).await? {
+                snap.products.insert(row.try_get("product_id")?, ProductRules::from_row(&row)?);
+            }
+            let providers: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, display_name FROM providers WHERE clinic_id = $1 AND archived_at IS NULL AND ($2 IS NULL OR id = $2) ORDER BY id",
+            )
+            .bind(clinic_id).bind(provider).fetch_all(&mut *tx).await?;
+            let services: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT ps.provider_id, ps.service_id FROM provider_services ps JOIN providers p ON p.id = ps.provider_id
+                  WHERE p.clinic_id = $1 AND ($2 IS NULL OR p.id = $2)",
+            )
+            .bind(clinic_id).bind(provider).fetch_all(&mut *tx).await?;
+            let weekly_rows: Vec<(i64, i64, i32, String, String, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as(
+                "SELECT w.provider_id, w.location_id, w.weekday, w.starts_at, w.ends_at, w.valid_from, w.valid_until
+                   FROM working_hours w JOIN providers p ON p.id = w.provider_id
+                  WHERE p.clinic_id = $1 AND ($2 IS NULL OR p.id = $2)",
+            )
+            .bind(clinic_id).bind(provider).fetch_all(&mut *tx).await?;
+            let exception_rows: Vec<(i64, NaiveDate, String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT e.provider_id, e.on_date, e.kind, e.starts_at, e.ends_at
+                   FROM schedule_exceptions e JOIN providers p ON p.id = e.provider_id
+                  WHERE p.clinic_id = $1 AND ($2 IS NULL OR p.id = $2) AND e.on_date BETWEEN $3 AND $4",
+            )
+            .bind(clinic_id).bind(provider).bind(window.from).bind(window.to).fetch_all(&mut *tx).await?;
+            let holidays: Vec<(NaiveDate,)> = sqlx::query_as("SELECT on_date FROM holidays WHERE clinic_id = $1 AND on_date BETWEEN $2 AND $3")
+                .bind(clinic_id).bind(window.from).bind(window.to).fetch_all(&mut *tx).await?;
+            let (lo, hi) = (db_time(pool, window.start), db_time(pool, window.end));
+            // Busy time counts at every location: a provider cannot be in two places at once.
+            // No appointment lasts longer than a day (refused on write), so one that overlaps
+            // the window starts at most a day before it: a range on (clinic_id, starts_at).
+            let earliest_start = db_time(pool, window.start - Duration::days(1));
+            let appointments = sqlx::query(
+                "SELECT provider_id, starts_at, ends_at FROM appointments
+                  WHERE clinic_id = $1 AND ($2 IS NULL OR provider_id = $2)
+                    AND status IN ('pending', 'booked', 'checked_in', 'completed')
+                    AND starts_at >= $5 AND starts_at < $4 AND ends_at > $3",
+            )
+            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).bind(earliest_start).fetch_all(&mut *tx).await?;
+            // Holds that expired a while ago too: a request may be as of a slightly earlier
+            // moment than the load; each request filters holds by its own clock.
+            let holds = sqlx::query(
+                "SELECT provider_id, starts_at, ends_at, expires_at FROM holds
+                  WHERE clinic_id = $1 AND ($2 IS NULL OR provider_id = $2)
+                    AND expires_at > $5 AND starts_at < $4 AND ends_at > $3",
+            )
+            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).bind(db_time(pool, now - HOLD_LOOKBACK)).fetch_all(&mut *tx).await?;
+            let block_rows = sqlx::query(
+                "SELECT b.provider_id, b.starts_at, b.ends_at FROM schedule_blocks b JOIN providers p ON p.id = b.provider_id
+                  WHERE p.clinic_id = $1 AND ($2 IS NULL OR p.id = $2) AND b.starts_at < $4 AND b.ends_at > $3",
+            )
+            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+
+            let to_interval = |row: &_| -> Result<(i64, Interval), StoreError> {
+                let interval = Interval::new(row_time(pool, row, "starts_at")?, row_time(pool, row, "ends_at")?)
+                    .ok_or_else(|| StoreError::Corrupt("an interval ends before it starts".into()))?;
+                Ok((row.try_get("provider_id")?, interval))
+            };
+            for row in &appointments {
+                let (id, interval) = to_interval(row)?;
+                snap.calendar(id).appointments.push(interval);
+            }
+            for row in &holds {
+                let (id, interval) = to_interval(row)?;
+                let expires = row_time(pool, row, "expires_at")?;
+                snap.calendar(id).holds.push((interval, expires));
+            }
+            for row in &block_rows {
+                let (id, interval) = to_interval(row)?;
+                snap.calendar(id).blocks.push(interval);
+            }
+            for (id, location, weekday, start, end, valid_from, valid_until) in weekly_rows {
+                let hours = WeeklyInterval::new(
+                    WeeklyInterval::weekday_from_iso(i64::from(weekday))?,
+                    LocalTime::parse(&start)?,
+                    LocalTime::parse(&end)?,
+                )?;
+                snap.calendar(id).weekly.push((location, WeeklyRule { hours, valid_from, valid_until }));
+            }
+            for (id, date, kind, start, end) in exception_rows {
+                let exception = match (kind.as_str(), start, end) {
+                    ("closed", _, _) => DateException::Closed { date },
+                    ("extra", Some(s), Some(e)) => DateException::ExtraHours { date, start: LocalTime::parse(&s)?, end: LocalTime::parse(&e)? },
+                    _ => return Err(StoreError::Corrupt(format!("schedule exception of kind {kind:?} on {date}"))),
+                };
+                snap.calendar(id).exceptions.push(exception);
+            }
+            let mut offered: HashMap<i64, Vec<i64>> = HashMap::new();
+            for (provider, service) in services {
+                offered.entry(provider).or_default().push(service);
+            }
+            snap.providers = providers
+                .into_iter()
+                .map(|(id, name)| ProviderEntry { id, display_name: name, services: offered.remove(&id).unwrap_or_default() })
+                .collect();
+            snap.holidays = holidays.into_iter().map(|h| h.0).collect();
+            snap.holidays.sort_unstable();
+            Ok::<_, StoreError>(())
+        })?;
+        for cal in snap.calendars.values_mut() {
+            // Sorted once here, so the engine's own sort of each request finds them in order.
+            cal.appointments.sort_unstable_by_key(|i| i.start);
+            cal.blocks.sort_unstable_by_key(|i| i.start);
+        }
+        Ok(snap)
+    }
+}
+
+/// How long after their expiry holds are still read (see `read_calendar`).
+const HOLD_LOOKBACK: Duration = Duration::hours(1);
+
+/// Local dates and the instants around them that a calendar covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Window {
+    from: NaiveDate,
+    to: NaiveDate,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+impl Window {
+    /// The dates `from..=to` in every zone: busy time and blocks are read with two days'
+    /// margin, since buffers and zone offsets reach across local midnight.
+    fn around(from: NaiveDate, to: NaiveDate) -> Self {
+        let midnight = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+        Window { from, to, start: midnight(from) - Duration::days(2), end: midnight(to) + Duration::days(3) }
+    }
+
+    fn covers(&self, other: &Window) -> bool {
+        self.from <= other.from && other.to <= self.to && self.start <= other.start && other.end <= self.end
+    }
+}
+
+#[derive(Debug, Default)]
+struct ProviderEntry {
+    id: i64,
+    display_name: String,
+    services: Vec<i64>,
+}
+
+#[derive(Debug, Default)]
+struct ProviderCalendarData {
+    /// Weekly hours with the location they are worked at.
+    weekly: Vec<(i64, WeeklyRule)>,
+    exceptions: Vec<DateException>,
+    blocks: Vec<Interval>,
+    appointments: Vec<Interval>,
+    /// Holds with the instant each expires.
+    holds: Vec<(Interval, DateTime<Utc>)>,
+}
+
+/// One clinic's calendars on a window of dates: read from the database for one request, or
+/// kept in memory for every request (`calendars.rs`).
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    window: Window,
+    /// For a kept calendar: the moment it was loaded as of, and the clinic's horizon then.
+    kept_for: Option<(DateTime<Utc>, i32)>,
+    /// Active locations and their zones.
+    locations: HashMap<i64, String>,
+    /// Active products of active services.
+    products: HashMap<i64, ProductRules>,
+    /// Active providers, by id.
+    providers: Vec<ProviderEntry>,
+    calendars: HashMap<i64, ProviderCalendarData>,
+    holidays: Vec<NaiveDate>,
+}
+
+impl Snapshot {
+    fn calendar(&mut self, provider: i64) -> &mut ProviderCalendarData {
+        self.calendars.entry(provider).or_default()
+    }
+
+    /// Whether this kept calendar answers requests as of `now`: it covers every date a slot
+    /// can start on from `now` to the horizon, and `now` is not before its holds were read.
+    pub(crate) fn serves(&self, now: DateTime<Utc>) -> bool {
+        let Some((loaded, horizon)) = self.kept_for else { return false };
+        let needed = Window::around(now.date_naive() - Duration::days(1), (now + Duration::days(i64::from(horizon))).date_naive() + Duration::days(1));
+        now >= loaded - HOLD_LOOKBACK + Duration::minutes(1) && self.window.covers(&needed)
+    }
+
+    fn availability(&self, req: &AvailabilityRequest, patients: Patients) -> Result<Availability, StoreError> {
+        let tz = parse_zone(self.locations.get(&req.location_id).ok_or(StoreError::NotFound("location"))?)?;
+        let rules = self.products.get(&req.product_id).ok_or(StoreError::NotFound("product"))?;
+        let none: ProviderCalendarData = ProviderCalendarData::default();
+        let providers: Vec<(&ProviderEntry, &ProviderCalendarData)> = self
+            .providers
+            .iter()
+            .filter(|p| req.provider_id.is_none_or(|id| id == p.id) && p.services.contains(&rules.service_id))
+            .map(|p| (p, self.calendars.get(&p.id).unwrap_or(&none)))
+            .filter(|(_, cal)| cal.weekly.iter().any(|(location, _)| *location == req.location_id))
+            .collect();
         if req.provider_id.is_some() && providers.is_empty() {
             return Err(StoreError::NotFound("provider"));
         }
@@ -192,142 +419,47 @@ impl Store {
             Patients::Either if rules.new_patient.is_some_and(|m| m > rules.duration) => Some(rules.slot_rules(true).1),
             _ => None,
         };
-        // Busy time and blocks are read with a day's margin: buffers and zone offsets reach
-        // across local midnight.
-        let window_start = start_of_day(tz, req.from) - Duration::days(1);
-        let window_end = start_of_day(tz, req.to) + Duration::days(2);
-        let holidays = self.holidays(req.clinic_id, req.from, req.to).await?;
-
-        let mut calendars =
-            self.calendars(req.clinic_id, req.location_id, req.provider_id, req.from, req.to, window_start, window_end, req.now).await?;
+        // Only dates on which a slot can start are computed: from the day before `now` to
+        // the day after the horizon in any zone. Outside them the engine finds nothing anyway.
+        let (from, to) = match self.kept_for {
+            Some(_) => (
+                req.from.max(req.now.date_naive() - Duration::days(1)),
+                req.to.min((req.now + slot_rules.horizon).date_naive() + Duration::days(1)),
+            ),
+            None => (req.from, req.to),
+        };
+        let holidays: Vec<NaiveDate> = self.holidays.iter().copied().filter(|d| (from..=to).contains(d)).collect();
         let mut out = Vec::with_capacity(providers.len());
-        for (provider_id, display_name) in providers {
-            let cal = calendars.remove(&provider_id).unwrap_or_default();
-            let query = SlotQuery { tz, from: req.from, to: req.to, holidays: &holidays, rules: slot_rules, now: req.now };
-            let calendar = ProviderCalendar { weekly: &cal.weekly, exceptions: &cal.exceptions, blocks: &cal.blocks, busy: &cal.busy };
-            let mut intervals = provider_slots(&query, &calendar).map_err(StoreError::Rule)?;
-            if let Some(rules) = first_visit {
-                let longer: std::collections::HashSet<_> =
-                    provider_slots(&SlotQuery { rules, ..query }, &calendar).map_err(StoreError::Rule)?.into_iter().map(|i| i.start).collect();
-                intervals.retain(|i| longer.contains(&i.start));
+        for (provider, cal) in providers {
+            let mut slots = Vec::new();
+            if from <= to {
+                let weekly: Vec<WeeklyRule> = cal.weekly.iter().filter(|(l, _)| *l == req.location_id).map(|(_, r)| *r).collect();
+                let mut busy = cal.appointments.clone();
+                busy.extend(cal.holds.iter().filter(|(_, expires)| *expires > req.now).map(|(i, _)| *i));
+                let query = SlotQuery { tz, from, to, holidays: &holidays, rules: slot_rules, now: req.now };
+                let calendar = ProviderCalendar { weekly: &weekly, exceptions: &cal.exceptions, blocks: &cal.blocks, busy: &busy };
+                let mut intervals = provider_slots(&query, &calendar).map_err(StoreError::Rule)?;
+                if let Some(rules) = first_visit {
+                    let longer: std::collections::HashSet<_> =
+                        provider_slots(&SlotQuery { rules, ..query }, &calendar).map_err(StoreError::Rule)?.into_iter().map(|i| i.start).collect();
+                    intervals.retain(|i| longer.contains(&i.start));
+                }
+                slots = intervals
+                    .into_iter()
+                    .map(|interval| Slot {
+                        id: SlotId {
+                            provider_id: provider.id,
+                            location_id: req.location_id,
+                            product_id: req.product_id,
+                            start: interval.start,
+                            minutes: duration as u16,
+                        },
+                        interval,
+                    })
+                    .collect();
             }
-            let slots = intervals
-                .into_iter()
-                .map(|interval| Slot {
-                    id: SlotId {
-                        provider_id,
-                        location_id: req.location_id,
-                        product_id: req.product_id,
-                        start: interval.start,
-                        minutes: duration as u16,
-                    },
-                    interval,
-                })
-                .collect();
-            out.push(ProviderAvailability { provider_id, display_name, slots });
+            out.push(ProviderAvailability { provider_id: provider.id, display_name: provider.display_name.clone(), slots });
         }
         Ok(Availability { tz, service_id: rules.service_id, duration_minutes: duration, usual_minutes: rules.duration, providers: out })
     }
-
-    async fn holidays(&self, clinic_id: i64, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, StoreError> {
-        let rows: Vec<(NaiveDate,)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT on_date FROM holidays WHERE clinic_id = $1 AND on_date BETWEEN $2 AND $3")
-                .bind(clinic_id).bind(from).bind(to).fetch_all(pool).await?
-        });
-        Ok(rows.into_iter().map(|r| r.0).collect())
-    }
-
-    /// The calendars of the clinic's providers at one location (or of one provider), read with
-    /// five queries whatever the number of providers: one round trip per provider would
-    /// dominate the cost of a request.
-    #[allow(clippy::too_many_arguments)]
-    async fn calendars(
-        &self,
-        clinic_id: i64,
-        location_id: i64,
-        provider: Option<i64>,
-        from: NaiveDate,
-        to: NaiveDate,
-        window_start: DateTime<Utc>,
-        window_end: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<HashMap<i64, OwnedCalendar>, StoreError> {
-        let mut calendars: HashMap<i64, OwnedCalendar> = HashMap::new();
-        with_pool!(self, pool => {
-            let weekly_rows: Vec<(i64, i32, String, String, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as(
-                "SELECT w.provider_id, w.weekday, w.starts_at, w.ends_at, w.valid_from, w.valid_until
-                   FROM working_hours w JOIN providers p ON p.id = w.provider_id
-                  WHERE p.clinic_id = $1 AND w.location_id = $2 AND ($3 IS NULL OR p.id = $3)",
-            )
-            .bind(clinic_id).bind(location_id).bind(provider).fetch_all(pool).await?;
-            let exception_rows: Vec<(i64, NaiveDate, String, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT e.provider_id, e.on_date, e.kind, e.starts_at, e.ends_at
-                   FROM schedule_exceptions e JOIN providers p ON p.id = e.provider_id
-                  WHERE p.clinic_id = $1 AND ($2 IS NULL OR p.id = $2) AND e.on_date BETWEEN $3 AND $4",
-            )
-            .bind(clinic_id).bind(provider).bind(from).bind(to).fetch_all(pool).await?;
-            let (lo, hi) = (db_time(pool, window_start), db_time(pool, window_end));
-            // Busy time counts at every location: a provider cannot be in two places at once.
-            // No appointment lasts longer than a day (refused on write), so one that overlaps
-            // the window starts at most a day before it: a range on (clinic_id, starts_at).
-            let earliest_start = db_time(pool, window_start - Duration::days(1));
-            let appointments = sqlx::query(
-                "SELECT provider_id, starts_at, ends_at FROM appointments
-                  WHERE clinic_id = $1 AND ($2 IS NULL OR provider_id = $2)
-                    AND status IN ('pending', 'booked', 'checked_in', 'completed')
-                    AND starts_at >= $5 AND starts_at < $4 AND ends_at > $3",
-            )
-            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).bind(earliest_start).fetch_all(pool).await?;
-            let holds = sqlx::query(
-                "SELECT provider_id, starts_at, ends_at FROM holds
-                  WHERE clinic_id = $1 AND ($2 IS NULL OR provider_id = $2)
-                    AND expires_at > $5 AND starts_at < $4 AND ends_at > $3",
-            )
-            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).bind(db_time(pool, now)).fetch_all(pool).await?;
-            let block_rows = sqlx::query(
-                "SELECT b.provider_id, b.starts_at, b.ends_at FROM schedule_blocks b JOIN providers p ON p.id = b.provider_id
-                  WHERE p.clinic_id = $1 AND ($2 IS NULL OR p.id = $2) AND b.starts_at < $4 AND b.ends_at > $3",
-            )
-            .bind(clinic_id).bind(provider).bind(&lo).bind(&hi).fetch_all(pool).await?;
-            let to_interval = |row: &_| -> Result<(i64, Interval), StoreError> {
-                let interval = Interval::new(row_time(pool, row, "starts_at")?, row_time(pool, row, "ends_at")?)
-                    .ok_or_else(|| StoreError::Corrupt("an interval ends before it starts".into()))?;
-                Ok((row.try_get("provider_id")?, interval))
-            };
-            for row in appointments.iter().chain(&holds) {
-                let (id, interval) = to_interval(row)?;
-                calendars.entry(id).or_default().busy.push(interval);
-            }
-            for row in &block_rows {
-                let (id, interval) = to_interval(row)?;
-                calendars.entry(id).or_default().blocks.push(interval);
-            }
-            for (id, weekday, start, end, valid_from, valid_until) in weekly_rows {
-                let hours = WeeklyInterval::new(
-                    WeeklyInterval::weekday_from_iso(i64::from(weekday))?,
-                    LocalTime::parse(&start)?,
-                    LocalTime::parse(&end)?,
-                )?;
-                calendars.entry(id).or_default().weekly.push(WeeklyRule { hours, valid_from, valid_until });
-            }
-            for (id, date, kind, start, end) in exception_rows {
-                let exception = match (kind.as_str(), start, end) {
-                    ("closed", _, _) => DateException::Closed { date },
-                    ("extra", Some(s), Some(e)) => DateException::ExtraHours { date, start: LocalTime::parse(&s)?, end: LocalTime::parse(&e)? },
-                    _ => return Err(StoreError::Corrupt(format!("schedule exception of kind {kind:?} on {date}"))),
-                };
-                calendars.entry(id).or_default().exceptions.push(exception);
-            }
-            Ok::<_, StoreError>(())
-        })?;
-        Ok(calendars)
-    }
-}
-
-#[derive(Default)]
-struct OwnedCalendar {
-    weekly: Vec<WeeklyRule>,
-    exceptions: Vec<DateException>,
-    blocks: Vec<Interval>,
-    busy: Vec<Interval>,
 }

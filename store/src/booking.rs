@@ -62,6 +62,51 @@ pub(crate) trait WriteTx: sqlx::Database + Sized {
     /// them; SQLite already holds the database's write lock.
     const ROW_LOCK: &'static str;
     async fn begin_write(pool: &Pool<Self>, provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error>;
+    /// The clinics whose availability this transaction changed (and, on SQLite, any other
+    /// process changed since mark `seen`), with the highest SQLite mark: read just before
+    /// the commit (see `calendars.rs`).
+    async fn changed_clinics(conn: &mut Self::Connection, seen: i64) -> Result<(Vec<i64>, Option<i64>), sqlx::Error>;
+}
+
+/// A write transaction that, once committed, makes this process forget the cached calendars
+/// of the clinics it changed before the write returns. Derefs to the connection, so queries
+/// run on `&mut *tx` as on a plain transaction; dropped uncommitted, it rolls back.
+pub(crate) struct Tx<'s, DB: WriteTx> {
+    inner: Transaction<'static, DB>,
+    calendars: &'s crate::calendars::Calendars,
+}
+
+impl<DB: WriteTx> std::ops::Deref for Tx<'_, DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.inner
+    }
+}
+
+impl<DB: WriteTx> std::ops::DerefMut for Tx<'_, DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.inner
+    }
+}
+
+impl<DB: WriteTx> Tx<'_, DB> {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        let Tx { mut inner, calendars } = self;
+        if !calendars.active() {
+            return inner.commit().await;
+        }
+        let (clinics, mark) = DB::changed_clinics(&mut inner, calendars.seen()).await?;
+        inner.commit().await?;
+        calendars.forget(clinics, mark);
+        Ok(())
+    }
+}
+
+impl Store {
+    /// `WriteTx::begin_write`, for a transaction whose commit keeps the cached calendars true.
+    pub(crate) async fn write_tx<DB: WriteTx>(&self, pool: &Pool<DB>, provider_ids: &[i64]) -> Result<Tx<'_, DB>, sqlx::Error> {
+        Ok(Tx { inner: DB::begin_write(pool, provider_ids).await?, calendars: &self.calendars })
+    }
 }
 
 /// `WriteTx::ROW_LOCK` for the backend of `pool`.
@@ -73,6 +118,9 @@ impl WriteTx for Sqlite {
     const ROW_LOCK: &'static str = "";
     async fn begin_write(pool: &Pool<Self>, _provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
+    }
+    async fn changed_clinics(conn: &mut Self::Connection, seen: i64) -> Result<(Vec<i64>, Option<i64>), sqlx::Error> {
+        crate::calendars::marks_after(conn, seen).await
     }
 }
 
@@ -89,6 +137,12 @@ impl WriteTx for Postgres {
             .execute(&mut *tx)
             .await?;
         Ok(tx)
+    }
+    async fn changed_clinics(conn: &mut Self::Connection, _seen: i64) -> Result<(Vec<i64>, Option<i64>), sqlx::Error> {
+        let noted: Option<String> =
+            sqlx::query_scalar("SELECT current_setting('booking.availability_changed', true)").fetch_one(conn).await?;
+        let clinics = noted.iter().flat_map(|n| n.split(',')).filter_map(|id| id.parse().ok()).collect();
+        Ok((clinics, None))
     }
 }
 
@@ -217,7 +271,7 @@ impl Store {
         let local_date = new.start.with_timezone(&new.tz).date_naive();
         let status = AppointmentStatus::Booked;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[new.provider_id]).await?;
+            let mut tx = self.write_tx(pool, &[new.provider_id]).await?;
             let now = db_time(pool, new.now);
             let (token,): (i32,) = sqlx::query_as(
                 NEXT_TOKEN,
@@ -287,7 +341,7 @@ impl Store {
         let (provider_id, _) = self.appointment_provider(clinic_id, appointment_id).await?;
         with_pool!(self, pool => {
             use sqlx::Row;
-            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            let mut tx = self.write_tx(pool, &[provider_id]).await?;
             let row = sqlx::query(&format!(
                 "SELECT a.status, a.starts_at, {SETTINGS_COLUMNS}
                    FROM appointments a JOIN clinics c ON c.id = a.clinic_id
@@ -399,7 +453,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<crate::Availability, StoreError> {
         // UTC dates one day either side cover the slot's local date in every zone.
-        self.availability(&AvailabilityRequest {
+        self.availability_from_database(&AvailabilityRequest {
             clinic_id,
             location_id: slot.location_id,
             product_id: slot.product_id,
@@ -446,7 +500,7 @@ impl Store {
         with_pool!(self, pool => {
             // The provider lock (or SQLite's single writer) makes check-then-insert atomic:
             // two patients cannot hold the same time.
-            let mut tx = WriteTx::begin_write(pool, &[slot.provider_id]).await?;
+            let mut tx = self.write_tx(pool, &[slot.provider_id]).await?;
             let stamp = db_time(pool, now);
             sqlx::query("DELETE FROM holds WHERE provider_id = $1 AND expires_at <= $2")
                 .bind(slot.provider_id).bind(stamp).execute(&mut *tx).await?;
@@ -554,7 +608,7 @@ impl Store {
         let local_date = r.start.with_timezone(&tz).date_naive();
         with_pool!(self, pool => {
             use sqlx::Row;
-            let mut tx = WriteTx::begin_write(pool, &[old_provider, new_provider]).await?;
+            let mut tx = self.write_tx(pool, &[old_provider, new_provider]).await?;
             if new_provider != old_provider {
                 let same_clinic: Option<(i64,)> = sqlx::query_as("SELECT id FROM providers WHERE id = $1 AND clinic_id = $2")
                     .bind(new_provider).bind(r.clinic_id).fetch_optional(&mut *tx).await?;
@@ -642,7 +696,7 @@ impl Store {
         };
         let (provider_id, _) = self.appointment_provider(clinic_id, appointment_id).await?;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            let mut tx = self.write_tx(pool, &[provider_id]).await?;
             use sqlx::Row;
             let row = sqlx::query(
                 "SELECT status, token_number, queue_number, local_date, starts_at FROM appointments WHERE id = $1 AND clinic_id = $2",

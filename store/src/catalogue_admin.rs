@@ -6,7 +6,7 @@
 use crate::attention::{appointments_of, flag_all, Stranding};
 use domain::availability::Misfit;
 use crate::audit::{changes, insert_audit};
-use crate::booking::{row_lock, WriteTx};
+use crate::booking::row_lock;
 use crate::staff::Actor;
 use crate::time::db_time;
 use crate::{with_pool, Store, StoreError};
@@ -245,7 +245,7 @@ impl Store {
     /// Creates (`id` None) or changes a location. Returns its id and whether anything changed.
     pub async fn save_location(&self, clinic_id: i64, actor: &Actor, id: Option<i64>, def: &LocationDef, now: DateTime<Utc>) -> Result<(i64, bool), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let (id, action, detail) = match id {
                 None => {
                     let (id,): (i64,) = sqlx::query_as("INSERT INTO locations (clinic_id, name, address, time_zone) VALUES ($1, $2, $3, $4) RETURNING id")
@@ -273,7 +273,7 @@ impl Store {
 
     pub async fn save_service(&self, clinic_id: i64, actor: &Actor, id: Option<i64>, def: &ServiceDef, now: DateTime<Utc>) -> Result<(i64, bool), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let (id, action, detail) = match id {
                 None => {
                     let (id,): (i64,) = sqlx::query_as("INSERT INTO services (clinic_id, name, duration_minutes) VALUES ($1, $2, $3) RETURNING id")
@@ -303,7 +303,7 @@ impl Store {
     /// cannot be added to an archived service.
     pub async fn save_product(&self, clinic_id: i64, actor: &Actor, id: Option<i64>, def: &ProductDef, now: DateTime<Utc>) -> Result<(i64, bool), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             // The product first: another clinic's product is not found, whatever its service.
             let old = match id {
                 None => None,
@@ -365,7 +365,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(i64, bool), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &id.into_iter().collect::<Vec<_>>()).await?;
+            let mut tx = self.write_tx(pool, &id.into_iter().collect::<Vec<_>>()).await?;
             if let Some(id) = id {
                 // Another clinic's provider is not found, whatever services the form names.
                 let mine: Option<(i64,)> = sqlx::query_as("SELECT id FROM providers WHERE id = $1 AND clinic_id = $2")
@@ -437,7 +437,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let locked: Vec<i64> = if kind == Kind::Provider { vec![id] } else { Vec::new() };
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &locked).await?;
+            let mut tx = self.write_tx(pool, &locked).await?;
             let sql = format!("SELECT archived_at IS NOT NULL FROM {} WHERE id = $1 AND clinic_id = $2{}", kind.table(), row_lock(pool));
             let (was,): (bool,) = sqlx::query_as(&sql).bind(id).bind(clinic_id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound(kind.name()))?;
             if was == archived {
@@ -474,7 +474,7 @@ impl Store {
     /// a credential scoped to the location, or a product of the service.
     pub async fn delete_entry(&self, clinic_id: i64, actor: &Actor, kind: Kind, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let sql = format!("SELECT id FROM {} WHERE id = $1 AND clinic_id = $2{}", kind.table(), row_lock(pool));
             let found: Option<(i64,)> = sqlx::query_as(&sql).bind(id).bind(clinic_id).fetch_optional(&mut *tx).await?;
             found.ok_or(StoreError::NotFound(kind.name()))?;

@@ -2,7 +2,7 @@
 //! settings. Every change is one transaction with its audit row.
 
 use crate::audit::{changes, INSERT_AUDIT};
-use crate::booking::{row_lock, settings_from_row, WriteTx};
+use crate::booking::{row_lock, settings_from_row};
 use crate::catalogue_admin::as_i32;
 use crate::credentials::key_digest;
 use crate::staff::{new_token, Actor, Invitation, INSERT_INVITATION, INVITATION_LIFETIME};
@@ -57,7 +57,7 @@ impl Store {
     /// when no owner is named; the demo seed gives it its owner afterwards).
     pub(crate) async fn create_clinic_without_owner(&self, slug: &ClinicSlug, profile: &ClinicProfile, actor: &Actor, now: DateTime<Utc>) -> Result<i64, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let stamp = db_time(pool, now);
             let clinic_id = insert_clinic!(tx, slug, profile, stamp);
             sqlx::query(INSERT_AUDIT)
@@ -77,7 +77,7 @@ impl Store {
         let email = new.owner_email.as_str().to_lowercase();
         let expires_at = now + INVITATION_LIFETIME;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let email_taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM staff_users WHERE email = $1")
                 .bind(&email).fetch_optional(&mut *tx).await?;
             if email_taken.is_some() {
@@ -142,7 +142,7 @@ impl Store {
         with_pool!(self, pool => {
             // The old values are read under the write lock, so that two people saving at once
             // each record what they really changed.
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let sql = format!(
                 "SELECT c.name, c.default_locale, c.time_zone,
                         c.minimum_notice_minutes, c.horizon_days, c.cancellation_cutoff_minutes, c.hold_minutes

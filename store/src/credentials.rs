@@ -4,7 +4,6 @@
 //! comparison runs in constant time.
 
 use crate::audit::INSERT_AUDIT;
-use crate::booking::WriteTx;
 use crate::staff::Actor;
 use crate::time::{db_time, row_time};
 use crate::{with_pool, Store, StoreError};
@@ -136,11 +135,59 @@ pub fn check_username(raw: &str) -> Result<(), DomainError> {
     }
 }
 
+/// How long an accepted key is taken on trust without asking the database again: a key
+/// revoked or rotated out on another instance stops working within this.
+pub const ADMITTED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keys accepted in the last `ADMITTED_FOR`, by user and key digest, so that a client's
+/// steady stream of requests costs one database lookup a second, not one each.
+#[derive(Debug, Default)]
+pub(crate) struct Admitted {
+    keys: std::sync::Mutex<std::collections::HashMap<(String, String), (Facility, Option<DateTime<Utc>>, std::time::Instant)>>,
+}
+
+impl Admitted {
+    /// Beyond this many keys at once the memory starts over (a flood of distinct valid keys
+    /// is not a case to optimise).
+    const MOST: usize = 10_000;
+
+    fn get(&self, username: &str, digest: &str, now: DateTime<Utc>) -> Option<Facility> {
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let (facility, expires, at) = keys.get(&(username.to_owned(), digest.to_owned()))?;
+        (at.elapsed() < ADMITTED_FOR && expires.is_none_or(|e| e > now)).then(|| facility.clone())
+    }
+
+    fn put(&self, username: &str, digest: String, facility: Facility, expires: Option<DateTime<Utc>>) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() >= Self::MOST {
+            keys.clear();
+        }
+        keys.insert((username.to_owned(), digest), (facility, expires, std::time::Instant::now()));
+    }
+
+    /// After a rotation or revocation here, at once.
+    pub(crate) fn forget_all(&self) {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
 impl Store {
     /// The facility whose active key `key` is, for user `username`; `None` for a wrong user,
-    /// a wrong, revoked or expired key alike (callers must not tell them apart).
+    /// a wrong, revoked or expired key alike (callers must not tell them apart). A key
+    /// accepted in the last `ADMITTED_FOR` is accepted from memory.
     pub async fn authenticate(&self, username: &str, key: &str, now: DateTime<Utc>) -> Result<Option<Facility>, StoreError> {
         let presented = key_digest(key);
+        if let Some(facility) = self.admitted.get(username, &presented, now) {
+            return Ok(Some(facility));
+        }
+        let found = self.authenticate_in_database(username, &presented, now).await?;
+        if let Some((facility, expires)) = &found {
+            self.admitted.put(username, presented, facility.clone(), *expires);
+        }
+        Ok(found.map(|f| f.0))
+    }
+
+    async fn authenticate_in_database(&self, username: &str, presented: &str, now: DateTime<Utc>) -> Result<Option<(Facility, Option<DateTime<Utc>>)>, StoreError> {
         with_pool!(self, pool => {
             let rows = sqlx::query(
                 "SELECT c.id, c.username, c.clinic_id, c.location_id, c.kind, c.voice, c.admin, k.key_sha256, k.expires_at
@@ -161,13 +208,13 @@ impl Store {
                 let live = expires.is_none_or(|e| e > now);
                 if constant_time_eq(digest.as_bytes(), presented.as_bytes()) && live {
                     let kind: String = row.try_get("kind")?;
-                    found = Some(Facility {
+                    found = Some((Facility {
                         credential_id: row.try_get("id")?,
                         username: row.try_get("username")?,
                         clinic_id: row.try_get("clinic_id")?,
                         location_id: row.try_get("location_id")?,
                         kind: CredentialKind::from_stored(&kind, row.try_get::<bool, _>("voice")?, row.try_get::<bool, _>("admin")?),
-                    });
+                    }, expires));
                 }
             }
             Ok(found)
@@ -207,7 +254,7 @@ impl Store {
         }
         let key = new_key();
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             if let Some(location) = location_id {
                 let owned: Option<(i64,)> = sqlx::query_as("SELECT id FROM locations WHERE id = $1 AND clinic_id = $2")
                     .bind(location).bind(clinic_id).fetch_optional(&mut *tx).await?;
@@ -263,7 +310,7 @@ impl Store {
         check_expiry(expires_at, now)?;
         let key = new_key();
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let found: Option<(i64, i64, Option<i64>)> =
                 sqlx::query_as("SELECT id, clinic_id, key_lifetime_seconds FROM api_credentials WHERE username = $1")
                     .bind(username).fetch_optional(&mut *tx).await?;
@@ -294,6 +341,7 @@ impl Store {
                 .bind(stamp)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
+            self.admitted.forget_all();
             Ok(IssuedKey { username: username.to_owned(), key, expires_at, revoked })
         })
     }
@@ -302,7 +350,7 @@ impl Store {
     /// Returns how many keys were revoked.
     pub async fn revoke_credential(&self, actor: &Actor, clinic_id: i64, username: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM api_credentials WHERE username = $1 AND clinic_id = $2")
                 .bind(username).bind(clinic_id).fetch_optional(&mut *tx).await?;
             let (credential_id,) = found.ok_or(StoreError::NotFound("credential"))?;
@@ -315,6 +363,7 @@ impl Store {
                 .bind(stamp)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
+            self.admitted.forget_all();
             Ok(revoked)
         })
     }

@@ -9,7 +9,6 @@
 //! drawn before commit and may commit out of order, so instances learn of changes from
 //! `NOTIFY` instead, which the database sends on commit to every listening instance.
 
-use crate::booking::WriteTx;
 use crate::credentials::key_digest as digest;
 use crate::staff::{new_token, Actor};
 use crate::time::{db_time, row_time};
@@ -153,7 +152,7 @@ impl Store {
         }
         let token = new_token();
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM locations WHERE id = $1 AND clinic_id = $2 AND archived_at IS NULL")
                 .bind(location_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
             if found.is_none() {
@@ -193,7 +192,7 @@ impl Store {
     /// Revokes a display link: screens that use it show nothing from their next request on.
     pub async fn revoke_display_link(&self, actor: &Actor, clinic_id: i64, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let done = sqlx::query("UPDATE display_links SET revoked_at = $1 WHERE id = $2 AND clinic_id = $3 AND revoked_at IS NULL")
                 .bind(db_time(pool, now)).bind(id).bind(clinic_id)
                 .execute(&mut *tx).await?;
@@ -241,9 +240,9 @@ impl Store {
     /// On PostgreSQL, a connection that hears every committed change of every instance.
     /// `None` on SQLite, where `changes_after` is exact.
     pub async fn listen_changes(&self) -> Result<Option<ChangeListener>, StoreError> {
-        match self {
-            Store::Sqlite(_) => Ok(None),
-            Store::Postgres(pool) => {
+        match &self.db {
+            crate::Db::Sqlite(_) => Ok(None),
+            crate::Db::Postgres(pool) => {
                 let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
                 listener.listen(CHANGE_CHANNEL).await?;
                 Ok(Some(ChangeListener(listener)))

@@ -7,6 +7,7 @@
 pub mod attention;
 mod audit;
 mod availability;
+mod calendars;
 mod clock;
 mod booking;
 pub mod catalogue_admin;
@@ -52,18 +53,29 @@ use std::time::Duration;
 /// Expands `$body` once per backend with `$pool` bound to that backend's pool.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            $crate::Store::Sqlite($pool) => $body,
-            $crate::Store::Postgres($pool) => $body,
+        match $crate::Store::db(&$store) {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use with_pool;
 
+/// The database behind a store.
 #[derive(Debug, Clone)]
-pub enum Store {
+pub enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+/// The database and what this process keeps of it in memory (each clinic's calendars, see
+/// `calendars.rs`). Clones share both.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+    calendars: std::sync::Arc<calendars::Calendars>,
+    /// Keys accepted in the last second (`credentials::ADMITTED_FOR`).
+    admitted: std::sync::Arc<credentials::Admitted>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,32 +102,41 @@ impl Store {
                 }
             }
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-            Ok(Store::Sqlite(pool))
+            Ok(Store::new(Db::Sqlite(pool)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(5))
                 .connect(url)
                 .await?;
-            Ok(Store::Postgres(pool))
+            Ok(Store::new(Db::Postgres(pool)))
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))
         }
     }
 
+    fn new(db: Db) -> Self {
+        Store { db, calendars: Default::default(), admitted: Default::default() }
+    }
+
+    /// The pool, for the few callers (tests, benchmarks, the desk's listener) that need it.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     pub fn backend(&self) -> Backend {
-        match self {
-            Store::Sqlite(_) => Backend::Sqlite,
-            Store::Postgres(_) => Backend::Postgres,
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
         }
     }
 
     /// Applies pending migrations. Safe to run from several instances at once: sqlx takes an
     /// advisory lock on PostgreSQL and SQLite serialises writers.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Store::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         self.fill_name_keys().await
     }

@@ -2,7 +2,7 @@
 //! when the clinic registers them, they get their permanent id and a `patientCreated` event
 //! tells subscribers both ids.
 
-use crate::booking::{new_event_id, WriteTx};
+use crate::booking::new_event_id;
 use crate::time::db_time;
 use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -67,7 +67,7 @@ impl Store {
     /// with the `patientCreated` event. Registering twice is refused.
     pub async fn register_patient(&self, clinic_id: i64, patient_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let found: Option<(Option<String>, bool)> =
                 sqlx::query_as("SELECT temporary_id, registered FROM patients WHERE id = $1 AND clinic_id = $2")
                     .bind(patient_id).bind(clinic_id).fetch_optional(&mut *tx).await?;
@@ -272,7 +272,7 @@ impl Store {
                 return Ok(());
             }
             with_pool!(self, pool => {
-                let mut tx = WriteTx::begin_write(pool, &[]).await?;
+                let mut tx = self.write_tx(pool, &[]).await?;
                 for (id, first, last) in &batch {
                     sqlx::query("UPDATE patients SET first_key = $1, last_key = $2 WHERE id = $3")
                         .bind(match_key(first)).bind(match_key(last)).bind(id).execute(&mut *tx).await?;

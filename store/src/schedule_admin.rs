@@ -5,7 +5,7 @@
 
 use crate::attention::{flag_all, strand_check, ScheduleChange, Stranding};
 use crate::audit::insert_audit;
-use crate::booking::{row_lock, WriteTx};
+use crate::booking::row_lock;
 use crate::staff::Actor;
 use crate::time::{db_time, row_time};
 use crate::{with_pool, Store, StoreError};
@@ -260,7 +260,7 @@ impl Store {
     /// or when the hours overlap the provider's other hours (at any location) on some date.
     pub async fn add_hours(&self, clinic_id: i64, actor: &Actor, provider_id: i64, def: &HoursDef, now: DateTime<Utc>) -> Result<i64, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            let mut tx = self.write_tx(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
             let location_name = hours_location!(tx, clinic_id, def, now);
             no_overlap(def, &hours_of!(tx, provider_id))?;
@@ -287,7 +287,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            let mut tx = self.write_tx(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
             same_day_check!(tx, provider_id, def);
             let stranded = strand_check!(tx, pool, clinic_id, Some(provider_id), &ScheduleChange::AddException(def.clone()), stranding, now);
@@ -320,7 +320,7 @@ impl Store {
         }
         let label = domain::catalogue::check_text("label", label, 120).map_err(StoreError::Rule)?.replace('\n', " ");
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            let mut tx = self.write_tx(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
             let block = domain::Interval { start, end };
             let stranded = strand_check!(tx, pool, clinic_id, Some(provider_id), &ScheduleChange::AddBlock(block), stranding, now);
@@ -346,7 +346,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            let mut tx = self.write_tx(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
             let stranded = strand_check!(tx, pool, clinic_id, Some(provider_id), &ScheduleChange::RemoveRule(kind, id), stranding, now);
             let flagged = flag_all!(tx, pool, stranded, now);
@@ -389,7 +389,7 @@ impl Store {
         // Every provider's bookings are checked: lock them all, as a booking locks its provider.
         let providers = self.provider_ids(clinic_id).await?;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &providers).await?;
+            let mut tx = self.write_tx(pool, &providers).await?;
             holiday_free!(tx, clinic_id, date);
             let stranded = strand_check!(tx, pool, clinic_id, None, &ScheduleChange::AddHoliday(date), stranding, now);
             let flagged = flag_all!(tx, pool, stranded, now);
@@ -403,7 +403,7 @@ impl Store {
 
     pub async fn remove_holiday(&self, clinic_id: i64, actor: &Actor, date: NaiveDate, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let removed = sqlx::query("DELETE FROM holidays WHERE clinic_id = $1 AND on_date = $2").bind(clinic_id).bind(date).execute(&mut *tx).await?;
             if removed.rows_affected() == 0 {
                 return Err(StoreError::NotFound("holiday"));
@@ -447,7 +447,7 @@ impl Store {
             }
         }
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[provider_id]).await?;
+            let mut tx = self.write_tx(pool, &[provider_id]).await?;
             own_provider!(tx, pool, clinic_id, provider_id);
             let mut location_names = std::collections::HashMap::new();
             for def in &add.hours {
@@ -520,7 +520,7 @@ impl Store {
         }
         let providers = self.provider_ids(clinic_id).await?;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &providers).await?;
+            let mut tx = self.write_tx(pool, &providers).await?;
             let candidates = crate::attention::open_appointments!(&mut *tx, pool, clinic_id, None::<i64>, now);
             let found = if candidates.is_empty() {
                 Vec::new()

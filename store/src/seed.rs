@@ -1,7 +1,6 @@
 //! The demo clinic that `server seed-demo` creates, so that a newcomer sees real bookable
 //! times right after `make run`.
 
-use crate::booking::WriteTx;
 use crate::time::db_time;
 use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
@@ -65,7 +64,7 @@ impl Store {
         let applied = self.apply_clinic_file(&file, None, &Actor::cli(), Stranding::Refuse, seed.now).await?;
         let clinic_id = applied.clinic_id;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let now = db_time(pool, seed.now);
             let mut ids = std::collections::HashMap::new();
             for table in ["locations", "services", "products", "providers"] {
@@ -176,7 +175,7 @@ impl Store {
         domain::staff::check_password(password, DEMO_OWNER_EMAIL).map_err(StoreError::Rule)?;
         let hash = crate::staff::hash_password(password.to_owned()).await?;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let clinic: Option<(i64,)> = sqlx::query_as("SELECT id FROM clinics WHERE slug = $1")
                 .bind(DEMO_SLUG).fetch_optional(&mut *tx).await?;
             let (clinic_id,) = clinic.ok_or(StoreError::NotFound("clinic"))?;

@@ -6,7 +6,6 @@
 //! so that a copy of it lets nobody in. Sessions live in the database: they survive restarts
 //! and every instance of a PostgreSQL deployment sees them.
 
-use crate::booking::WriteTx;
 use crate::time::{db_time, row_time};
 use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -202,7 +201,7 @@ impl Store {
         let email = login_key(email.as_str());
         let expires_at = now + INVITATION_LIFETIME;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM staff_users WHERE email = $1")
                 .bind(&email).fetch_optional(&mut *tx).await?;
             if taken.is_some() {
@@ -261,7 +260,7 @@ impl Store {
         check_password(password, &invited.email).map_err(StoreError::Rule)?;
         let hash = hash_password(password.to_owned()).await?;
         let user_id = with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let stamp = db_time(pool, now);
             // Claims the link in the same statement that checks it: a link used twice at once
             // works for exactly one of the two.
@@ -420,7 +419,7 @@ impl Store {
                 return Ok(None);
             }
             // Taken under the write lock, so that a message is shown once.
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let found: Option<(Option<String>,)> = sqlx::query_as("SELECT flash FROM staff_sessions WHERE id_sha256 = $1")
                 .bind(&id).fetch_optional(&mut *tx).await?;
             let flash = found.and_then(|(f,)| f).filter(|f| f.starts_with(prefix));
@@ -460,7 +459,7 @@ impl Store {
         check_password(new, &user.email).map_err(StoreError::Rule)?;
         let hash = hash_password(new.to_owned()).await?;
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             sqlx::query("UPDATE staff_users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM staff_sessions WHERE staff_user_id = $1 AND id_sha256 <> $2")
                 .bind(user_id).bind(digest(keep_session)).execute(&mut *tx).await?;
@@ -522,7 +521,7 @@ impl Store {
             return Err(StoreError::Rule(DomainError::invalid("user", "you cannot change your own role or account: ask another owner")));
         }
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let sql = format!("SELECT {USER_COLUMNS} FROM staff_users u WHERE u.id = $1 AND u.clinic_id = $2{}", crate::booking::row_lock(pool));
             let row = sqlx::query(&sql).bind(user_id).bind(owner.clinic_id).fetch_optional(&mut *tx).await?;
             let user = user_from_row(&row.ok_or(StoreError::NotFound("staff member"))?)?;

@@ -37,7 +37,7 @@ pub async fn fresh_db(backend: Backend) -> TestDb {
             let admin = Store::connect(&admin_url).await.unwrap_or_else(|e| {
                 panic!("PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}")
             });
-            let Store::Postgres(pool) = &admin else { panic!("BOOKING_TEST_POSTGRES_URL must be a postgres:// URL") };
+            let crate::Db::Postgres(pool) = admin.db() else { panic!("BOOKING_TEST_POSTGRES_URL must be a postgres:// URL") };
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(pool)
                 .await

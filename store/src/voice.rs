@@ -2,7 +2,6 @@
 //! voice credential that may act for it. A credential covers exactly the clinics of its lines.
 
 use crate::audit::insert_audit;
-use crate::booking::WriteTx;
 use crate::staff::Actor;
 use crate::time::{db_time, row_time};
 use crate::{with_pool, Store, StoreError};
@@ -51,7 +50,7 @@ impl Store {
         }
         let username = username.trim();
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let found: Option<(i64, bool, i64)> = sqlx::query_as("SELECT id, voice, clinic_id FROM api_credentials WHERE username = $1")
                 .bind(username).fetch_optional(&mut *tx).await?;
             let (credential_id, voice, owner) = found.ok_or(StoreError::NotFound("credential"))?;
@@ -100,7 +99,7 @@ impl Store {
     /// Takes a line away from its voice credential: calls to it are no longer answered.
     pub async fn remove_voice_line(&self, actor: &Actor, clinic_id: i64, sip_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let removed = sqlx::query("DELETE FROM voice_lines WHERE sip_id = $1 AND clinic_id = $2").bind(sip_id.trim()).bind(clinic_id).execute(&mut *tx).await?;
             if removed.rows_affected() == 0 {
                 return Err(StoreError::NotFound("phone line"));

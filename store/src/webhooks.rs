@@ -12,7 +12,6 @@
 //! it was only slow) no longer applies.
 
 use crate::audit::insert_audit;
-use crate::booking::WriteTx;
 use crate::staff::Actor;
 use crate::time::{db_time, row_time, row_time_opt};
 use crate::{with_pool, Backend, Store, StoreError};
@@ -189,7 +188,7 @@ impl Store {
         with_pool!(self, pool => {
             // On PostgreSQL the clinic's row lock serialises concurrent creations, so two
             // requests cannot both see 24 and make 26.
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             if self.backend() == Backend::Postgres {
                 sqlx::query("SELECT id FROM clinics WHERE id = $1 FOR UPDATE").bind(new.clinic_id).execute(&mut *tx).await?;
             }
@@ -259,7 +258,7 @@ impl Store {
     /// Audited as `webhook.delete`.
     pub async fn delete_subscription(&self, actor: &Actor, clinic_id: i64, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let url: Option<(String,)> = sqlx::query_as("SELECT url FROM webhook_subscriptions WHERE id = $1 AND clinic_id = $2")
                 .bind(id).bind(clinic_id).fetch_optional(&mut *tx).await?;
             let Some((url,)) = url else { return Err(StoreError::NotFound("webhook")) };
@@ -291,7 +290,7 @@ impl Store {
             Backend::Sqlite => "",
         };
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let rows = sqlx::query(&format!(
                 "SELECT id, event_id, clinic_id, event_type, payload, created_at FROM outbox
                   WHERE dispatched_at IS NULL ORDER BY id LIMIT $1{lock}"
@@ -386,7 +385,7 @@ impl Store {
             Backend::Sqlite => "",
         };
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let claimed: Vec<(i64, i64)> = sqlx::query_as(&format!(
                 "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1
                   WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
@@ -442,7 +441,7 @@ impl Store {
     ) -> Result<AttemptOutcome, StoreError> {
         let outcome = delivery::attempt_outcome(result.status);
         with_pool!(self, pool => {
-            let mut tx = WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let stamp = db_time(pool, now);
             sqlx::query(
                 "INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error)

@@ -89,7 +89,13 @@ pub const MAX_EMBED_ORIGINS: usize = 20;
 
 impl Store {
     pub async fn catalogue(&self, slug: &ClinicSlug) -> Result<Catalogue, StoreError> {
-        self.catalogue_of(self.clinic_by_slug(slug).await?).await
+        let clinic = self.clinic_by_slug(slug).await?;
+        let kept = self.cached_catalogue(clinic.id).await?;
+        // The slug was just read; a catalogue kept from before a rename is read afresh.
+        if kept.clinic == clinic {
+            return Ok((*kept).clone());
+        }
+        self.catalogue_of(clinic).await
     }
 
     /// The catalogue of a clinic already read (the bot API knows its caller's clinic by id).
@@ -305,7 +311,7 @@ impl Store {
         }
         with_pool!(self, pool => {
             // Read under the write lock: the audit row records what this change replaced.
-            let mut tx = crate::booking::WriteTx::begin_write(pool, &[]).await?;
+            let mut tx = self.write_tx(pool, &[]).await?;
             let found: Option<(String,)> = sqlx::query_as("SELECT embed_origins FROM clinics WHERE id = $1")
                 .bind(clinic_id).fetch_optional(&mut *tx).await?;
             let old: Vec<String> = found.ok_or(StoreError::NotFound("clinic"))?.0.lines().map(str::trim)

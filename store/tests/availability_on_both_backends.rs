@@ -90,9 +90,9 @@ async fn a_closed_day_and_a_clinic_holiday_offer_nothing(db: TestDb) {
     let demo = demo(db).await;
     let physio = demo.request(day(25), day(25));
     let keller = demo.provider("Jonas Keller");
-    let products: Vec<(i64,)> = match &demo.store {
-        Store::Sqlite(p) => sqlx::query_as("SELECT id FROM products WHERE name = 'Physiotherapy 30 min'").fetch_all(p).await.unwrap(),
-        Store::Postgres(p) => sqlx::query_as("SELECT id FROM products WHERE name = 'Physiotherapy 30 min'").fetch_all(p).await.unwrap(),
+    let products: Vec<(i64,)> = match demo.store.db() {
+        store::Db::Sqlite(p) => sqlx::query_as("SELECT id FROM products WHERE name = 'Physiotherapy 30 min'").fetch_all(p).await.unwrap(),
+        store::Db::Postgres(p) => sqlx::query_as("SELECT id FROM products WHERE name = 'Physiotherapy 30 min'").fetch_all(p).await.unwrap(),
     };
     let a = demo.slots(AvailabilityRequest { product_id: products[0].0, ..physio.clone() }).await;
     assert!(local_times(&a, keller, day(25)).is_empty(), "Keller's day off");

@@ -78,7 +78,7 @@ async fn a_sqlite_path_under_a_regular_file_is_refused_before_any_database_work(
 #[tokio::test]
 async fn postgresql_connections_use_tls_when_the_url_asks_and_verify_the_server_and_its_name() {
     let db = store::testing::fresh_db(store::Backend::Postgres).await;
-    let Store::Postgres(pool) = &db.store else { unreachable!() };
+    let store::Db::Postgres(pool) = db.store.db() else { unreachable!() };
     let setting = |name: &'static str| async move { sqlx::query_scalar::<_, String>(&format!("SHOW {name}")).fetch_one(pool).await.unwrap() };
     assert_eq!(setting("ssl").await, "on", "the test PostgreSQL must accept TLS (ssl = on in postgresql.conf)");
     let certificate = setting("ssl_cert_file").await;
@@ -93,7 +93,7 @@ async fn postgresql_connections_use_tls_when_the_url_asks_and_verify_the_server_
         format!("{scheme}://{who}{host}:{port_and_db}?{params}")
     };
     let encrypted = |store: &Store| {
-        let Store::Postgres(pool) = store else { unreachable!() };
+        let store::Db::Postgres(pool) = store.db() else { unreachable!() };
         let pool = pool.clone();
         async move { sqlx::query_scalar::<_, bool>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetch_one(&pool).await.unwrap() }
     };

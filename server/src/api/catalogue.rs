@@ -22,9 +22,9 @@ pub fn iso(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-pub async fn catalogue_of(api: &Api, facility: &Facility) -> Result<Catalogue, ApiError> {
-    let clinic = api.store.clinic_by_id(facility.clinic_id).await?;
-    Ok(api.store.catalogue_of(clinic).await?)
+/// The facility's clinic's catalogue, as kept in memory (forgotten on every change).
+pub async fn catalogue_of(api: &Api, facility: &Facility) -> Result<std::sync::Arc<Catalogue>, ApiError> {
+    Ok(api.store.cached_catalogue(facility.clinic_id).await?)
 }
 
 /// A calendar is a provider, at the location where they offer something (the first such
@@ -178,8 +178,13 @@ pub async fn patient(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityQuery {
+    /// A calendar's id, or `any` (or left out) for every calendar that offers the type at
+    /// the location.
     calendar_id: Option<IdInput>,
     appointment_type_id: Option<IdInput>,
+    /// With `calendar_id=any`: the location; needed only when the type is offered at several
+    /// locations this facility covers.
+    location_id: Option<IdInput>,
     month: Option<String>,
     date: Option<String>,
     from: Option<String>,
@@ -232,7 +237,6 @@ pub async fn availability(
     Extension(facility): Extension<Facility>,
     ApiQuery(q): ApiQuery<AvailabilityQuery>,
 ) -> Result<Json<schema::AvailabilityAnswer>, ApiError> {
-    let provider_id = q.calendar_id.as_ref().ok_or_else(|| ApiError::invalid("calendar_id", "is required"))?.parse("calendar_id")?;
     let product_id = q
         .appointment_type_id
         .as_ref()
@@ -240,20 +244,52 @@ pub async fn availability(
         .parse("appointment_type_id")?;
     let (from, to) = date_range(&q)?;
     let catalogue = catalogue_of(&api, &facility).await?;
-    let cal = calendar(&catalogue, &facility, provider_id)?;
     let product = catalogue
         .products
         .iter()
         .find(|p| p.id == product_id)
         .ok_or_else(|| ApiError::not_found("appointment type"))?;
-    if !catalogue.offers.iter().any(|o| o.provider_id == provider_id && o.location_id == cal.location_id && o.service_id == product.service_id) {
-        return Err(ApiError::invalid("appointment_type_id", "this calendar does not offer this appointment type"));
-    }
+    let any = q.calendar_id.as_ref().is_none_or(|c| c.is_word("any"));
+    let (provider_id, location_id) = if any {
+        // Every calendar: at the location asked for, or the one location offering the type.
+        let mut offering: Vec<i64> =
+            catalogue.offers.iter().filter(|o| o.service_id == product.service_id && covers(&facility, o.location_id)).map(|o| o.location_id).collect();
+        offering.sort_unstable();
+        offering.dedup();
+        let location = match &q.location_id {
+            Some(raw) => {
+                let id = raw.parse("location_id")?;
+                if !catalogue.locations.iter().any(|l| l.id == id) || !covers(&facility, id) {
+                    return Err(ApiError::not_found("location"));
+                }
+                if !offering.contains(&id) {
+                    return Err(ApiError::invalid("location_id", "no calendar offers this appointment type at this location"));
+                }
+                id
+            }
+            None => match offering.as_slice() {
+                [one] => *one,
+                [] => return Err(ApiError::invalid("appointment_type_id", "no calendar offers this appointment type")),
+                _ => return Err(ApiError::invalid("location_id", "is required with calendar_id=any: this appointment type is offered at several locations")),
+            },
+        };
+        (None, location)
+    } else {
+        if q.location_id.is_some() {
+            return Err(ApiError::invalid("location_id", "is given only with calendar_id=any: a calendar has its own location"));
+        }
+        let provider_id = q.calendar_id.as_ref().ok_or_else(|| ApiError::invalid("calendar_id", "is required"))?.parse("calendar_id")?;
+        let cal = calendar(&catalogue, &facility, provider_id)?;
+        if !catalogue.offers.iter().any(|o| o.provider_id == provider_id && o.location_id == cal.location_id && o.service_id == product.service_id) {
+            return Err(ApiError::invalid("appointment_type_id", "this calendar does not offer this appointment type"));
+        }
+        (Some(provider_id), cal.location_id)
+    };
     let request = AvailabilityRequest {
         clinic_id: facility.clinic_id,
-        location_id: cal.location_id,
+        location_id,
         product_id,
-        provider_id: Some(provider_id),
+        provider_id,
         from,
         to,
         new_patient: q.new_patient.unwrap_or(false),
@@ -266,20 +302,34 @@ pub async fn availability(
         None => api.store.availability_for_anyone(&request).await?,
     };
     let tz = found.tz;
-    let mut days: BTreeMap<NaiveDate, Vec<schema::FreeSlot>> = BTreeMap::new();
+    let mut days: BTreeMap<NaiveDate, Vec<(DateTime<Utc>, i64, schema::FreeSlot)>> = BTreeMap::new();
     for slot in found.providers.iter().flat_map(|p| &p.slots) {
-        days.entry(slot.interval.start.with_timezone(&tz).date_naive()).or_default().push(schema::FreeSlot {
-            slot_id: slot.id.encode(),
-            start: iso(slot.interval.start, tz),
-            end: iso(slot.interval.end, tz),
-        });
+        days.entry(slot.interval.start.with_timezone(&tz).date_naive()).or_default().push((
+            slot.interval.start,
+            slot.id.provider_id,
+            schema::FreeSlot {
+                slot_id: slot.id.encode(),
+                calendar_id: slot.id.provider_id.to_string(),
+                start: iso(slot.interval.start, tz),
+                end: iso(slot.interval.end, tz),
+            },
+        ));
     }
+    let days = days
+        .into_iter()
+        .map(|(date, mut slots)| {
+            // In time order, then by calendar: one calendar's slots come in order already.
+            slots.sort_by_key(|(start, provider, _)| (*start, *provider));
+            schema::Day { date: date.to_string(), slots: slots.into_iter().map(|(_, _, s)| s).collect() }
+        })
+        .collect();
     Ok(Json(schema::AvailabilityAnswer {
-        calendar_id: provider_id.to_string(),
+        calendar_id: provider_id.map_or_else(|| "any".to_owned(), |p| p.to_string()),
+        location_id: location_id.to_string(),
         appointment_type_id: product_id.to_string(),
         time_zone: tz.name().to_owned(),
         from: from.to_string(),
         to: to.to_string(),
-        days: days.into_iter().map(|(date, slots)| schema::Day { date: date.to_string(), slots }).collect(),
+        days,
     }))
 }

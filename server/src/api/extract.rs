@@ -116,4 +116,9 @@ impl IdInput {
         };
         id.filter(|id| *id > 0).ok_or_else(|| ApiError::invalid(field, "must be an id such as \"12\""))
     }
+
+    /// Whether this is the word `word` (any case) rather than an id.
+    pub fn is_word(&self, word: &str) -> bool {
+        matches!(self, IdInput::Text(t) if t.trim().eq_ignore_ascii_case(word))
+    }
 }

@@ -79,6 +79,8 @@ pub struct Patient {
 pub struct FreeSlot {
     /// Opaque; book it with `POST /appointments`.
     pub slot_id: String,
+    /// The calendar (provider) the slot is with.
+    pub calendar_id: String,
     /// ISO 8601 with the location's offset.
     pub start: String,
     pub end: String,
@@ -94,7 +96,10 @@ pub struct Day {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AvailabilityAnswer {
+    /// The calendar asked for, or `any`.
     pub calendar_id: String,
+    /// The location the times are at.
+    pub location_id: String,
     pub appointment_type_id: String,
     pub time_zone: String,
     pub from: String,
