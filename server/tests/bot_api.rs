@@ -116,10 +116,92 @@ async fn availability_groups_free_slots_by_local_date_and_refuses_bad_ranges(db:
         let a = api.get(&q(rest)).await;
         assert_eq!((a.status, a.code()), (status, code), "{rest}: {}", a.body);
     }
-    let a = api.get(&format!("/availability?appointment_type_id={kind}&month=2026-12")).await;
-    assert_eq!((a.status, a.code()), (422, "invalid_field"));
     let a = api.get(&format!("/availability?calendar_id=999999&appointment_type_id={kind}&month=2026-12")).await;
     assert_eq!((a.status, a.code()), (404, "not_found"));
+    let a = api.get(&format!("/availability?calendar_id={cal}&appointment_type_id={kind}&location_id=1&month=2026-12")).await;
+    assert_eq!((a.status, a.code()), (422, "invalid_field"), "a calendar has its own location: {}", a.body);
+}
+
+/// The slots of `path`, as (start, calendar, slot id) in the answer's order.
+async fn listed_slots(api: &support::Api, path: &str) -> Vec<(String, String, String)> {
+    let a = api.get(path).await;
+    assert_eq!(a.status, 200, "{path}: {}", a.body);
+    a.body["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["slots"].as_array().unwrap().clone())
+        .map(|s| (s["start"].as_str().unwrap().to_owned(), s["calendarId"].as_str().unwrap().to_owned(), s["slotId"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+async fn any_calendar_lists_every_calendars_slots_at_the_location_in_time_order(db: TestDb) {
+    let api = spawn(db, 600).await;
+    let cals = api.get("/calendars").await;
+    let cals = cals.body["calendars"].as_array().unwrap().clone();
+    // Which calendars offer each type, at which location.
+    let mut offering: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for c in &cals {
+        for t in c["appointmentTypes"].as_array().unwrap() {
+            let location = c["location"]["id"].as_str().unwrap().to_owned();
+            offering.entry(t["id"].as_str().unwrap().to_owned()).or_default().push((c["id"].as_str().unwrap().to_owned(), location));
+        }
+    }
+    let from = (api.now() + Duration::days(3)).date_naive();
+    let to = from + Duration::days(6);
+    let mut checked = 0;
+    for (kind, calendars) in &offering {
+        let mut locations: Vec<&String> = calendars.iter().map(|(_, l)| l).collect();
+        locations.sort();
+        locations.dedup();
+        if locations.len() > 1 {
+            // Offered at several locations: which one must be said.
+            let a = api.get(&format!("/availability?calendar_id=any&appointment_type_id={kind}&from={from}&to={to}")).await;
+            assert_eq!((a.status, a.code()), (422, "invalid_field"), "{}", a.body);
+            assert!(a.body.to_string().contains("location_id"), "{}", a.body);
+        }
+        for location in locations {
+            let both = ["calendar_id=any&", "calendar_id=ANY&", ""];
+            for any in both {
+                let path = format!("/availability?{any}appointment_type_id={kind}&location_id={location}&from={from}&to={to}");
+                let all = listed_slots(&api, &path).await;
+                // Exactly the union of each calendar's own slots there.
+                let mut expected = Vec::new();
+                for (cal, _) in calendars.iter().filter(|(_, l)| l == location) {
+                    expected.extend(listed_slots(&api, &format!("/availability?calendar_id={cal}&appointment_type_id={kind}&from={from}&to={to}")).await);
+                }
+                let mut sorted_expected = expected.clone();
+                sorted_expected.sort();
+                let mut sorted_all = all.clone();
+                sorted_all.sort();
+                assert_eq!(sorted_all, sorted_expected, "{path}");
+                // In time order, then by calendar id as a number.
+                let key = |s: &(String, String, String)| (chrono::DateTime::parse_from_rfc3339(&s.0).unwrap(), s.1.parse::<i64>().unwrap());
+                assert!(all.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "{path} is not in time order");
+                assert!(!all.is_empty(), "{path}: the demo has free times in a week three days ahead");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 6, "the demo offers types at two locations: {checked} checks");
+
+    let (_, kind) = api.berlin_calendar().await;
+    let q = |rest: &str| format!("/availability?calendar_id=any&appointment_type_id={kind}&from={from}&to={to}{rest}");
+    for (rest, status, code) in [
+        ("&location_id=999999", 404, "not_found"),
+        ("&location_id=abc", 422, "invalid_field"),
+        ("&location_id=0", 422, "invalid_field"),
+    ] {
+        let a = api.get(&q(rest)).await;
+        assert_eq!((a.status, a.code()), (status, code), "{rest}: {}", a.body);
+    }
+    // A location of the clinic where nobody offers the type.
+    let elsewhere = offering.values().flatten().map(|(_, l)| l.clone()).find(|l| !offering[&kind].iter().any(|(_, m)| m == l));
+    let elsewhere = elsewhere.expect("the demo has a location where this type is not offered");
+    let a = api.get(&q(&format!("&location_id={elsewhere}"))).await;
+    assert_eq!((a.status, a.code()), (422, "invalid_field"), "{}", a.body);
+    let a = api.get(&format!("/availability?calendar_id=any&appointment_type_id=999999&month=2026-12")).await;
+    assert_eq!((a.status, a.code()), (404, "not_found"), "{}", a.body);
 }
 
 async fn patient_lookup_finds_one_says_when_several_match_and_validates_input(db: TestDb) {
@@ -703,6 +785,7 @@ on_both_backends!(
     requests_without_valid_credentials_are_refused_with_a_challenge,
     calendars_list_providers_with_location_and_appointment_types_under_both_prefixes,
     availability_groups_free_slots_by_local_date_and_refuses_bad_ranges,
+    any_calendar_lists_every_calendars_slots_at_the_location_in_time_order,
     patient_lookup_finds_one_says_when_several_match_and_validates_input,
     booking_returns_the_appointment_and_honours_idempotency_keys,
     a_bot_that_follows_the_contract_books_a_new_patient_at_any_time_it_is_offered,

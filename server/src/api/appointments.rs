@@ -101,7 +101,7 @@ async fn alternatives(api: &Api, clinic_id: i64, slot: &SlotId, new_patient: boo
     slots
         .into_iter()
         .take(ALTERNATIVES)
-        .map(|s| schema::FreeSlot { slot_id: s.id.encode(), start: iso(s.interval.start, found.tz), end: iso(s.interval.end, found.tz) })
+        .map(|s| schema::FreeSlot { slot_id: s.id.encode(), calendar_id: s.id.provider_id.to_string(), start: iso(s.interval.start, found.tz), end: iso(s.interval.end, found.tz) })
         .collect()
 }
 
