@@ -40,6 +40,7 @@ function clinicFile(ds) {
     "",
     "[locations.main]",
     `name = "Main"`,
+    `address = "Main street 1"`,
     `time_zone = ${toml(ds.timezone)}`,
     "",
     "[services.visit]",
@@ -51,6 +52,8 @@ function clinicFile(ds) {
     `name = "Visit"`,
     `duration_minutes = ${ds.query.duration_min}`,
     `step_minutes = ${ds.query.interval_min}`,
+    `price = "0.00"`,
+    `currency = "EUR"`,
   ];
   for (const user of ds.users) {
     const busy = ds.events.filter((e) => e.user_index === user.index);
@@ -91,7 +94,7 @@ for (const file of files) {
   const path = join(work, "peer.toml");
   writeFileSync(path, clinicFile(ds));
   const started = performance.now();
-  execFileSync(binary, [...clock, "clinic", "apply", path], { env, cwd: root, stdio: "ignore" });
+  execFileSync(binary, [...clock, "clinic", "apply", path, "--owner-email", "owner@peer.example"], { env, cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   const applied = performance.now() - started;
   const created = execFileSync(binary, [...clock, "credentials", "create", "peer", "peer-bench"], { env, cwd: root, encoding: "utf8" });
   const issued = created.match(/bk_[A-Za-z0-9_]+/)?.[0];
