@@ -13,7 +13,7 @@ setup:
 	@scripts/setup.sh
 
 build: setup
-	@scripts/with-env.sh cargo leptos build --release
+	@scripts/build.sh
 
 # Compressed size of what a patient's browser downloads for the booking page.
 size: build

@@ -89,8 +89,9 @@ await pages(1096);
 const total = slots.length;
 let next = 0;
 results.push(
-  await run(`booking (${total} distinct slots)`, {
+  await run(`booking (${total} distinct slots, 64 clients)`, {
     amount: total,
+    connections: 64,
     requests: [
       {
         method: "POST",
@@ -107,6 +108,14 @@ console.log(`|---|---|---|---|---|---|---|`);
 for (const { title, r } of results) {
   const share = `${((100 * r.requests.average) / ceiling).toFixed(1)} %`;
   console.log(`| ${title} | ${r.requests.average.toFixed(0)} | ${share} | ${r.latency.p50} | ${r.latency.p99} | ${r["2xx"]} | ${r.non2xx + r.errors} |`);
+}
+// The server's peak resident memory over the whole run (Linux).
+try {
+  const status = readFileSync(`/proc/${server.child.pid}/status`, "utf8");
+  const peak = Number(status.match(/^VmHWM:\s+(\d+) kB/m)?.[1]);
+  if (peak) console.log(`\nserver memory: peak resident ${(peak / 1024).toFixed(1)} MiB over the run`);
+} catch {
+  // not Linux: no figure
 }
 await server.stop();
 rmSync(work, { recursive: true, force: true });

@@ -5,7 +5,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 scripts/setup.sh
-scripts/with-env.sh cargo leptos build --release
+scripts/build.sh
 
 export DATABASE_URL=${DATABASE_URL:-sqlite://data/booking.db?mode=rwc}
 export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}

@@ -20,7 +20,7 @@ scripts/postgres.sh clean
 [ -x /usr/bin/chromium ] || { echo "Chromium is missing at /usr/bin/chromium" >&2; exit 1; }
 
 step "release build (server + wasm front end)"
-scripts/with-env.sh cargo leptos build --release
+scripts/build.sh
 ls target/site/pkg/*.wasm >/dev/null
 
 # The HTTP and browser suites run as of each date in scripts/test-dates (the server's clock is

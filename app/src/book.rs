@@ -113,7 +113,7 @@ mod ssr {
         carry.href(&format!("/book/{}", clinic.as_str()), &pairs)
     }
 
-    async fn service_of(store: &store::Store, clinic: &ClinicSlug, product_id: i64) -> Result<(store::Catalogue, i64), AppError> {
+    async fn service_of(store: &store::Store, clinic: &ClinicSlug, product_id: i64) -> Result<(std::sync::Arc<store::Catalogue>, i64), AppError> {
         let catalogue = store.catalogue(clinic).await?;
         let service = catalogue
             .products
@@ -177,7 +177,7 @@ mod ssr {
         let store = store()?;
         let (catalogue, service_id) = service_of(&store, &slug, slot_id.product_id).await?;
         let locale = locale(carry.lang.as_deref(), &catalogue.clinic.default_locale);
-        let origins = store.embed_origins(catalogue.clinic.id).await?;
+        let origins = catalogue.embed_origins.clone();
         allow_framing(&origins);
         let tz = zone_of(&catalogue, slot_id.location_id)?;
         let now = now()?;

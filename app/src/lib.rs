@@ -23,7 +23,7 @@ mod zone;
 
 use i18n::{Locale, Msg};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Html, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Html, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -39,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 // Talks to the embedding page when there is one; does nothing otherwise.
                 <script src="/frame.js" defer></script>
+                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
@@ -49,11 +50,33 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The stylesheet's address: content-named when the build names its files so (see the
+/// server's assets). The hash file is read once per process and options, since a build comes
+/// with its own server binary.
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    static HREFS: std::sync::Mutex<Vec<((bool, String, String, String), String)>> = std::sync::Mutex::new(Vec::new());
+    let key = (options.hash_files, options.hash_file.to_string(), options.output_name.to_string(), options.site_pkg_dir.to_string());
+    let mut hrefs = HREFS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, href)) = hrefs.iter().find(|(k, _)| *k == key) {
+        return href.clone();
+    }
+    let mut name = options.output_name.to_string();
+    if options.hash_files {
+        let dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(std::path::Path::to_path_buf)).unwrap_or_default();
+        let hashes = std::fs::read_to_string(dir.join(options.hash_file.as_ref())).unwrap_or_default();
+        if let Some((_, hash)) = hashes.lines().filter_map(|l| l.split_once(':')).find(|(kind, _)| kind.trim() == "css") {
+            name = format!("{name}.{}", hash.trim());
+        }
+    }
+    let href = format!("/{}/{name}.css", options.site_pkg_dir);
+    hrefs.push((key, href.clone()));
+    href
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/booking.css"/>
         <Router>
             // Async: the response waits for the data, so the very first HTML is complete
             // and usable without JavaScript.

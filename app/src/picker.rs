@@ -215,9 +215,8 @@ pub(crate) mod ssr {
         };
         let catalogue = store.catalogue(&slug).await?;
         let locale = locale(nonempty(&q.lang), &catalogue.clinic.default_locale);
-        let origins = store.embed_origins(catalogue.clinic.id).await?;
-        allow_framing(&origins);
-        let parent_origin = parent_origin(nonempty(&q.embed), &origins);
+        allow_framing(&catalogue.embed_origins);
+        let parent_origin = parent_origin(nonempty(&q.embed), &catalogue.embed_origins);
         build(&store, now, catalogue, locale, parent_origin, fixed, current, q, false).await
     }
 
@@ -228,7 +227,7 @@ pub(crate) mod ssr {
     pub async fn for_desk(clinic_id: i64, locale: Locale, appointment: Option<store::AppointmentView>, q: PickerQuery) -> Result<Picker, AppError> {
         let store = store()?;
         let now = now()?;
-        let catalogue = store.catalogue_of(store.clinic_by_id(clinic_id).await?).await?;
+        let catalogue = std::sync::Arc::new(store.catalogue_of(store.clinic_by_id(clinic_id).await?).await?);
         let fixed = appointment.as_ref().map(|v| (v.location_id, v.service_id, v.product_id));
         let anyone = appointment.is_none();
         build(&store, now, catalogue, locale, None, fixed, appointment, q, anyone).await
@@ -238,7 +237,7 @@ pub(crate) mod ssr {
     async fn build(
         store: &store::Store,
         now: DateTime<Utc>,
-        catalogue: store::Catalogue,
+        catalogue: std::sync::Arc<store::Catalogue>,
         locale: Locale,
         parent_origin: Option<String>,
         fixed: Option<(i64, i64, Option<i64>)>,
@@ -308,7 +307,7 @@ pub(crate) mod ssr {
 
         let tz = location.tz;
         let today = now.with_timezone(&tz).date_naive();
-        let settings = store.clinic_settings(catalogue.clinic.id).await?;
+        let settings = &catalogue.settings;
         let last = today + Duration::days(i64::from(settings.horizon_days.max(1)) - 1);
         let first_month = today.with_day(1).expect("day 1 exists");
         let last_month = last.with_day(1).expect("day 1 exists");

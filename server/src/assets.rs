@@ -1,18 +1,23 @@
 //! The front end's build output under `/pkg` (wasm, js, css), sent compressed at the strongest
-//! settings: brotli quality 11 and gzip level 9. Compressing a 600 KB wasm file that hard takes
-//! about a second, far too long per request, so each file is compressed once, in the background
-//! on its first request (which is answered at once, compressed on the fly by the server's
-//! general layer), and kept in memory keyed by its size and modification time: a rebuilt file is
-//! noticed and compressed again, so what is sent never lags behind what was built.
+//! settings. A release build precompresses every file (`name.br` at brotli quality 11 and
+//! `name.gz` beside it); those are served as they are. A file without them (a development
+//! build, or one rebuilt since) is compressed once, in the background on its first request
+//! (which is answered at once, compressed on the fly by the server's general layer): brotli 11
+//! takes about a second for a 600 KB wasm file, far too long per request. Either way the
+//! result is kept in memory keyed by the file's size and modification time, so a rebuilt file
+//! is noticed and what is sent never lags behind what was built.
 //!
-//! File names are not content-hashed yet, so responses say `Cache-Control: no-cache` with an
-//! `ETag`: a returning browser revalidates and gets `304 Not Modified` without a body.
+//! A release build also names the files by their content (`booking.<hash>.wasm`, listed in the
+//! hash file next to the server binary): those are cached by browsers for a year, never
+//! revalidated (`immutable`), because a new build has new names. Any other file says
+//! `Cache-Control: no-cache` with an `ETag`: a returning browser revalidates and gets
+//! `304 Not Modified` without a body.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -22,7 +27,12 @@ use std::time::SystemTime;
 pub struct Assets {
     dir: PathBuf,
     cache: Arc<Mutex<HashMap<String, Arc<Entry>>>>,
+    /// The content-named files of this build.
+    immutable: Arc<HashSet<String>>,
 }
+
+/// What a year of caching is said with; pages themselves are never cached.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 struct Entry {
     len: u64,
@@ -40,9 +50,10 @@ struct Compressed {
 }
 
 impl Assets {
-    /// The assets under `dir` (the site root's package directory).
-    pub fn new(dir: PathBuf) -> Self {
-        Assets { dir, cache: Arc::default() }
+    /// The assets under `dir` (the site root's package directory); `immutable` names the files
+    /// whose names change with their content.
+    pub fn new(dir: PathBuf, immutable: HashSet<String>) -> Self {
+        Assets { dir, cache: Arc::default(), immutable: Arc::new(immutable) }
     }
 
     async fn entry(&self, name: &str) -> Option<Arc<Entry>> {
@@ -55,6 +66,7 @@ impl Assets {
             }
         }
         let raw = axum::body::Bytes::from(tokio::fs::read(&path).await.ok()?);
+        let precompressed = precompressed(&path, modified).await;
         // Of the content, so that a rebuild with the same length and time still changes it;
         // weak, because the raw and each compressed body share it.
         let digest = <sha2::Sha256 as sha2::Digest>::digest(&raw);
@@ -63,7 +75,7 @@ impl Assets {
             modified,
             etag: format!("W/\"{}\"", hex::encode(&digest[..12])),
             raw,
-            compressed: Mutex::new(None),
+            compressed: Mutex::new(precompressed.clone()),
         });
         {
             // Requests that missed together: the first one's entry (and compression) serves all.
@@ -73,6 +85,9 @@ impl Assets {
             }
             cache.insert(name.to_owned(), entry.clone());
         }
+        if precompressed.is_some() {
+            return Some(entry);
+        }
         let background = entry.clone();
         tokio::task::spawn_blocking(move || {
             let compressed = compress(&background.raw);
@@ -80,6 +95,40 @@ impl Assets {
         });
         Some(entry)
     }
+}
+
+/// The build's own `name.br` and `name.gz` of the file at `path`, when both exist and are
+/// not older than the file itself (a file rebuilt without them is compressed here instead).
+async fn precompressed(path: &std::path::Path, modified: SystemTime) -> Option<Compressed> {
+    let sibling = |ext: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(ext);
+        PathBuf::from(name)
+    };
+    let mut found = Vec::with_capacity(2);
+    for ext in [".br", ".gz"] {
+        let sibling = sibling(ext);
+        let meta = tokio::fs::metadata(&sibling).await.ok()?;
+        if meta.modified().ok()? < modified {
+            return None;
+        }
+        found.push(axum::body::Bytes::from(tokio::fs::read(&sibling).await.ok()?));
+    }
+    let gzip = found.pop()?;
+    let br = found.pop()?;
+    Some(Compressed { br, gzip })
+}
+
+/// The content-named files of the build whose hash file is `hash_file` (lines such as
+/// `wasm: <hash>`, as the build writes them), for the output name `output`.
+pub fn content_named(hash_file: &std::path::Path, output: &str) -> HashSet<String> {
+    let Ok(text) = std::fs::read_to_string(hash_file) else { return HashSet::new() };
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(kind, hash)| (kind.trim(), hash.trim()))
+        .filter(|(kind, hash)| matches!(*kind, "js" | "wasm" | "css") && !hash.is_empty())
+        .map(|(kind, hash)| format!("{output}.{hash}.{kind}"))
+        .collect()
 }
 
 fn compress(raw: &[u8]) -> Compressed {
@@ -145,7 +194,8 @@ pub async fn serve(State(assets): State<Assets>, Path(name): Path<String>, heade
         r
     };
     let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let cache = if assets.immutable.contains(&name) { IMMUTABLE } else { "no-cache" };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     if let Ok(etag) = HeaderValue::from_str(&entry.etag) {
         h.insert(header::ETAG, etag);

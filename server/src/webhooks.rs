@@ -16,9 +16,9 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::webhooks::{AttemptResult, DueDelivery};
+use store::webhooks::{AttemptResult, Attempted, DueDelivery};
 use store::{Clock, Store};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 
 /// Sent as `User-Agent`, so receivers can tell deliveries in their logs.
@@ -160,11 +160,23 @@ pub async fn attempt(client: &reqwest::Client, allow: &AllowHosts, due: &DueDeli
     }
 }
 
-/// Runs the worker until `stop` turns true, then lets attempts in flight finish.
+/// An attempt's result on its way to the recorder, with the channel that says it is recorded.
+type Made = (DueDelivery, AttemptResult, DateTime<Utc>, f64, oneshot::Sender<()>);
+
+/// Runs the worker until `stop` turns true, then lets attempts in flight finish and records them.
+///
+/// It looks at the queue when this process commits an event (`Store::outbox_written`), when an
+/// attempt's slot frees up, and otherwise every `idle_poll` (events of other processes, retries
+/// falling due). Results are recorded by one task, in one transaction for all that came in
+/// together.
 pub async fn run(store: Store, options: DeliveryOptions, mut stop: watch::Receiver<bool>) {
     let client = client(&options);
     let slots = Arc::new(Semaphore::new(options.concurrency));
     let lease = chrono::Duration::from_std(options.lease).unwrap_or(chrono::Duration::seconds(30));
+    let written = store.outbox_written();
+    let freed = Arc::new(Notify::new());
+    let (results, inbox) = mpsc::unbounded_channel::<Made>();
+    let recorder = tokio::spawn(record(store.clone(), inbox));
     let mut in_flight = JoinSet::new();
     let mut failures = 0u32;
     while !*stop.borrow() {
@@ -181,15 +193,16 @@ pub async fn run(store: Store, options: DeliveryOptions, mut stop: watch::Receiv
                 let busy = fanned > 0 || !claimed.is_empty();
                 for due in claimed {
                     let permit = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
-                    let (store, client, allow, clock) = (store.clone(), client.clone(), options.allow_hosts.clone(), options.clock);
+                    let (client, allow, clock, results, freed) = (client.clone(), options.allow_hosts.clone(), options.clock, results.clone(), freed.clone());
                     in_flight.spawn(async move {
                         let result = attempt(&client, &allow, &due, clock.now()).await;
                         let jitter = rand::rng().random::<f64>();
-                        if let Err(e) = store.record_attempt(&due, &result, clock.now(), jitter).await {
-                            // The lease runs out and the attempt is made again: at least once.
-                            tracing::error!(error = %e, delivery = due.delivery_id, "could not record a webhook attempt");
+                        let (done, recorded) = oneshot::channel();
+                        if results.send((due, result, clock.now(), jitter, done)).is_ok() {
+                            let _ = recorded.await;
                         }
                         drop(permit);
+                        freed.notify_one();
                     });
                 }
                 busy
@@ -203,13 +216,41 @@ pub async fn run(store: Store, options: DeliveryOptions, mut stop: watch::Receiv
         if !busy {
             // Backs off while the database is failing, up to about 5 seconds.
             let pause = options.idle_poll * 2u32.saturating_pow(failures.min(6));
-            if let Ok(Err(_)) = tokio::time::timeout(pause.min(Duration::from_secs(5)), stop.changed()).await {
-                break; // the owner is gone: nobody can stop us any more, so stop now
+            tokio::select! {
+                _ = written.notified(), if failures == 0 => {}
+                _ = freed.notified(), if failures == 0 => {}
+                waited = tokio::time::timeout(pause.min(Duration::from_secs(5)), stop.changed()) => {
+                    if let Ok(Err(_)) = waited {
+                        break; // the owner is gone: nobody can stop us any more, so stop now
+                    }
+                }
             }
         }
     }
     while in_flight.join_next().await.is_some() {}
+    drop(results);
+    let _ = recorder.await;
 }
+
+/// Records attempts' results as they come, all that are waiting in one transaction.
+async fn record(store: Store, mut inbox: mpsc::UnboundedReceiver<Made>) {
+    let mut batch = Vec::new();
+    while inbox.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let attempts: Vec<Attempted<'_>> =
+            batch.iter().map(|(due, result, at, jitter, _)| Attempted { due, result, at: *at, jitter: *jitter }).collect();
+        if let Err(e) = store.record_attempts(&attempts).await {
+            // Their leases run out and the attempts are made again: at least once.
+            tracing::error!(error = %e, attempts = attempts.len(), "could not record webhook attempts");
+        }
+        drop(attempts);
+        for (.., done) in batch.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// At most this many results are recorded in one transaction.
+const RECORD_BATCH: usize = 256;
 
 /// Starts the worker on the runtime; send `true` on the returned sender to stop it.
 pub fn spawn(store: Store, options: DeliveryOptions) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {

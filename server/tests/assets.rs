@@ -13,17 +13,26 @@ use store::Backend;
 /// real build) and a file beside `pkg`: the base URL, the directory and the wasm bytes.
 async fn serve() -> (String, tempdir::Dir, Vec<u8>) {
     let dir = tempdir::Dir::new();
+    let options = LeptosOptions::builder().output_name("booking").site_root(dir.0.to_string_lossy().to_string()).build();
+    let (base, wasm) = serve_in(&dir, options).await;
+    (base, dir, wasm)
+}
+
+async fn serve_in(dir: &tempdir::Dir, options: LeptosOptions) -> (String, Vec<u8>) {
     std::fs::create_dir_all(dir.0.join("pkg")).unwrap();
     let wasm: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8 ^ (i / 4096) as u8).collect();
     std::fs::write(dir.0.join("pkg/app.wasm"), &wasm).unwrap();
     std::fs::write(dir.0.join("secret.txt"), "outside the package directory").unwrap();
     let db = fresh_db(Backend::Sqlite).await;
-    let options = LeptosOptions::builder().output_name("booking").site_root(dir.0.to_string_lossy().to_string()).build();
-    let app = server::router(db.store, LinkKey::from_passphrase("assets test"), options, &server::api::ApiOptions::default());
+    store::testing::seeded_demo(&db.store, chrono::Utc::now()).await;
+    let app = server::router(db.store.clone(), LinkKey::from_passphrase("assets test"), options, &server::api::ApiOptions::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap() });
-    (format!("http://{addr}"), dir, wasm)
+    tokio::spawn(async move {
+        let _db = db; // the database lives as long as the server
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+    });
+    (format!("http://{addr}"), wasm)
 }
 
 mod tempdir {
@@ -121,4 +130,68 @@ async fn a_rebuilt_file_is_sent_as_rebuilt_and_nothing_outside_the_package_is_re
         assert_eq!(r.status(), 404, "{path}");
         assert!(!r.text().await.unwrap().contains("outside the package"), "{path}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_builds_content_named_files_are_asked_for_by_the_page_sent_precompressed_and_cached_for_a_year() {
+    let dir = tempdir::Dir::new();
+    // What the release build leaves: content-named files, each with its .br and .gz, and
+    // the hash file listing the names (here by an absolute name instead of beside the binary).
+    let files = [("js", "Js_h4sh-1"), ("wasm", "W4sm_h4sh-2"), ("css", "Css_h4sh-3")];
+    std::fs::create_dir_all(dir.0.join("pkg")).unwrap();
+    let mut listing = String::new();
+    for (kind, hash) in files {
+        let name = format!("booking.{hash}.{kind}");
+        let raw = format!("/* {name} */ {}", "the build output ".repeat(200));
+        std::fs::write(dir.0.join("pkg").join(&name), &raw).unwrap();
+        // Marked so that the test sees these very bytes sent, not a compression of its own.
+        std::fs::write(dir.0.join("pkg").join(format!("{name}.br")), format!("stored brotli of {name}")).unwrap();
+        std::fs::write(dir.0.join("pkg").join(format!("{name}.gz")), format!("stored gzip of {name}")).unwrap();
+        listing.push_str(&format!("{kind}: {hash}\n"));
+    }
+    let hash_file = dir.0.join("hash.txt");
+    std::fs::write(&hash_file, listing).unwrap();
+    let options = LeptosOptions::builder()
+        .output_name("booking")
+        .site_root(dir.0.to_string_lossy().to_string())
+        .hash_files(true)
+        .hash_file(std::sync::Arc::<str>::from(hash_file.to_string_lossy().as_ref()))
+        .build();
+    let (base, _) = serve_in(&dir, options).await;
+
+    let page = get(&base, "/book/demo", &[]).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers().get("cache-control"), None, "pages are not cached");
+    let html = page.text().await.unwrap();
+    for (kind, hash) in files {
+        assert!(html.contains(&format!("/pkg/booking.{hash}.{kind}")), "the page does not ask for booking.{hash}.{kind}");
+    }
+    assert!(!html.contains("/pkg/booking.js") && !html.contains("/pkg/booking.css"), "the page asks for a plain name");
+
+    for (kind, hash) in files {
+        let path = format!("/pkg/booking.{hash}.{kind}");
+        let br = get(&base, &path, &[("accept-encoding", "gzip, br")]).await;
+        assert_eq!(br.status(), 200, "{path}");
+        assert_eq!(br.headers()["cache-control"], "public, max-age=31536000, immutable", "{path}");
+        assert_eq!(br.headers()["content-encoding"], "br", "{path}");
+        assert_eq!(br.text().await.unwrap(), format!("stored brotli of booking.{hash}.{kind}"), "the first request already gets the build's brotli");
+        let gz = get(&base, &path, &[("accept-encoding", "gzip")]).await;
+        assert_eq!(gz.text().await.unwrap(), format!("stored gzip of booking.{hash}.{kind}"));
+        let plain = get(&base, &path, &[]).await;
+        assert!(plain.headers().get("content-encoding").is_none());
+        assert!(plain.text().await.unwrap().starts_with(&format!("/* booking.{hash}.{kind} */")));
+    }
+
+    // A file rebuilt after its .br was written is not sent with the stale one; a file the
+    // hash file does not name is revalidated, not cached for a year.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(dir.0.join("pkg/other.js"), "// not named by content").unwrap();
+    std::fs::write(dir.0.join("pkg/other.js.br"), "old").unwrap();
+    std::fs::write(dir.0.join("pkg/other.js.gz"), "old").unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(dir.0.join("pkg/other.js"), "// rebuilt, not named by content ".repeat(50)).unwrap();
+    let other = get(&base, "/pkg/other.js", &[("accept-encoding", "br")]).await;
+    assert_eq!(other.headers()["cache-control"], "no-cache");
+    let body = other.bytes().await.unwrap();
+    assert_ne!(&body[..], b"old", "a precompressed file older than its source is not sent");
 }

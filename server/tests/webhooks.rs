@@ -138,12 +138,16 @@ impl Receiver {
 /// The demo server with plain http allowed to 127.0.0.1, and a delivery worker with a short
 /// timeout and lease so that the retry cases finish within seconds.
 async fn spawn(db: TestDb) -> Api {
+    spawn_polling_every(db, Duration::from_millis(20)).await
+}
+
+async fn spawn_polling_every(db: TestDb, idle_poll: Duration) -> Api {
     let allow = AllowHosts::parse("127.0.0.1");
     let api = spawn_with(db, ApiOptions { webhook_allow_hosts: allow.clone(), ..Default::default() }).await;
     let options = DeliveryOptions {
         timeout: Duration::from_secs(1),
         lease: Duration::from_secs(3),
-        idle_poll: Duration::from_millis(20),
+        idle_poll,
         clock: api.clock,
         ..DeliveryOptions::new(allow, Duration::from_secs(3))
     };
@@ -495,7 +499,36 @@ async fn a_branch_credential_manages_only_its_own_subscriptions_and_hears_only_i
     assert_eq!(api.count(&owed(&orchards)).await, 1, "a revoked integration's subscription is not delivered to");
 }
 
+async fn a_commit_wakes_the_worker_at_once_and_every_result_is_recorded(db: TestDb) {
+    // The worker looks at the queue on its own only once a minute: what arrives within the
+    // test's seconds came by the wake-up of the booking's commit.
+    let api = spawn_polling_every(db, Duration::from_secs(60)).await;
+    let hooks = receiver().await;
+    let id = subscribe(&api, &format!("{}/ok", hooks.base), &["appointmentCreated"]).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    for (n, slot) in slots.iter().take(6).enumerate() {
+        let booked = api.book_new_patient(slot["slotId"].as_str().unwrap(), &format!("Wake{n}")).await;
+        assert_eq!(booked.status, 201, "{}", booked.body);
+        hooks.wait_for("ok", 10, |r| r.len() == n + 1).await;
+    }
+    // Recorded (in batches), each delivered once: the log shows six delivered attempts.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = api.get(&format!("/webhooks/{id}/deliveries")).await;
+        assert_eq!(log.status, 200, "{}", log.body);
+        let attempts = log.body["deliveries"].as_array().unwrap().clone();
+        if attempts.len() == 6 && attempts.iter().all(|a| a["state"] == "delivered" && a["statusCode"] == 204) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not all recorded: {attempts:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hooks.received("ok").len(), 6, "none sent twice");
+}
+
 on_both_backends!(
+    a_commit_wakes_the_worker_at_once_and_every_result_is_recorded,
     a_branch_credential_manages_only_its_own_subscriptions_and_hears_only_its_location,
     every_event_type_arrives_signed_with_the_patient_and_verifies,
     failed_and_timed_out_attempts_are_retried_with_the_same_event_id,

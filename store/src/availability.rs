@@ -6,7 +6,7 @@ use crate::time::{db_time, row_time};
 use crate::{with_pool, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use domain::availability::{provider_slots, DateException, ProviderCalendar, SlotQuery, SlotRules, WeeklyRule};
+use domain::availability::{free_slots, BusyTime, DateException, SlotQuery, SlotRules, WeeklyRule};
 use domain::zone::parse_zone;
 use domain::{DomainError, Interval, LocalTime, SlotId, WeeklyInterval};
 use sqlx::Row;
@@ -317,9 +317,8 @@ impl Store {
             Ok::<_, StoreError>(())
         })?;
         for cal in snap.calendars.values_mut() {
-            // Sorted once here, so the engine's own sort of each request finds them in order.
-            cal.appointments.sort_unstable_by_key(|i| i.start);
-            cal.blocks.sort_unstable_by_key(|i| i.start);
+            // Merged once here, not per request: most of what a request would otherwise do.
+            cal.busy = BusyTime::new(&std::mem::take(&mut cal.appointments), &std::mem::take(&mut cal.blocks));
         }
         Ok(snap)
     }
@@ -362,9 +361,12 @@ struct ProviderCalendarData {
     /// Weekly hours with the location they are worked at.
     weekly: Vec<(i64, WeeklyRule)>,
     exceptions: Vec<DateException>,
+    /// Read into these two, then prepared as `busy`.
     blocks: Vec<Interval>,
     appointments: Vec<Interval>,
-    /// Holds with the instant each expires.
+    /// Appointments and blocks.
+    busy: BusyTime,
+    /// Holds with the instant each expires: which of them are busy depends on the request's now.
     holds: Vec<(Interval, DateTime<Utc>)>,
 }
 
@@ -434,14 +436,18 @@ impl Snapshot {
             let mut slots = Vec::new();
             if from <= to {
                 let weekly: Vec<WeeklyRule> = cal.weekly.iter().filter(|(l, _)| *l == req.location_id).map(|(_, r)| *r).collect();
-                let mut busy = cal.appointments.clone();
-                busy.extend(cal.holds.iter().filter(|(_, expires)| *expires > req.now).map(|(i, _)| *i));
+                let held: Vec<Interval> = cal.holds.iter().filter(|(_, expires)| *expires > req.now).map(|(i, _)| *i).collect();
+                let held = BusyTime::new(&held, &[]);
+                let busy = [&cal.busy, &held];
+                let busy = if held.is_empty() { &busy[..1] } else { &busy[..] };
                 let query = SlotQuery { tz, from, to, holidays: &holidays, rules: slot_rules, now: req.now };
-                let calendar = ProviderCalendar { weekly: &weekly, exceptions: &cal.exceptions, blocks: &cal.blocks, busy: &busy };
-                let mut intervals = provider_slots(&query, &calendar).map_err(StoreError::Rule)?;
+                let mut intervals = free_slots(&query, &weekly, &cal.exceptions, busy).map_err(StoreError::Rule)?;
                 if let Some(rules) = first_visit {
-                    let longer: std::collections::HashSet<_> =
-                        provider_slots(&SlotQuery { rules, ..query }, &calendar).map_err(StoreError::Rule)?.into_iter().map(|i| i.start).collect();
+                    let longer: std::collections::HashSet<_> = free_slots(&SlotQuery { rules, ..query }, &weekly, &cal.exceptions, busy)
+                        .map_err(StoreError::Rule)?
+                        .into_iter()
+                        .map(|i| i.start)
+                        .collect();
                     intervals.retain(|i| longer.contains(&i.start));
                 }
                 slots = intervals

@@ -58,6 +58,10 @@ pub struct Booked {
 /// that reads before it writes must start here: a deferred transaction that already holds a
 /// read snapshot gets `SQLITE_BUSY` at once, without waiting, when another connection writes.
 pub(crate) trait WriteTx: sqlx::Database + Sized {
+    /// Whether the database runs one writer at a time (SQLite): this process's writers then
+    /// queue for it in order instead of each retrying the lock by sleeping (SQLite's busy
+    /// handler sleeps milliseconds at a time, which capped bookings at about 550 a second).
+    const ONE_WRITER: bool;
     /// Appended to a SELECT whose rows the transaction is about to change: PostgreSQL locks
     /// them; SQLite already holds the database's write lock.
     const ROW_LOCK: &'static str;
@@ -74,6 +78,11 @@ pub(crate) trait WriteTx: sqlx::Database + Sized {
 pub(crate) struct Tx<'s, DB: WriteTx> {
     inner: Transaction<'static, DB>,
     calendars: &'s crate::calendars::Calendars,
+    /// Woken after a commit that wrote to the outbox (`wrote_event`): the delivery worker.
+    outbox: &'s tokio::sync::Notify,
+    wrote_event: bool,
+    /// This process's turn to write (`WriteTx::ONE_WRITER`), released after the commit.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl<DB: WriteTx> std::ops::Deref for Tx<'_, DB> {
@@ -90,14 +99,23 @@ impl<DB: WriteTx> std::ops::DerefMut for Tx<'_, DB> {
 }
 
 impl<DB: WriteTx> Tx<'_, DB> {
+    /// Notes that this transaction added an event to the outbox.
+    pub(crate) fn wrote_event(&mut self) {
+        self.wrote_event = true;
+    }
+
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        let Tx { mut inner, calendars } = self;
-        if !calendars.active() {
-            return inner.commit().await;
+        let Tx { mut inner, calendars, outbox, wrote_event, _turn } = self;
+        if calendars.active() {
+            let (clinics, mark) = DB::changed_clinics(&mut inner, calendars.seen()).await?;
+            inner.commit().await?;
+            calendars.forget(clinics, mark);
+        } else {
+            inner.commit().await?;
         }
-        let (clinics, mark) = DB::changed_clinics(&mut inner, calendars.seen()).await?;
-        inner.commit().await?;
-        calendars.forget(clinics, mark);
+        if wrote_event {
+            outbox.notify_one();
+        }
         Ok(())
     }
 }
@@ -105,7 +123,9 @@ impl<DB: WriteTx> Tx<'_, DB> {
 impl Store {
     /// `WriteTx::begin_write`, for a transaction whose commit keeps the cached calendars true.
     pub(crate) async fn write_tx<DB: WriteTx>(&self, pool: &Pool<DB>, provider_ids: &[i64]) -> Result<Tx<'_, DB>, sqlx::Error> {
-        Ok(Tx { inner: DB::begin_write(pool, provider_ids).await?, calendars: &self.calendars })
+        // The turn before a connection: waiting writers hold no connection of the pool.
+        let turn = if DB::ONE_WRITER { Some(self.writer.clone().lock_owned().await) } else { None };
+        Ok(Tx { inner: DB::begin_write(pool, provider_ids).await?, calendars: &self.calendars, outbox: &self.outbox, wrote_event: false, _turn: turn })
     }
 }
 
@@ -115,6 +135,7 @@ pub(crate) fn row_lock<DB: WriteTx>(_pool: &Pool<DB>) -> &'static str {
 }
 
 impl WriteTx for Sqlite {
+    const ONE_WRITER: bool = true;
     const ROW_LOCK: &'static str = "";
     async fn begin_write(pool: &Pool<Self>, _provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
@@ -125,6 +146,7 @@ impl WriteTx for Sqlite {
 }
 
 impl WriteTx for Postgres {
+    const ONE_WRITER: bool = false;
     const ROW_LOCK: &'static str = " FOR UPDATE";
     async fn begin_write(pool: &Pool<Self>, provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error> {
         let mut tx = pool.begin().await?;
@@ -314,6 +336,7 @@ impl Store {
             sqlx::query(INSERT_EVENT)
                 .bind(new_event_id()).bind(new.clinic_id).bind("appointmentCreated").bind(payload.to_string()).bind(now)
                 .execute(&mut *tx).await?;
+            tx.wrote_event();
             if let Some(token) = &new.consume_hold {
                 sqlx::query("DELETE FROM holds WHERE token = $1 AND clinic_id = $2").bind(token).bind(new.clinic_id)
                     .execute(&mut *tx).await?;
@@ -376,6 +399,7 @@ impl Store {
             sqlx::query(INSERT_EVENT)
                 .bind(new_event_id()).bind(clinic_id).bind("appointmentCanceled").bind(payload.to_string()).bind(stamp)
                 .execute(&mut *tx).await?;
+            tx.wrote_event();
             tx.commit().await?;
             Ok(())
         })
@@ -444,7 +468,10 @@ impl Store {
     }
 
     /// Current availability of the slot's provider, location and product on the days around
-    /// the slot: what every write by slot id re-checks the slot against.
+    /// the slot: what every write by slot id re-checks the slot against. Read from the
+    /// database for the provider and those days only, not from the calendars in memory: every
+    /// booking makes this process forget its clinic's calendar, so under a stream of bookings
+    /// each would otherwise reload the clinic's whole window.
     pub(crate) async fn availability_around(
         &self,
         clinic_id: i64,
@@ -668,6 +695,7 @@ impl Store {
             sqlx::query(INSERT_EVENT)
                 .bind(new_event_id()).bind(r.clinic_id).bind("appointmentRescheduled").bind(payload.to_string()).bind(stamp)
                 .execute(&mut *tx).await?;
+            tx.wrote_event();
             tx.commit().await?;
             Ok(Booked { appointment_id: r.appointment_id, token_number: token, status, start: r.start, end: r.end, replayed: false })
         })
@@ -744,6 +772,7 @@ impl Store {
             sqlx::query(INSERT_EVENT)
                 .bind(new_event_id()).bind(clinic_id).bind(event).bind(payload.to_string()).bind(stamp)
                 .execute(&mut *tx).await?;
+            tx.wrote_event();
             tx.commit().await?;
             Ok(next)
         })

@@ -41,6 +41,8 @@ pub(crate) struct Calendars {
     starting: tokio::sync::Mutex<()>,
     /// SQLite: the highest mark this process has acted on.
     seen: AtomicI64,
+    /// Slugs seen with the clinic they named, while that clinic's catalogue is kept.
+    slugs: Mutex<HashMap<String, i64>>,
     /// Dropped with the store's last clone, which ends the PostgreSQL listener (it would
     /// otherwise hold its connection while waiting for a notification).
     stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
@@ -69,12 +71,16 @@ impl Calendars {
     /// Forgets the calendars of `clinics`; `mark` is the highest SQLite mark among them.
     pub(crate) fn forget(&self, clinics: impl IntoIterator<Item = i64>, mark: Option<i64>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut forgotten = Vec::new();
         for clinic in clinics {
             let entry = entries.entry(clinic).or_default();
             entry.epoch += 1;
             entry.snapshot = None;
             entry.catalogue = None;
+            forgotten.push(clinic);
         }
+        // Under the entries' lock, so that `note_slug` cannot keep a slug of a forgotten epoch.
+        self.slugs.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, id| !forgotten.contains(id));
         if let Some(mark) = mark {
             self.seen.fetch_max(mark, Ordering::AcqRel);
         }
@@ -86,6 +92,22 @@ impl Calendars {
             entry.epoch += 1;
             entry.snapshot = None;
             entry.catalogue = None;
+        }
+        self.slugs.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The clinic `slug` named when last seen, if nothing has changed that clinic since.
+    pub(crate) fn clinic_at(&self, slug: &str) -> Option<i64> {
+        self.slugs.lock().unwrap_or_else(|e| e.into_inner()).get(slug).copied()
+    }
+
+    /// Remembers that `slug` names `clinic`, as the kept `catalogue` (just read with it) says,
+    /// unless that catalogue has been forgotten meanwhile.
+    pub(crate) fn note_slug(&self, slug: &str, clinic: i64, catalogue: &Arc<crate::Catalogue>) {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let current = entries.get(&clinic).and_then(|e| e.catalogue.as_ref()).is_some_and(|kept| Arc::ptr_eq(kept, catalogue));
+        if current && self.active() {
+            self.slugs.lock().unwrap_or_else(|e| e.into_inner()).insert(slug.to_owned(), clinic);
         }
     }
 

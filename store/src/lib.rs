@@ -76,6 +76,10 @@ pub struct Store {
     calendars: std::sync::Arc<calendars::Calendars>,
     /// Keys accepted in the last second (`credentials::ADMITTED_FOR`).
     admitted: std::sync::Arc<credentials::Admitted>,
+    /// Notified when this process commits an event to the outbox (`Store::outbox_written`).
+    outbox: std::sync::Arc<tokio::sync::Notify>,
+    /// SQLite: one write transaction of this process at a time (`booking::WriteTx::ONE_WRITER`).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +120,13 @@ impl Store {
     }
 
     fn new(db: Db) -> Self {
-        Store { db, calendars: Default::default(), admitted: Default::default() }
+        Store { db, calendars: Default::default(), admitted: Default::default(), outbox: Default::default(), writer: Default::default() }
+    }
+
+    /// Notified (one stored permit) whenever this process commits an event to the outbox,
+    /// so that the delivery worker starts on it at once instead of at its next poll.
+    pub fn outbox_written(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.outbox.clone()
     }
 
     /// The pool, for the few callers (tests, benchmarks, the desk's listener) that need it.

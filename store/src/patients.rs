@@ -85,6 +85,7 @@ impl Store {
             sqlx::query(crate::booking::INSERT_EVENT)
                 .bind(new_event_id()).bind(clinic_id).bind("patientCreated").bind(payload.to_string()).bind(stamp)
                 .execute(&mut *tx).await?;
+            tx.wrote_event();
             tx.commit().await?;
             Ok(())
         })

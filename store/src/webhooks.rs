@@ -105,6 +105,16 @@ pub struct NewSubscription<'a> {
     pub location_id: Option<i64>,
 }
 
+/// One attempt's result, to record (`Store::record_attempts`): made at `at`; `jitter` in
+/// [0, 1] spreads its retry time.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempted<'a> {
+    pub due: &'a DueDelivery,
+    pub result: &'a AttemptResult,
+    pub at: DateTime<Utc>,
+    pub jitter: f64,
+}
+
 /// One attempt to make: where, with what key, which event, which bytes.
 #[derive(Debug, Clone)]
 pub struct DueDelivery {
@@ -290,6 +300,12 @@ impl Store {
             Backend::Sqlite => "",
         };
         with_pool!(self, pool => {
+            // A look without the write lock first: on SQLite a write transaction that finds
+            // nothing still holds up every booking while it runs.
+            let waiting: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE dispatched_at IS NULL LIMIT 1").fetch_optional(pool).await?;
+            if waiting.is_none() {
+                return Ok(0);
+            }
             let mut tx = self.write_tx(pool, &[]).await?;
             let rows = sqlx::query(&format!(
                 "SELECT id, event_id, clinic_id, event_type, payload, created_at FROM outbox
@@ -385,6 +401,12 @@ impl Store {
             Backend::Sqlite => "",
         };
         with_pool!(self, pool => {
+            // As in `fan_out_events`: nothing due, no write transaction.
+            let due: Option<i64> = sqlx::query_scalar("SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 LIMIT 1")
+                .bind(db_time(pool, now)).fetch_optional(pool).await?;
+            if due.is_none() {
+                return Ok(Vec::new());
+            }
             let mut tx = self.write_tx(pool, &[]).await?;
             let claimed: Vec<(i64, i64)> = sqlx::query_as(&format!(
                 "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1
@@ -439,63 +461,78 @@ impl Store {
         now: DateTime<Utc>,
         jitter: f64,
     ) -> Result<AttemptOutcome, StoreError> {
-        let outcome = delivery::attempt_outcome(result.status);
+        let outcomes = self.record_attempts(&[Attempted { due, result, at: now, jitter }]).await?;
+        outcomes.into_iter().next().ok_or_else(|| StoreError::Corrupt("no outcome for an attempt".into()))
+    }
+
+    /// `record_attempt` for several attempts in one write transaction: what the delivery
+    /// worker does with the results that came in together, so that a busy queue costs one
+    /// commit per batch instead of one per attempt (SQLite has one writer at a time).
+    pub async fn record_attempts(&self, attempts: &[Attempted<'_>]) -> Result<Vec<AttemptOutcome>, StoreError> {
+        if attempts.is_empty() {
+            return Ok(Vec::new());
+        }
         with_pool!(self, pool => {
             let mut tx = self.write_tx(pool, &[]).await?;
-            let stamp = db_time(pool, now);
-            sqlx::query(
-                "INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error)
-                 SELECT id, $2, $3, $4, $5, $6 FROM webhook_deliveries WHERE id = $1",
-            )
-            .bind(due.delivery_id).bind(due.attempt).bind(stamp).bind(result.status.map(i64::from)).bind(result.latency_ms)
-            .bind(result.error.as_deref())
-            .execute(&mut *tx).await?;
-            const CURRENT: &str = "id = $1 AND attempts = $2 AND state = 'pending'";
-            let applied = match outcome {
-                AttemptOutcome::Delivered => {
-                    let done = sqlx::query(&format!("UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $3 WHERE {CURRENT}"))
-                        .bind(due.delivery_id).bind(due.attempt).bind(stamp).execute(&mut *tx).await?;
-                    sqlx::query("UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1")
-                        .bind(due.subscription_id).execute(&mut *tx).await?;
-                    done.rows_affected()
-                }
-                AttemptOutcome::Failed | AttemptOutcome::Gone => {
-                    let failed = u32::try_from(due.attempt).unwrap_or(u32::MAX);
-                    let retry = match outcome {
-                        AttemptOutcome::Failed => delivery::retry_delay(failed).map(|d| now + delivery::with_jitter(d, jitter)),
-                        _ => None,
-                    };
-                    let moved = match retry {
-                        Some(at) => sqlx::query(&format!("UPDATE webhook_deliveries SET next_attempt_at = $3 WHERE {CURRENT}"))
-                            .bind(due.delivery_id).bind(due.attempt).bind(db_time(pool, at)).execute(&mut *tx).await?,
-                        None => sqlx::query(&format!("UPDATE webhook_deliveries SET state = 'failed' WHERE {CURRENT}"))
-                            .bind(due.delivery_id).bind(due.attempt).execute(&mut *tx).await?,
-                    };
-                    sqlx::query("UPDATE webhook_subscriptions SET failing_since = COALESCE(failing_since, $2) WHERE id = $1")
-                        .bind(due.subscription_id).bind(stamp).execute(&mut *tx).await?;
-                    let reason = if outcome == AttemptOutcome::Gone {
-                        Some("the receiver answered 410 Gone".to_owned())
-                    } else {
-                        let row = sqlx::query("SELECT failing_since FROM webhook_subscriptions WHERE id = $1")
-                            .bind(due.subscription_id).fetch_optional(&mut *tx).await?;
-                        let since = match &row { Some(r) => row_time_opt(pool, r, "failing_since")?, None => None };
-                        since.filter(|s| delivery::failing_too_long(*s, now)).map(|_| "every attempt failed for 5 days".to_owned())
-                    };
-                    if let Some(reason) = reason {
-                        sqlx::query("UPDATE webhook_subscriptions SET disabled_at = $2, disabled_reason = $3 WHERE id = $1 AND disabled_at IS NULL")
-                            .bind(due.subscription_id).bind(stamp).bind(&reason).execute(&mut *tx).await?;
-                        sqlx::query("UPDATE webhook_deliveries SET state = 'failed' WHERE subscription_id = $1 AND state = 'pending'")
+            let mut outcomes = Vec::with_capacity(attempts.len());
+            for &Attempted { due, result, at: now, jitter } in attempts {
+                let outcome = delivery::attempt_outcome(result.status);
+                let stamp = db_time(pool, now);
+                sqlx::query(
+                    "INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error)
+                     SELECT id, $2, $3, $4, $5, $6 FROM webhook_deliveries WHERE id = $1",
+                )
+                .bind(due.delivery_id).bind(due.attempt).bind(stamp).bind(result.status.map(i64::from)).bind(result.latency_ms)
+                .bind(result.error.as_deref())
+                .execute(&mut *tx).await?;
+                const CURRENT: &str = "id = $1 AND attempts = $2 AND state = 'pending'";
+                let applied = match outcome {
+                    AttemptOutcome::Delivered => {
+                        let done = sqlx::query(&format!("UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $3 WHERE {CURRENT}"))
+                            .bind(due.delivery_id).bind(due.attempt).bind(stamp).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1")
                             .bind(due.subscription_id).execute(&mut *tx).await?;
-                        tracing::warn!(subscription = due.subscription_id, reason, "webhook subscription disabled");
+                        done.rows_affected()
                     }
-                    moved.rows_affected()
+                    AttemptOutcome::Failed | AttemptOutcome::Gone => {
+                        let failed = u32::try_from(due.attempt).unwrap_or(u32::MAX);
+                        let retry = match outcome {
+                            AttemptOutcome::Failed => delivery::retry_delay(failed).map(|d| now + delivery::with_jitter(d, jitter)),
+                            _ => None,
+                        };
+                        let moved = match retry {
+                            Some(at) => sqlx::query(&format!("UPDATE webhook_deliveries SET next_attempt_at = $3 WHERE {CURRENT}"))
+                                .bind(due.delivery_id).bind(due.attempt).bind(db_time(pool, at)).execute(&mut *tx).await?,
+                            None => sqlx::query(&format!("UPDATE webhook_deliveries SET state = 'failed' WHERE {CURRENT}"))
+                                .bind(due.delivery_id).bind(due.attempt).execute(&mut *tx).await?,
+                        };
+                        sqlx::query("UPDATE webhook_subscriptions SET failing_since = COALESCE(failing_since, $2) WHERE id = $1")
+                            .bind(due.subscription_id).bind(stamp).execute(&mut *tx).await?;
+                        let reason = if outcome == AttemptOutcome::Gone {
+                            Some("the receiver answered 410 Gone".to_owned())
+                        } else {
+                            let row = sqlx::query("SELECT failing_since FROM webhook_subscriptions WHERE id = $1")
+                                .bind(due.subscription_id).fetch_optional(&mut *tx).await?;
+                            let since = match &row { Some(r) => row_time_opt(pool, r, "failing_since")?, None => None };
+                            since.filter(|s| delivery::failing_too_long(*s, now)).map(|_| "every attempt failed for 5 days".to_owned())
+                        };
+                        if let Some(reason) = reason {
+                            sqlx::query("UPDATE webhook_subscriptions SET disabled_at = $2, disabled_reason = $3 WHERE id = $1 AND disabled_at IS NULL")
+                                .bind(due.subscription_id).bind(stamp).bind(&reason).execute(&mut *tx).await?;
+                            sqlx::query("UPDATE webhook_deliveries SET state = 'failed' WHERE subscription_id = $1 AND state = 'pending'")
+                                .bind(due.subscription_id).execute(&mut *tx).await?;
+                            tracing::warn!(subscription = due.subscription_id, reason, "webhook subscription disabled");
+                        }
+                        moved.rows_affected()
+                    }
+                };
+                if applied == 0 {
+                    tracing::warn!(delivery = due.delivery_id, attempt = due.attempt, "late result of a delivery claimed again; logged only");
                 }
-            };
-            tx.commit().await?;
-            if applied == 0 {
-                tracing::warn!(delivery = due.delivery_id, attempt = due.attempt, "late result of a delivery claimed again; logged only");
+                outcomes.push(outcome);
             }
-            Ok(outcome)
+            tx.commit().await?;
+            Ok(outcomes)
         })
     }
 

@@ -46,6 +46,10 @@ pub struct Catalogue {
     pub services: Vec<ServiceOption>,
     pub products: Vec<ProductOption>,
     pub offers: Vec<Offer>,
+    /// The clinic's booking rules (notice, horizon, cutoff, hold length).
+    pub settings: domain::clinic::ClinicSettings,
+    /// The websites that may embed the clinic's pages.
+    pub embed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,18 +92,29 @@ pub struct AppointmentView {
 pub const MAX_EMBED_ORIGINS: usize = 20;
 
 impl Store {
-    pub async fn catalogue(&self, slug: &ClinicSlug) -> Result<Catalogue, StoreError> {
+    /// The catalogue of the clinic at `slug`, from memory when this process has seen the slug
+    /// since the clinic last changed (the clinic's marks forget both), else read.
+    pub async fn catalogue(&self, slug: &ClinicSlug) -> Result<std::sync::Arc<Catalogue>, StoreError> {
+        if let Some(id) = self.calendars.clinic_at(slug.as_str()) {
+            let kept = self.cached_catalogue(id).await?;
+            if kept.clinic.slug == *slug {
+                return Ok(kept);
+            }
+        }
         let clinic = self.clinic_by_slug(slug).await?;
         let kept = self.cached_catalogue(clinic.id).await?;
         // The slug was just read; a catalogue kept from before a rename is read afresh.
         if kept.clinic == clinic {
-            return Ok((*kept).clone());
+            self.calendars.note_slug(slug.as_str(), clinic.id, &kept);
+            return Ok(kept);
         }
-        self.catalogue_of(clinic).await
+        Ok(std::sync::Arc::new(self.catalogue_of(clinic).await?))
     }
 
     /// The catalogue of a clinic already read (the bot API knows its caller's clinic by id).
     pub async fn catalogue_of(&self, clinic: ClinicRecord) -> Result<Catalogue, StoreError> {
+        let settings = self.clinic_settings(clinic.id).await?;
+        let embed_origins = self.embed_origins(clinic.id).await?;
         let (locations, services, products, offers) = with_pool!(self, pool => {
             let locations: Vec<(i64, String, String, String)> = sqlx::query_as(
                 "SELECT id, name, address, time_zone FROM locations WHERE clinic_id = $1 AND archived_at IS NULL ORDER BY id",
@@ -156,6 +171,8 @@ impl Store {
                     service_id,
                 })
                 .collect(),
+            settings,
+            embed_origins,
         })
     }
 

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The release build: server binary and front end. The front end's files are named by their
+# content (hash-files in Cargo.toml) and precompressed (name.br at brotli 11, name.gz), which
+# the server sends as they are, cached by browsers for a year.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec scripts/with-env.sh cargo leptos build --release --precompress "$@"
