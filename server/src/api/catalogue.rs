@@ -13,6 +13,7 @@ use domain::patient::{parse_iso_date, Email, Phone};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use store::credentials::Facility;
 use store::{AvailabilityRequest, Catalogue, PatientQuery, PatientView};
 
@@ -329,16 +330,35 @@ struct AnswerHead {
 /// of slots, and a string per field of each was most of its cost. Days are the location's
 /// local dates in order; a day's slots in time order, then by calendar.
 fn availability_json<'a>(head: &AnswerHead, tz: Tz, slots: impl Iterator<Item = &'a store::Slot>) -> String {
-    let mut rows: Vec<(NaiveDate, DateTime<Utc>, i64, chrono::FixedOffset, &store::Slot)> = slots
-        .map(|slot| {
-            let offset = domain::zone::offset_at(tz, slot.interval.start);
-            let date = (slot.interval.start.naive_utc() + Duration::seconds(i64::from(offset.local_minus_utc()))).date();
-            (date, slot.interval.start, slot.id.provider_id, offset, slot)
+    // Each calendar's slots come in time order: a stable sort merges those runs.
+    let mut by_time: Vec<(i64, i64, &store::Slot)> = slots.map(|slot| (slot.interval.start.timestamp(), slot.id.provider_id, slot)).collect();
+    by_time.sort_by_key(|(start, provider, _)| (*start, *provider));
+    // Calendars share their times, so an offset is looked up once per distinct instant.
+    let mut last_start: Option<(i64, chrono::FixedOffset)> = None;
+    let mut last_end: Option<(i64, chrono::FixedOffset)> = None;
+    let offset = |memo: &mut Option<(i64, chrono::FixedOffset)>, at: DateTime<Utc>| match *memo {
+        Some((t, o)) if t == at.timestamp() => o,
+        _ => {
+            let o = domain::zone::offset_at(tz, at);
+            *memo = Some((at.timestamp(), o));
+            o
+        }
+    };
+    let mut rows: Vec<(i64, chrono::FixedOffset, chrono::FixedOffset, &store::Slot)> = by_time
+        .into_iter()
+        .map(|(start, _, slot)| {
+            let (begins, ends) = (offset(&mut last_start, slot.interval.start), offset(&mut last_end, slot.interval.end));
+            ((start + i64::from(begins.local_minus_utc())).div_euclid(86_400), begins, ends, slot)
         })
         .collect();
-    rows.sort_unstable_by_key(|(date, start, provider, ..)| (*date, *start, *provider));
+    // Local dates follow time order except where clocks go back across midnight (Beirut):
+    // then a stable sort by date keeps time order within each date.
+    if !rows.is_sorted_by_key(|row| row.0) {
+        rows.sort_by_key(|row| row.0);
+    }
     let text = |v: &str| serde_json::to_string(v).expect("a string serialises");
-    let mut out = String::with_capacity(256 + rows.len() * 150);
+    // A slot is ~160 bytes: reserving enough up front spares copying the answer as it grows.
+    let mut out = String::with_capacity(256 + rows.len() * 176);
     let fields = [
         ("calendarId", &head.calendar_id),
         ("locationId", &head.location_id),
@@ -355,15 +375,17 @@ fn availability_json<'a>(head: &AnswerHead, tz: Tz, slots: impl Iterator<Item = 
     }
     out.push_str(",\"days\":[");
     let mut day = None;
-    for (date, start, provider, offset, slot) in rows {
-        if day != Some(date) {
+    for (days, begins, ends, slot) in rows {
+        if day != Some(days) {
             if day.is_some() {
                 out.push_str("]},");
             }
             out.push_str("{\"date\":\"");
+            // `days` counts from 1970-01-01, chrono's from 0001-01-01 (719,163 days earlier).
+            let date = i32::try_from(days + 719_163).ok().and_then(NaiveDate::from_num_days_from_ce_opt).expect("a slot's date is a valid date");
             out.push_str(&date.to_string());
             out.push_str("\",\"slots\":[");
-            day = Some(date);
+            day = Some(days);
         } else {
             out.push(',');
         }
@@ -371,11 +393,11 @@ fn availability_json<'a>(head: &AnswerHead, tz: Tz, slots: impl Iterator<Item = 
         out.push_str("{\"slotId\":\"");
         slot.id.encode_into(&mut out);
         out.push_str("\",\"calendarId\":\"");
-        out.push_str(&provider.to_string());
+        let _ = write!(out, "{}", slot.id.provider_id);
         out.push_str("\",\"start\":\"");
-        domain::zone::push_rfc3339(&mut out, start, offset);
+        domain::zone::push_rfc3339(&mut out, slot.interval.start, begins);
         out.push_str("\",\"end\":\"");
-        domain::zone::push_rfc3339(&mut out, slot.interval.end, domain::zone::offset_at(tz, slot.interval.end));
+        domain::zone::push_rfc3339(&mut out, slot.interval.end, ends);
         out.push_str("\"}");
     }
     if day.is_some() {
@@ -427,8 +449,9 @@ mod tests {
 
     #[test]
     fn the_availability_answer_is_written_exactly_as_serde_writes_it() {
-        // Several calendars out of order, a fall-back night (Beirut goes back at midnight, so a
-        // local date repeats), slots across the change, and nothing at all.
+        // Several calendars out of order, calendars sharing their times, a fall-back night
+        // (Beirut goes back at midnight, so a local date repeats), slots across the change,
+        // and nothing at all.
         for zone in ["Europe/Berlin", "Asia/Beirut", "America/St_Johns", "Australia/Lord_Howe"] {
             let tz: Tz = zone.parse().unwrap();
             let base = Utc.with_ymd_and_hms(2026, 10, 23, 18, 0, 0).unwrap();
@@ -438,6 +461,14 @@ mod tests {
                 let interval = Interval::new(start, start + Duration::minutes(45)).unwrap();
                 let id = SlotId { provider_id: provider, location_id: 4, product_id: 9, start, minutes: 45 };
                 slots.push(store::Slot { id, interval });
+            }
+            for i in 0..300i64 {
+                for provider in [11i64, 2, 5] {
+                    let start = base + Duration::minutes(i * 20);
+                    let interval = Interval::new(start, start + Duration::minutes(30)).unwrap();
+                    let id = SlotId { provider_id: provider, location_id: 4, product_id: 9, start, minutes: 30 };
+                    slots.push(store::Slot { id, interval });
+                }
             }
             let head = AnswerHead {
                 calendar_id: "any".into(),
