@@ -238,9 +238,18 @@ async fn record(store: Store, mut inbox: mpsc::UnboundedReceiver<Made>) {
     while inbox.recv_many(&mut batch, RECORD_BATCH).await > 0 {
         let attempts: Vec<Attempted<'_>> =
             batch.iter().map(|(due, result, at, jitter, _)| Attempted { due, result, at: *at, jitter: *jitter }).collect();
-        if let Err(e) = store.record_attempts(&attempts).await {
-            // Their leases run out and the attempts are made again: at least once.
-            tracing::error!(error = %e, attempts = attempts.len(), "could not record webhook attempts");
+        // A transaction the database aborted (a deadlock with another instance, a lost
+        // connection) changed nothing and is tried again, a few times.
+        let mut tries = 0;
+        while let Err(e) = store.record_attempts(&attempts).await {
+            tries += 1;
+            if tries == RECORD_TRIES {
+                // Their leases run out and the attempts are made again: at least once.
+                tracing::error!(error = %e, attempts = attempts.len(), "could not record webhook attempts");
+                break;
+            }
+            tracing::warn!(error = %e, attempts = attempts.len(), "recording webhook attempts failed; trying again");
+            tokio::time::sleep(Duration::from_millis(20 * tries)).await;
         }
         drop(attempts);
         for (.., done) in batch.drain(..) {
@@ -251,6 +260,8 @@ async fn record(store: Store, mut inbox: mpsc::UnboundedReceiver<Made>) {
 
 /// At most this many results are recorded in one transaction.
 const RECORD_BATCH: usize = 256;
+/// How often one batch is tried before its attempts are left to their leases.
+const RECORD_TRIES: u64 = 4;
 
 /// Starts the worker on the runtime; send `true` on the returned sender to stop it.
 pub fn spawn(store: Store, options: DeliveryOptions) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {

@@ -474,8 +474,14 @@ impl Store {
         }
         with_pool!(self, pool => {
             let mut tx = self.write_tx(pool, &[]).await?;
-            let mut outcomes = Vec::with_capacity(attempts.len());
-            for &Attempted { due, result, at: now, jitter } in attempts {
+            // Rows are locked in one order (subscription, then delivery) whichever instance
+            // records: two PostgreSQL instances recording batches for the same subscriptions
+            // in different orders deadlock. Outcomes are returned in the order given.
+            let mut order: Vec<usize> = (0..attempts.len()).collect();
+            order.sort_by_key(|&i| (attempts[i].due.subscription_id, attempts[i].due.delivery_id));
+            let mut outcomes = vec![AttemptOutcome::Delivered; attempts.len()];
+            for i in order {
+                let Attempted { due, result, at: now, jitter } = attempts[i];
                 let outcome = delivery::attempt_outcome(result.status);
                 let stamp = db_time(pool, now);
                 sqlx::query(
@@ -490,7 +496,9 @@ impl Store {
                     AttemptOutcome::Delivered => {
                         let done = sqlx::query(&format!("UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $3 WHERE {CURRENT}"))
                             .bind(due.delivery_id).bind(due.attempt).bind(stamp).execute(&mut *tx).await?;
-                        sqlx::query("UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1")
+                        // Only a failing subscription is written: every delivery updating its
+                        // subscription's row would make that row every recorder's lock.
+                        sqlx::query("UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL")
                             .bind(due.subscription_id).execute(&mut *tx).await?;
                         done.rows_affected()
                     }
@@ -529,7 +537,7 @@ impl Store {
                 if applied == 0 {
                     tracing::warn!(delivery = due.delivery_id, attempt = due.attempt, "late result of a delivery claimed again; logged only");
                 }
-                outcomes.push(outcome);
+                outcomes[i] = outcome;
             }
             tx.commit().await?;
             Ok(outcomes)
