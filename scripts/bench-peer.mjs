@@ -149,6 +149,9 @@ for (const file of files) {
     new Promise((done, fail) => {
       const req = http.get(base + query, { agent, headers: { ...headers, ...extra } }, (res) => {
         if (res.statusCode !== 200) fail(new Error(`${query}: ${res.statusCode}`));
+        // The figures name an encoding: the answer must have come in it.
+        const wanted = extra["accept-encoding"] === "gzip" ? "gzip" : undefined;
+        if (res.headers["content-encoding"] !== wanted) fail(new Error(`asked for ${wanted ?? "no"} compression, got ${res.headers["content-encoding"] ?? "none"}`));
         let bytes = 0;
         res.on("data", (chunk) => (bytes += chunk.length));
         res.on("end", () => done(bytes));
