@@ -29,7 +29,7 @@ screenshots: build
 # throughput against the release server binary.
 bench: setup
 	@scripts/postgres.sh ensure
-	@BOOKING_TEST_POSTGRES_URL=$$(scripts/postgres.sh url) scripts/with-env.sh cargo bench -p domain -p store -p server
+	@BOOKING_TEST_POSTGRES_URL=$$(scripts/postgres.sh url) scripts/with-env.sh cargo bench -p domain -p store -p server --features domain/bench,store/bench
 
 # Requests a second and latency of the bot API and the booking page against the release
 # server on SQLite.

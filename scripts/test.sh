@@ -28,10 +28,14 @@ ls target/site/pkg/*.wasm >/dev/null
 # at fixed dates. The first date is the default of a plain `cargo test`.
 dates=$(awk '!/^#/ && NF { print $1 }' scripts/test-dates)
 first_date=$(echo "$dates" | head -n1)
-http_suites=(--workspace --exclude frontend --test booking_page --test bot_api --test voicebot --test webhooks --test cli --test admin_api)
+# --no-default-features: the features `cargo leptos build` gave the server's dependencies, so
+# that the tests link the libraries the release build compiled instead of compiling them again
+# (a package's `default` feature name alone changes its build).
+workspace=(--workspace --exclude frontend --no-default-features)
+http_suites=("${workspace[@]}" --test booking_page --test bot_api --test voicebot --test webhooks --test cli --test admin_api)
 
 step "unit, property and integration tests (SQLite and PostgreSQL), as of $first_date"
-BOOKING_TEST_NOW=$first_date scripts/with-env.sh cargo test --release --workspace --exclude frontend
+BOOKING_TEST_NOW=$first_date scripts/with-env.sh cargo test --release "${workspace[@]}"
 
 for when in $(echo "$dates" | tail -n +2) real; do
   step "HTTP suites (SQLite and PostgreSQL) as of $when"

@@ -306,7 +306,7 @@ impl Store {
             if waiting.is_none() {
                 return Ok(0);
             }
-            let mut tx = self.write_tx(pool, &[]).await?;
+            let mut tx = self.delivery_tx(pool).await?;
             let rows = sqlx::query(&format!(
                 "SELECT id, event_id, clinic_id, event_type, payload, created_at FROM outbox
                   WHERE dispatched_at IS NULL ORDER BY id LIMIT $1{lock}"
@@ -407,7 +407,7 @@ impl Store {
             if due.is_none() {
                 return Ok(Vec::new());
             }
-            let mut tx = self.write_tx(pool, &[]).await?;
+            let mut tx = self.delivery_tx(pool).await?;
             let claimed: Vec<(i64, i64)> = sqlx::query_as(&format!(
                 "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1
                   WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
@@ -473,7 +473,7 @@ impl Store {
             return Ok(Vec::new());
         }
         with_pool!(self, pool => {
-            let mut tx = self.write_tx(pool, &[]).await?;
+            let mut tx = self.delivery_tx(pool).await?;
             // Rows are locked in one order (subscription, then delivery) whichever instance
             // records: two PostgreSQL instances recording batches for the same subscriptions
             // in different orders deadlock. Outcomes are returned in the order given.
