@@ -55,7 +55,10 @@
       })
       .then(function (page) {
         var fresh = new DOMParser().parseFromString(page.html, 'text/html').getElementById(board.id);
-        if (fresh && !page.redirected) {
+        if (fresh && !page.redirected && typing()) {
+          // Typing began while the page was being fetched: its answer must not empty the form.
+          again = true;
+        } else if (fresh && !page.redirected) {
           var key = focusKey(document.activeElement);
           // A form opened but not yet filled in stays open.
           var open = Array.prototype.map.call(board.querySelectorAll('details[open][id]'), function (d) { return d.id; });
