@@ -40,6 +40,14 @@ async function signedIn(viewport = { width: 1280, height: 900 }) {
   return { context, page, errors };
 }
 
+// Today's board of one location.
+async function showLocation(page, name) {
+  await page.goto(`${server.base}/desk`);
+  await page.getByLabel("Location").selectOption({ label: name });
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.waitForURL(/location=/);
+}
+
 const live = (page) => page.locator('[data-live-status][data-state="online"]').waitFor();
 const visit = (page, name) => page.getByTestId("visit").filter({ has: page.getByTestId("visit-patient").getByText(name, { exact: true }) });
 
@@ -90,9 +98,7 @@ test("a bot's booking appears on an open desk within two seconds, without a relo
 
 test("what the desk types into a walk-in form survives a change whose refresh was already on its way", async () => {
   const { context, page, errors } = await signedIn();
-  await page.getByLabel("Location").selectOption({ label: "Berlin Mitte" });
-  await page.getByRole("button", { name: "Show" }).click();
-  await page.waitForURL(/location=/);
+  await showLocation(page, "Berlin Mitte");
   await live(page);
   // The stream's first refresh is done before the next one is held.
   await page.locator("[data-live][data-refreshed]").waitFor();
@@ -159,10 +165,7 @@ test("a walk-in is booked and checked in at the desk, the display shows the numb
   await tv.evaluate(() => { window.notReloaded = true; });
 
   // Today's board at Berlin Mitte: a walk-in for the first provider.
-  await page.goto(`${server.base}/desk`);
-  await page.getByLabel("Location").selectOption({ label: "Berlin Mitte" });
-  await page.getByRole("button", { name: "Show" }).click();
-  await page.waitForURL(/location=/);
+  await showLocation(page, "Berlin Mitte");
   const walkIn = async (first, last, column) => {
     const form = page.getByTestId("walk-in").nth(column);
     await form.locator("summary").click();

@@ -132,7 +132,7 @@ impl Store {
         } else {
             None
         };
-        Ok(Tx { inner: DB::begin_write(pool, provider_ids).await?, calendars: &self.calendars, outbox: &self.outbox, wrote_event: false, _turn: turn })
+        self.begin_in_turn(pool, provider_ids, turn).await
     }
 
     /// `write_tx` for the delivery worker's short batched writes (taking events, claiming and
@@ -141,7 +141,16 @@ impl Store {
     /// of a delivery's three writes waited for the whole queue (half a second at 16 clients).
     pub(crate) async fn delivery_tx<DB: WriteTx>(&self, pool: &Pool<DB>) -> Result<Tx<'_, DB>, sqlx::Error> {
         let turn = if DB::ONE_WRITER { Some(self.writer.clone().lock_owned().await) } else { None };
-        Ok(Tx { inner: DB::begin_write(pool, &[]).await?, calendars: &self.calendars, outbox: &self.outbox, wrote_event: false, _turn: turn })
+        self.begin_in_turn(pool, &[], turn).await
+    }
+
+    async fn begin_in_turn<DB: WriteTx>(
+        &self,
+        pool: &Pool<DB>,
+        provider_ids: &[i64],
+        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Result<Tx<'_, DB>, sqlx::Error> {
+        Ok(Tx { inner: DB::begin_write(pool, provider_ids).await?, calendars: &self.calendars, outbox: &self.outbox, wrote_event: false, _turn: turn })
     }
 }
 
