@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is a step
 # of those two. Recipes go through scripts/ so that they also work without make.
 
-.PHONY: run test setup build size bench bench-peer load desk-latency screenshots clean-test-dbs
+.PHONY: run test setup build size paint bench bench-peer load desk-latency screenshots clean-test-dbs
 
 run:
 	@scripts/run.sh
@@ -18,6 +18,11 @@ build: setup
 # Compressed size of what a patient's browser downloads for the booking page.
 size: build
 	@node scripts/size.mjs
+
+# How soon the booking page paints and its islands hydrate in headless Chromium, cold and warm.
+paint: build
+	@scripts/setup.sh --test
+	@scripts/with-env.sh node scripts/paint.mjs
 
 # Phone-sized and desktop screenshots of each step of the patient flow, for the README.
 screenshots: build

@@ -89,6 +89,15 @@ echo "$route" > "$STATE/route"
   # Leptos reads this at compile time; cargo-leptos sets it too. Setting it for every cargo
   # command keeps test builds and release builds identical (same artifacts, same file names).
   echo "export LEPTOS_OUTPUT_NAME=booking"
+  # The wasm's panic locations name their source files: without the registry's directory the
+  # names are shorter (the widget's download) and the same on every machine. The last prefix
+  # that matches is the one applied, so each index's own directory goes after their parent.
+  registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+  remap="--remap-path-prefix=$registry/="
+  for index in "$registry"/*/; do
+    [ -d "$index" ] && remap="$remap --remap-path-prefix=$index="
+  done
+  echo "export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=\"$remap\""
   if [ "$route" = debian ]; then
     # Builds std for wasm32 from rust-web-src; affects only builds with --target (the wasm).
     echo "export RUSTC_BOOTSTRAP=1"

@@ -13,6 +13,8 @@ pub mod admin;
 pub mod book;
 pub mod desk;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod files;
 pub mod i18n;
 pub mod manage;
 pub mod nav;
@@ -23,14 +25,19 @@ mod zone;
 
 use i18n::{Locale, Msg};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Html, Meta, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Html, Meta, Title};
+#[cfg(feature = "ssr")]
+use leptos_meta::MetaTags;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 pub use error::AppError;
 
 /// The HTML document around the app; rendered only on the server.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let sheet = use_context::<http::request::Parts>().map_or(files::Sheet::Patient, |parts| files::Sheet::for_path(parts.uri.path()));
+    let stylesheet = format!("/{}/{}", options.site_pkg_dir, files::Names::of(&options).stylesheet(sheet));
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -39,8 +46,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 // Talks to the embedding page when there is one; does nothing otherwise.
                 <script src="/frame.js" defer></script>
-                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
-                <HydrationScripts options islands=true/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
+                <files::IslandScripts options/>
                 <MetaTags/>
             </head>
             <body class="bg-slate-50 text-slate-900 antialiased">
@@ -48,29 +55,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
-}
-
-/// The stylesheet's address: content-named when the build names its files so (see the
-/// server's assets). The hash file is read once per process and options, since a build comes
-/// with its own server binary.
-fn stylesheet_href(options: &LeptosOptions) -> String {
-    static HREFS: std::sync::Mutex<Vec<((bool, String, String, String), String)>> = std::sync::Mutex::new(Vec::new());
-    let key = (options.hash_files, options.hash_file.to_string(), options.output_name.to_string(), options.site_pkg_dir.to_string());
-    let mut hrefs = HREFS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((_, href)) = hrefs.iter().find(|(k, _)| *k == key) {
-        return href.clone();
-    }
-    let mut name = options.output_name.to_string();
-    if options.hash_files {
-        let dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(std::path::Path::to_path_buf)).unwrap_or_default();
-        let hashes = std::fs::read_to_string(dir.join(options.hash_file.as_ref())).unwrap_or_default();
-        if let Some((_, hash)) = hashes.lines().filter_map(|l| l.split_once(':')).find(|(kind, _)| kind.trim() == "css") {
-            name = format!("{name}.{}", hash.trim());
-        }
-    }
-    let href = format!("/{}/{name}.css", options.site_pkg_dir);
-    hrefs.push((key, href.clone()));
-    href
 }
 
 #[component]

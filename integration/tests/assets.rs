@@ -137,13 +137,13 @@ async fn a_release_builds_content_named_files_are_asked_for_by_the_page_sent_pre
     let dir = tempdir::Dir::new();
     // What the release build leaves: content-named files, each with its .br and .gz, and
     // the hash file listing the names (here by an absolute name instead of beside the binary).
-    let files = [("js", "Js_h4sh-1"), ("wasm", "W4sm_h4sh-2"), ("css", "Css_h4sh-3")];
+    // The console's stylesheet is listed as `console-css` and named `booking-console.<hash>.css`.
+    let files = [("js", "Js_h4sh-1", "booking.Js_h4sh-1.js"), ("wasm", "W4sm_h4sh-2", "booking.W4sm_h4sh-2.wasm"), ("css", "Css_h4sh-3", "booking.Css_h4sh-3.css"), ("console-css", "Con_h4sh-4", "booking-console.Con_h4sh-4.css")];
     std::fs::create_dir_all(dir.0.join("pkg")).unwrap();
     let mut listing = String::new();
-    for (kind, hash) in files {
-        let name = format!("booking.{hash}.{kind}");
+    for (kind, hash, name) in files {
         let raw = format!("/* {name} */ {}", "the build output ".repeat(200));
-        std::fs::write(dir.0.join("pkg").join(&name), &raw).unwrap();
+        std::fs::write(dir.0.join("pkg").join(name), &raw).unwrap();
         // Marked so that the test sees these very bytes sent, not a compression of its own.
         std::fs::write(dir.0.join("pkg").join(format!("{name}.br")), format!("stored brotli of {name}")).unwrap();
         std::fs::write(dir.0.join("pkg").join(format!("{name}.gz")), format!("stored gzip of {name}")).unwrap();
@@ -163,23 +163,28 @@ async fn a_release_builds_content_named_files_are_asked_for_by_the_page_sent_pre
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers().get("cache-control"), None, "pages are not cached");
     let html = page.text().await.unwrap();
-    for (kind, hash) in files {
-        assert!(html.contains(&format!("/pkg/booking.{hash}.{kind}")), "the page does not ask for booking.{hash}.{kind}");
+    for name in ["booking.Js_h4sh-1.js", "booking.W4sm_h4sh-2.wasm", "booking.Css_h4sh-3.css"] {
+        assert!(html.contains(&format!("/pkg/{name}")), "the page does not ask for {name}");
     }
     assert!(!html.contains("/pkg/booking.js") && !html.contains("/pkg/booking.css"), "the page asks for a plain name");
+    assert!(!html.contains("booking-console"), "a patient page asks for the console's stylesheet");
+    // The console's pages ask for their own stylesheet instead of the patient pages' one.
+    let console = get(&base, "/admin/login", &[]).await.text().await.unwrap();
+    assert!(console.contains("/pkg/booking-console.Con_h4sh-4.css"), "the sign-in page does not ask for the console's stylesheet");
+    assert!(!console.contains("booking.Css_h4sh-3.css"), "the sign-in page asks for the patient pages' stylesheet");
 
-    for (kind, hash) in files {
-        let path = format!("/pkg/booking.{hash}.{kind}");
+    for (_, _, name) in files {
+        let path = format!("/pkg/{name}");
         let br = get(&base, &path, &[("accept-encoding", "gzip, br")]).await;
         assert_eq!(br.status(), 200, "{path}");
         assert_eq!(br.headers()["cache-control"], "public, max-age=31536000, immutable", "{path}");
         assert_eq!(br.headers()["content-encoding"], "br", "{path}");
-        assert_eq!(br.text().await.unwrap(), format!("stored brotli of booking.{hash}.{kind}"), "the first request already gets the build's brotli");
+        assert_eq!(br.text().await.unwrap(), format!("stored brotli of {name}"), "the first request already gets the build's brotli");
         let gz = get(&base, &path, &[("accept-encoding", "gzip")]).await;
-        assert_eq!(gz.text().await.unwrap(), format!("stored gzip of booking.{hash}.{kind}"));
+        assert_eq!(gz.text().await.unwrap(), format!("stored gzip of {name}"));
         let plain = get(&base, &path, &[]).await;
         assert!(plain.headers().get("content-encoding").is_none());
-        assert!(plain.text().await.unwrap().starts_with(&format!("/* booking.{hash}.{kind} */")));
+        assert!(plain.text().await.unwrap().starts_with(&format!("/* {name} */")));
     }
 
     // A file rebuilt after its .br was written is not sent with the stale one; a file the

@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -27,8 +27,8 @@ use std::time::SystemTime;
 pub struct Assets {
     dir: PathBuf,
     cache: Arc<Mutex<HashMap<String, Arc<Entry>>>>,
-    /// The content-named files of this build.
-    immutable: Arc<HashSet<String>>,
+    /// This build's file names: which of them are named by their content.
+    names: Arc<app::files::Names>,
 }
 
 /// What a year of caching is said with; pages themselves are never cached.
@@ -50,10 +50,9 @@ struct Compressed {
 }
 
 impl Assets {
-    /// The assets under `dir` (the site root's package directory); `immutable` names the files
-    /// whose names change with their content.
-    pub fn new(dir: PathBuf, immutable: HashSet<String>) -> Self {
-        Assets { dir, cache: Arc::default(), immutable: Arc::new(immutable) }
+    /// The assets under `dir` (the site root's package directory), of the build `names` lists.
+    pub fn new(dir: PathBuf, names: Arc<app::files::Names>) -> Self {
+        Assets { dir, cache: Arc::default(), names }
     }
 
     async fn entry(&self, name: &str) -> Option<Arc<Entry>> {
@@ -119,18 +118,6 @@ async fn precompressed(path: &std::path::Path, modified: SystemTime) -> Option<C
     Some(Compressed { br, gzip })
 }
 
-/// The content-named files of the build whose hash file is `hash_file` (lines such as
-/// `wasm: <hash>`, as the build writes them), for the output name `output`.
-pub fn content_named(hash_file: &std::path::Path, output: &str) -> HashSet<String> {
-    let Ok(text) = std::fs::read_to_string(hash_file) else { return HashSet::new() };
-    text.lines()
-        .filter_map(|line| line.split_once(':'))
-        .map(|(kind, hash)| (kind.trim(), hash.trim()))
-        .filter(|(kind, hash)| matches!(*kind, "js" | "wasm" | "css") && !hash.is_empty())
-        .map(|(kind, hash)| format!("{output}.{hash}.{kind}"))
-        .collect()
-}
-
 fn compress(raw: &[u8]) -> Compressed {
     let mut br = Vec::new();
     {
@@ -194,7 +181,7 @@ pub async fn serve(State(assets): State<Assets>, Path(name): Path<String>, heade
         r
     };
     let h = response.headers_mut();
-    let cache = if assets.immutable.contains(&name) { IMMUTABLE } else { "no-cache" };
+    let cache = if assets.names.is_content_named(&name) { IMMUTABLE } else { "no-cache" };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     if let Ok(etag) = HeaderValue::from_str(&entry.etag) {

@@ -53,13 +53,6 @@ pub enum ConfigError {
     BadPublicUrl(String),
 }
 
-/// Where the page renderer reads the build's content hashes from: the hash file's name taken
-/// from the directory of the running binary (an absolute name stands for itself).
-pub fn hash_file(options: &leptos::prelude::LeptosOptions) -> std::path::PathBuf {
-    let dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(std::path::Path::to_path_buf)).unwrap_or_default();
-    dir.join(options.hash_file.as_ref())
-}
-
 impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
         let database_url = std::env::var("DATABASE_URL")
@@ -76,7 +69,7 @@ impl Settings {
         }
         // A release build names its files by content and lists the names in a hash file next
         // to the binary; the pages must then ask for those names (the plain names are gone).
-        if hash_file(&leptos).is_file() {
+        if app::files::hash_file(&leptos).is_file() {
             leptos.hash_files = true;
         }
         let link_secret = match std::env::var("BOOKING_LINK_SECRET").ok().filter(|s| !s.trim().is_empty()) {

@@ -53,13 +53,9 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
     };
     let home = Router::new().route("/", get(home)).with_state(store.clone());
     let pkg = std::path::PathBuf::from(&*options.site_root).join(&*options.site_pkg_dir);
-    let immutable = match options.hash_files {
-        true => crate::assets::content_named(&crate::config::hash_file(&options), &options.output_name),
-        false => Default::default(),
-    };
     let assets = Router::new()
         .route(&format!("/{}/{{file}}", options.site_pkg_dir), get(crate::assets::serve))
-        .with_state(crate::assets::Assets::new(pkg, immutable));
+        .with_state(crate::assets::Assets::new(pkg, app::files::Names::of(&options)));
     let calendar = Router::new()
         .route("/manage/{token}/calendar.ics", get(calendar_file))
         .with_state(CalendarState { store, key, clock });
