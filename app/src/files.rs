@@ -186,7 +186,7 @@ mod tests {
 }
 
 /// Loads the bundle and hydrates the page's islands, in place of Leptos's `HydrationScripts`
-/// (whose loader is three times the size, rereads the hash file on every page, and waits for
+/// (whose loader is six times the size, rereads the hash file on every page, and waits for
 /// the browser to be idle before it even starts the download). The module and its wasm are
 /// preloaded with the page; once both are in, each island is hydrated in document order, as
 /// Leptos's own loader does (no island of ours takes children, so none needs its callbacks).
