@@ -3,26 +3,13 @@
 // (the page's `data-hydrated` marker turns true), both from the start of navigation. Each
 // cold load runs in a fresh browser context (empty cache, no connection kept); each warm load
 // repeats the page in the context of a cold one, with the content-named assets cached.
-import { mkdtempSync, rmSync } from "node:fs";
-import { execFileSync } from "node:child_process";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { binary, root, serve } from "./release-server.mjs";
+import { demoServer } from "./release-server.mjs";
 
 const LOADS = Number(process.env.PAINT_LOADS || 21);
 
-const work = mkdtempSync(join(tmpdir(), "booking-paint-"));
-const env = {
-  ...process.env,
-  DATABASE_URL: `sqlite://${work}/booking.db?mode=rwc`,
-  LEPTOS_SITE_ADDR: "127.0.0.1:0",
-  LEPTOS_SITE_ROOT: "target/site",
-  RUST_LOG: "warn",
-};
-execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: "ignore" });
-const server = serve(env);
-const base = await server.base;
+const server = await demoServer("paint");
+const base = server.base;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
@@ -79,5 +66,4 @@ try {
 } finally {
   await browser.close();
   await server.stop();
-  rmSync(work, { recursive: true, force: true });
 }

@@ -1,6 +1,9 @@
 // The release server for the measuring scripts (load, size, desk latency): `serve` starts
-// `target/release/server [args] serve` with `env` and resolves to its base URL once it listens.
-import { spawn } from "node:child_process";
+// `target/release/server [args] serve` with `env` and resolves to its base URL once it listens;
+// `demoServer` serves the demo clinic from a fresh SQLite database.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const root = join(import.meta.dirname, "..");
@@ -23,4 +26,26 @@ export function serve(env, args = []) {
     await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
   };
   return { child, base, stop };
+}
+
+/// The release server on a fresh SQLite database seeded with the demo clinic: resolves to
+/// { base, stop } once it listens; `stop` also removes the database.
+export async function demoServer(name) {
+  const work = mkdtempSync(join(tmpdir(), `booking-${name}-`));
+  const env = {
+    ...process.env,
+    DATABASE_URL: `sqlite://${work}/booking.db?mode=rwc`,
+    LEPTOS_SITE_ADDR: "127.0.0.1:0",
+    LEPTOS_SITE_ROOT: "target/site",
+    RUST_LOG: "warn",
+  };
+  execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: "ignore" });
+  const server = serve(env);
+  return {
+    base: await server.base,
+    async stop() {
+      await server.stop();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
 }

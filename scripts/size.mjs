@@ -2,29 +2,18 @@
 // page, then every file it asks for (read from its HTML: the build names them by content),
 // first as files (raw, gzip -9, brotli 11), then as responses (bytes on the wire, encoding and
 // cache header). Over the budget on the wire fails.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
-import { binary, root, serve } from "./release-server.mjs";
+import { demoServer, root } from "./release-server.mjs";
 
 // The widget's budget: the page, its wasm, js and css, and the frame script, compressed.
 const budget = 170 * 1024;
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(11);
 
-const work = mkdtempSync(join(tmpdir(), "booking-size-"));
-const env = {
-  ...process.env,
-  DATABASE_URL: `sqlite://${work}/booking.db?mode=rwc`,
-  LEPTOS_SITE_ADDR: "127.0.0.1:0",
-  LEPTOS_SITE_ROOT: "target/site",
-  RUST_LOG: "warn",
-};
-execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: "ignore" });
-const server = serve(env);
-const base = await server.base;
+const server = await demoServer("size");
+const base = server.base;
 const wire = (path) =>
   new Promise((resolve, reject) => {
     http.get(`${base}${path}`, { headers: { "accept-encoding": "br, gzip" } }, (res) => {
@@ -68,5 +57,4 @@ try {
   }
 } finally {
   await server.stop();
-  rmSync(work, { recursive: true, force: true });
 }
