@@ -150,12 +150,18 @@ mod tests {
             .build()
     }
 
-    #[test]
-    fn a_build_with_a_console_stylesheet_names_it_for_staff_pages_and_caches_every_named_file() {
-        let file = std::env::temp_dir().join(format!("booking-hashes-{}-a.txt", std::process::id()));
-        std::fs::write(&file, "js: J1\nwasm: W2\ncss: C3\nconsole-css: S4\n").unwrap();
+    /// The names of a build whose hash file lists `listing` (`tag` keeps each test's file apart).
+    fn names_from(listing: &str, tag: &str) -> Names {
+        let file = std::env::temp_dir().join(format!("booking-hashes-{}-{tag}.txt", std::process::id()));
+        std::fs::write(&file, listing).unwrap();
         let names = Names::read(&options(&file));
         std::fs::remove_file(&file).unwrap();
+        names
+    }
+
+    #[test]
+    fn a_build_with_a_console_stylesheet_names_it_for_staff_pages_and_caches_every_named_file() {
+        let names = names_from("js: J1\nwasm: W2\ncss: C3\nconsole-css: S4\n", "a");
         assert_eq!((names.module(), names.wasm()), ("booking.J1.js", "booking.W2.wasm"));
         assert_eq!(names.stylesheet(Sheet::Patient), "booking.C3.css");
         assert_eq!(names.stylesheet(Sheet::Staff), "booking-console.S4.css");
@@ -167,10 +173,7 @@ mod tests {
 
     #[test]
     fn a_build_without_a_console_stylesheet_gives_staff_pages_the_patient_one() {
-        let file = std::env::temp_dir().join(format!("booking-hashes-{}-b.txt", std::process::id()));
-        std::fs::write(&file, "js: J1\nwasm: W2\ncss: C3\n").unwrap();
-        let names = Names::read(&options(&file));
-        std::fs::remove_file(&file).unwrap();
+        let names = names_from("js: J1\nwasm: W2\ncss: C3\n", "b");
         assert_eq!(names.stylesheet(Sheet::Staff), "booking.C3.css");
         assert!(!names.is_content_named("booking-console.css"));
     }

@@ -191,6 +191,15 @@ pub fn new_secret() -> String {
 /// Rows claimed per fan-out transaction and per delivery claim.
 const FAN_OUT_BATCH: i64 = 200;
 
+/// Ids for an `IN (...)` list, each once. Ids come from the database as integers, so they are
+/// safe to write into a statement as they are.
+fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// What an outbox event is about: the id its payload names, when it names one that parses.
 #[derive(Debug, Clone, Copy)]
 enum About {
@@ -199,7 +208,7 @@ enum About {
 }
 
 /// An outbox event being fanned out.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Fanned {
     outbox_id: i64,
     clinic_id: i64,
@@ -362,15 +371,9 @@ impl Store {
                     data,
                 });
             }
-            let list = |ids: &mut dyn Iterator<Item = i64>| {
-                let mut ids: Vec<i64> = ids.collect();
-                ids.sort_unstable();
-                ids.dedup();
-                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-            };
-            let outbox_ids = list(&mut events.iter().map(|e| e.outbox_id));
-            let appointments = list(&mut events.iter().filter_map(|e| match e.about { About::Appointment(id) => id, About::Patient(_) => None }));
-            let patients = list(&mut events.iter().filter_map(|e| match e.about { About::Patient(id) => id, About::Appointment(_) => None }));
+            let outbox_ids = id_list(events.iter().map(|e| e.outbox_id));
+            let appointments = id_list(events.iter().filter_map(|e| match e.about { About::Appointment(id) => id, About::Patient(_) => None }));
+            let patients = id_list(events.iter().filter_map(|e| match e.about { About::Patient(id) => id, About::Appointment(_) => None }));
             // Each event's appointment, for the subscriptions of its location.
             let appointment_of = match appointments.is_empty() {
                 true => "NULL".to_owned(),
@@ -433,7 +436,7 @@ impl Store {
                 }
             }
             let mut bodies = Vec::new();
-            for mut e in events.iter().filter(|e| owed.contains(&e.outbox_id)).cloned() {
+            for mut e in events.into_iter().filter(|e| owed.contains(&e.outbox_id)) {
                 let (key, of_appointment) = match e.about {
                     About::Appointment(id) => (id, true),
                     About::Patient(id) => (id, false),
@@ -512,15 +515,13 @@ impl Store {
                 tx.commit().await?;
                 return Ok(Vec::new());
             }
-            // Ids come from the database as integers: safe to list in the statement.
-            let ids: Vec<String> = claimed.iter().map(|(id, _)| id.to_string()).collect();
             let rows = sqlx::query(&format!(
                 "SELECT d.id, d.subscription_id, s.url, s.secret, o.event_id, o.event_type, o.created_at, o.body
                    FROM webhook_deliveries d
                    JOIN webhook_subscriptions s ON s.id = d.subscription_id
                    JOIN outbox o ON o.id = d.outbox_id
                   WHERE d.id IN ({})",
-                ids.join(",")
+                id_list(claimed.iter().map(|(id, _)| *id))
             ))
             .fetch_all(&mut *tx).await?;
             tx.commit().await?;
