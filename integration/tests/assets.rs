@@ -49,8 +49,12 @@ mod tempdir {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
-    fn rand_suffix() -> u128 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    /// Parallel tests can read the same nanosecond: a counter keeps their directories apart.
+    fn rand_suffix() -> String {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        format!("{}-{nanos}", NEXT.fetch_add(1, Ordering::Relaxed))
     }
 }
 

@@ -48,9 +48,14 @@ impl Cli {
     }
 }
 
-fn rand_suffix() -> u64 {
+/// Tests run in parallel threads of one process, and the clock can read the same nanosecond in
+/// two of them (it did, on a CI machine): a counter keeps their directories apart.
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}-{nanos}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 #[tokio::test]
