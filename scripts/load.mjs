@@ -72,12 +72,18 @@ results.push(await run("availability, one month", { requests: [{ method: "GET", 
 // The booking page as patients open it: the first view (which looks for the next free day) and
 // a month further on, first with the demo's 90-day horizon, then with a three-year one. A view
 // computes only what it shows, so the two horizons should give the same figures.
+// Each view twice: as served, where patients asking for the same address within a second get
+// the page made for the first of them (server::pages), and by a second server on the same
+// database that makes every page anew (BOOKING_PAGE_CACHE_MS=0), the cost of each distinct view.
+const rendering = serve({ ...env, BOOKING_PAGE_CACHE_MS: "0" });
+const renderBase = await rendering.base;
 const pages = async (horizon) => {
   for (const [title, path] of [
     [`booking page, first view (${horizon}-day horizon)`, "/book/demo"],
     [`booking page, a month ahead (${horizon}-day horizon)`, `/book/demo?month=${month}`],
   ]) {
     results.push(await run(title, { headers: {}, requests: [{ method: "GET", path }] }));
+    results.push(await run(`${title}, made every time`, { url: renderBase, headers: {}, requests: [{ method: "GET", path }] }));
   }
 };
 await pages(90);
@@ -109,13 +115,16 @@ for (const { title, r } of results) {
   const share = `${((100 * r.requests.average) / ceiling).toFixed(1)} %`;
   console.log(`| ${title} | ${r.requests.average.toFixed(0)} | ${share} | ${r.latency.p50} | ${r.latency.p99} | ${r["2xx"]} | ${r.non2xx + r.errors} |`);
 }
-// The server's peak resident memory over the whole run (Linux).
-try {
-  const status = readFileSync(`/proc/${server.child.pid}/status`, "utf8");
-  const peak = Number(status.match(/^VmHWM:\s+(\d+) kB/m)?.[1]);
-  if (peak) console.log(`\nserver memory: peak resident ${(peak / 1024).toFixed(1)} MiB over the run`);
-} catch {
-  // not Linux: no figure
+// The servers' peak resident memory over the whole run (Linux).
+for (const [name, { child }] of [["server", server], ["server making every page", rendering]]) {
+  try {
+    const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+    const peak = Number(status.match(/^VmHWM:\s+(\d+) kB/m)?.[1]);
+    if (peak) console.log(`\n${name}: peak resident memory ${(peak / 1024).toFixed(1)} MiB over the run`);
+  } catch {
+    // not Linux: no figure
+  }
 }
+await rendering.stop();
 await server.stop();
 rmSync(work, { recursive: true, force: true });

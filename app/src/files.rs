@@ -209,6 +209,8 @@ pub fn IslandScripts(options: LeptosOptions) -> impl leptos::IntoView {
     view! {
         <link rel="modulepreload" href=module/>
         <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
-        <script type="module" nonce=leptos::nonce::use_nonce() inner_html=script></script>
+        // No nonce: no policy of ours asks for one, and a booking page is served byte for byte
+        // to many patients (`server::pages`), where a nonce would be one nobody could trust.
+        <script type="module" inner_html=script></script>
     }
 }

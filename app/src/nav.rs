@@ -23,16 +23,18 @@ impl Carry {
 
     /// `base` with `pairs` and the carried values as its query string.
     pub fn href(&self, base: &str, pairs: &[(&str, String)]) -> String {
-        let mut url = String::from(base);
+        // A month view makes one of these per day: no copies of the values on the way.
+        let mut url = String::with_capacity(base.len() + 64);
+        url.push_str(base);
         let mut sep = if base.contains('?') { '&' } else { '?' };
-        let carried = [("lang", self.lang.clone()), ("embed", self.embed.clone())];
-        let all = pairs.iter().map(|(k, v)| (*k, Some(v.clone()))).chain(carried);
+        let carried = [("lang", self.lang.as_deref()), ("embed", self.embed.as_deref())];
+        let all = pairs.iter().map(|(k, v)| (*k, Some(v.as_str()))).chain(carried);
         for (key, value) in all {
             if let Some(value) = value.filter(|v| !v.is_empty()) {
                 url.push(sep);
                 url.push_str(key);
                 url.push('=');
-                url.push_str(&encode(&value));
+                encode_into(&mut url, value);
                 sep = '&';
             }
         }
@@ -56,14 +58,22 @@ pub fn query_locale() -> crate::i18n::Locale {
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 pub fn encode(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
+    encode_into(&mut out, raw);
+    out
+}
+
+/// `encode`, appended to `out`.
+fn encode_into(out: &mut String, raw: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in raw.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -78,5 +88,6 @@ mod tests {
             "/book/demo?date=2026-11-23&lang=de&embed=https%3A%2F%2Fclinic.example"
         );
         assert_eq!(Carry::default().href("/book/demo", &[]), "/book/demo");
+        assert_eq!(encode("Jürgen Ä~1"), "J%C3%BCrgen%20%C3%84~1", "UTF-8 bytes, upper-case hex");
     }
 }

@@ -171,11 +171,11 @@ pub(crate) mod ssr {
     }
 
     impl FreeTimes<'_> {
-        async fn between(&self, from: NaiveDate, to: NaiveDate) -> Result<BTreeMap<DateTime<Utc>, SlotId>, AppError> {
+        /// The free times from `from` to `to`, by start: (start, the slot that takes it).
+        async fn between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(DateTime<Utc>, SlotId)>, AppError> {
             let (from, to) = (from.max(self.request.from), to.min(self.request.to));
-            let mut by_start = BTreeMap::new();
             if from > to {
-                return Ok(by_start);
+                return Ok(Vec::new());
             }
             let request = AvailabilityRequest { from, to, ..self.request.clone() };
             let availability = if self.anyone {
@@ -183,15 +183,16 @@ pub(crate) mod ssr {
             } else {
                 self.store.availability(&request).await?
             };
-            for p in &availability.providers {
-                for s in &p.slots {
-                    by_start.entry(s.interval.start).or_insert(s.id);
-                }
-            }
+            // A sort and not a map: a month of several providers is thousands of slots. The sort
+            // is stable, so of providers free at one time the first in id order keeps it.
+            let mut by_start: Vec<(DateTime<Utc>, SlotId)> =
+                availability.providers.iter().flat_map(|p| p.slots.iter().map(|s| (s.interval.start, s.id))).collect();
+            by_start.sort_by_key(|(start, _)| *start);
+            by_start.dedup_by_key(|(start, _)| *start);
             Ok(by_start)
         }
 
-        async fn month(&self, first: NaiveDate) -> Result<BTreeMap<DateTime<Utc>, SlotId>, AppError> {
+        async fn month(&self, first: NaiveDate) -> Result<Vec<(DateTime<Utc>, SlotId)>, AppError> {
             self.between(first, first + Months::new(1) - Duration::days(1)).await
         }
     }
@@ -345,13 +346,13 @@ pub(crate) mod ssr {
             },
             anyone,
         };
-        let mut months: BTreeMap<NaiveDate, BTreeMap<DateTime<Utc>, SlotId>> = BTreeMap::new();
+        let mut months: BTreeMap<NaiveDate, Vec<(DateTime<Utc>, SlotId)>> = BTreeMap::new();
         let mut next_available = None;
         let lookahead = (0..NEXT_FREE_LOOKAHEAD_MONTHS).map(|n| first_month + Months::new(n)).take_while(|m| *m <= last_month);
         let mut searched = first_month;
         for m in lookahead {
             let times = free.month(m).await?;
-            next_available = times.keys().next().map(|start| start.with_timezone(&tz).date_naive());
+            next_available = times.first().map(|(start, _)| start.with_timezone(&tz).date_naive());
             months.insert(m, times);
             searched = m;
             if next_available.is_some() {
@@ -364,9 +365,11 @@ pub(crate) mod ssr {
             Some(times) => times,
             None => free.month(month_start).await?,
         };
+        // Each time's local day, once: the zone's offset is a lookup in its transitions.
+        let local_days: Vec<NaiveDate> = by_start.iter().map(|(start, _)| start.with_timezone(&tz).date_naive()).collect();
         let mut free_per_day: BTreeMap<NaiveDate, u16> = BTreeMap::new();
-        for start in by_start.keys() {
-            *free_per_day.entry(start.with_timezone(&tz).date_naive()).or_default() += 1;
+        for d in &local_days {
+            *free_per_day.entry(*d).or_default() += 1;
         }
         let next_month = month_start + Months::new(1);
         let date = date.or_else(|| free_per_day.keys().next().copied());
@@ -389,7 +392,7 @@ pub(crate) mod ssr {
             .map(|m| TimeGroup { title: locale.t(m).to_owned(), times: Vec::new() })
             .collect();
         if let Some(day) = date {
-            for slot in by_start.values().filter(|s| s.start.with_timezone(&tz).date_naive() == day) {
+            for (_, slot) in by_start.iter().zip(&local_days).filter(|(_, d)| **d == day).map(|(t, _)| t) {
                 let hour = slot.start.with_timezone(&tz).hour();
                 let group = if hour < 12 { 0 } else if hour < 17 { 1 } else { 2 };
                 groups[group].times.push(time_option(locale, tz, slot));
@@ -403,7 +406,7 @@ pub(crate) mod ssr {
                 let taken = SlotId::parse(raw).map_err(|_| AppError::invalid("taken", "not a slot id"))?;
                 let day = taken.start.with_timezone(&tz).date_naive();
                 let around = free.between(day - Duration::days(ALTERNATIVE_DAYS), day + Duration::days(ALTERNATIVE_DAYS)).await?;
-                let mut near: Vec<&SlotId> = around.values().collect();
+                let mut near: Vec<&SlotId> = around.iter().map(|(_, s)| s).collect();
                 near.sort_by_key(|s| (s.start - taken.start).num_seconds().abs());
                 near.truncate(6);
                 near.sort_by_key(|s| s.start);

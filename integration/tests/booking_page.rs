@@ -21,12 +21,17 @@ struct TestServer {
 /// Seeds the demo clinic into `db` and serves the production router on a free port, both as
 /// of the suite's date.
 async fn spawn_app(db: TestDb) -> TestServer {
+    spawn_app_keeping_pages(db, server::pages::DEFAULT_KEEP).await
+}
+
+/// `spawn_app` with booking pages kept for `keep` (`server::pages`).
+async fn spawn_app_keeping_pages(db: TestDb, keep: std::time::Duration) -> TestServer {
     let clock = test_clock();
     db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: "bk_test".into(), voice_key: "bk_test_voice".into() }).await.unwrap();
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
     // Clients are told apart by the address a proxy reports, as behind a reverse proxy.
     let forwarded = Some(axum::http::HeaderName::from_static("x-forwarded-for"));
-    let api_options = server::api::ApiOptions { clock, client_ip_header: forwarded, ..Default::default() };
+    let api_options = server::api::ApiOptions { clock, client_ip_header: forwarded, page_cache: keep, ..Default::default() };
     let app = server::router(db.store.clone(), LinkKey::from_passphrase(KEY), options, &api_options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -185,6 +190,67 @@ async fn the_first_html_lists_a_month_and_bookable_times(db: TestDb) {
     assert!(page.body.contains(r#"data-hydrated="false""#), "server HTML must not claim to be hydrated");
     assert_eq!(page.headers["content-security-policy"], "frame-ancestors 'self'");
     assert_eq!(page.headers["referrer-policy"], "same-origin");
+}
+
+/// Books `slot` through `store` as a bot would, with nobody's hold on it.
+async fn book(store: &Store, slot: &str, now: chrono::DateTime<chrono::Utc>) {
+    let clinic = store.clinic_by_slug(&domain::ClinicSlug::parse("demo").unwrap()).await.unwrap();
+    store
+        .book_slot(&store::SlotBooking {
+            clinic_id: clinic.id,
+            slot: domain::SlotId::parse(slot).unwrap(),
+            new_patient: false,
+            booker_id: None,
+            participant_id: None,
+            source: domain::appointment::BookingSource::BotApi,
+            reason: String::new(),
+            idempotency: None,
+            hold_token: None,
+            now,
+        })
+        .await
+        .unwrap();
+}
+
+async fn a_booking_page_served_again_never_offers_a_time_taken_since(db: TestDb) {
+    let url = db.url.clone();
+    // Kept for a minute, far longer than this test waits: only the clinic's changes end a page.
+    let app = spawn_app_keeping_pages(db, std::time::Duration::from_secs(60)).await;
+    let first = app.get("/book/demo").await;
+    assert_eq!(first.status, 200);
+    assert!(!first.headers.contains_key("age"), "the first view is rendered");
+    let again = app.get("/book/demo").await;
+    assert_eq!(again.headers.get("age").map(|v| v.to_str().unwrap()), Some("0"), "the second view is the page kept");
+    assert_eq!(again.body, first.body);
+    assert!(again.headers.contains_key("set-cookie"), "each browser still gets its own id");
+    assert_eq!(again.headers["content-security-policy"], first.headers["content-security-policy"]);
+
+    // Taken through this server: the next view is made anew, without the time.
+    let taken = first_slot(&first.body);
+    book(&app.store, &taken, app.clock.now()).await;
+    let after = app.get("/book/demo").await;
+    assert!(!after.headers.contains_key("age"), "a booking ends the kept page");
+    assert!(!after.body.contains(&taken), "{taken} is still offered");
+
+    // Taken by another instance or process on the same database: gone within a moment.
+    let other = Store::connect(&url).await.unwrap();
+    let next = first_slot(&after.body);
+    book(&other, &next, app.clock.now()).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = app.get("/book/demo").await;
+        if !page.body.contains(&next) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{next}, taken elsewhere, is still offered after 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Other pages and answers that are not a 200 are never kept.
+    for path in ["/book/demo?month=1999-01", "/book/nobody", "/book/demo/details"] {
+        app.get(path).await;
+        assert!(!app.get(path).await.headers.contains_key("age"), "{path} was kept");
+    }
 }
 
 async fn a_booking_without_javascript_goes_from_hold_to_confirmation(db: TestDb) {
@@ -648,5 +714,6 @@ on_both_backends!(
     malformed_calls_of_every_server_function_get_a_4xx_and_change_nothing,
     state_changing_calls_from_another_site_are_refused,
     a_page_view_reads_its_month_and_looks_a_few_months_ahead_whatever_the_horizon,
+    a_booking_page_served_again_never_offers_a_time_taken_since,
     one_client_holding_as_fast_as_it_can_leaves_others_their_times,
 );

@@ -35,6 +35,10 @@ pub struct Settings {
     /// address in (e.g. `X-Forwarded-For`, whose last entry is then taken). Set it only when
     /// every request passes that proxy: anyone can send the header.
     pub client_ip_header: Option<axum::http::HeaderName>,
+    /// `BOOKING_PAGE_CACHE_MS`: how long a rendered booking page may be served again to the
+    /// next patient asking for the same address, unless something it shows changes first.
+    /// Default 1000; 0 renders every request; at most 60000.
+    pub page_cache: std::time::Duration,
 }
 
 #[derive(Debug, Error)]
@@ -51,6 +55,8 @@ pub enum ConfigError {
     BadClientIpHeader,
     #[error("BOOKING_PUBLIC_URL must be an origin such as https://booking.example.org: {0}")]
     BadPublicUrl(String),
+    #[error("BOOKING_PAGE_CACHE_MS must be a whole number of milliseconds from 0 to 60000")]
+    BadPageCache,
 }
 
 impl Settings {
@@ -93,7 +99,21 @@ impl Settings {
             None => None,
             Some(raw) => Some(axum::http::HeaderName::try_from(raw.trim()).map_err(|_| ConfigError::BadClientIpHeader)?),
         };
-        Ok(Self { database_url, leptos, link_secret, api_requests_per_minute, webhook_allow_hosts, webhook_lease_seconds, public_url, client_ip_header })
+        let page_cache = match std::env::var("BOOKING_PAGE_CACHE_MS").ok().filter(|s| !s.trim().is_empty()) {
+            None => crate::pages::DEFAULT_KEEP,
+            Some(raw) => std::time::Duration::from_millis(raw.trim().parse::<u64>().ok().filter(|n| *n <= 60_000).ok_or(ConfigError::BadPageCache)?),
+        };
+        Ok(Self {
+            database_url,
+            leptos,
+            link_secret,
+            api_requests_per_minute,
+            webhook_allow_hosts,
+            webhook_lease_seconds,
+            public_url,
+            client_ip_header,
+            page_cache,
+        })
     }
 
     /// Where people reach this server, for printed links.
@@ -107,6 +127,7 @@ impl Settings {
             webhook_allow_hosts: self.webhook_allow_hosts.clone(),
             clock,
             client_ip_header: self.client_ip_header.clone(),
+            page_cache: self.page_cache,
         }
     }
 }

@@ -52,6 +52,7 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
         }
     };
     let home = Router::new().route("/", get(home)).with_state(store.clone());
+    let pages = crate::pages::Pages::new(store.clone(), api_options.page_cache);
     let pkg = std::path::PathBuf::from(&*options.site_root).join(&*options.site_pkg_dir);
     let assets = Router::new()
         .route(&format!("/{}/{{file}}", options.site_pkg_dir), get(crate::assets::serve))
@@ -74,6 +75,8 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
+        // Inside the guard, which gives each browser its own id cookie on a kept page too.
+        .layer(axum::middleware::from_fn_with_state(pages, crate::pages::serve))
         .layer(axum::middleware::from_fn_with_state(guard, crate::guard::server_functions))
         // Pages of a clinic allow its embedding origins themselves; everything else may be
         // framed only by this server's own pages.

@@ -286,3 +286,18 @@ async fn a_link_secret_of_fewer_than_32_random_bytes_is_refused_at_start() {
     let out = cli.command().env("BOOKING_LINK_SECRET", strong).arg("migrate").output().unwrap();
     assert!(out.status.success(), "two strong keys: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn a_page_cache_moment_that_is_not_a_number_of_milliseconds_up_to_a_minute_is_refused_at_start() {
+    let cli = Cli::new();
+    for bad in ["one second", "-1", "1.5", "60001"] {
+        let out = cli.command().env("BOOKING_PAGE_CACHE_MS", bad).arg("migrate").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad:?} was accepted");
+        assert!(stderr.contains("BOOKING_PAGE_CACHE_MS"), "{bad:?}: {stderr}");
+    }
+    for good in ["0", "250", "60000"] {
+        let out = cli.command().env("BOOKING_PAGE_CACHE_MS", good).arg("migrate").output().unwrap();
+        assert!(out.status.success(), "{good:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -159,6 +159,20 @@ impl Store {
         Ok(catalogue)
     }
 
+    /// The clinic `slug` names and the epoch of what is kept of it, while the slug is known
+    /// and changes are watched: anything a page of the clinic shows (its catalogue, settings,
+    /// calendars, holds) changes only with a new epoch. A page made after reading the epoch
+    /// shows what the clinic offered at that epoch or later, so it may be served again while
+    /// the epoch stays the same (`server::pages`).
+    pub fn clinic_epoch(&self, slug: &str) -> Option<(i64, u64)> {
+        let calendars = &self.calendars;
+        if !calendars.active() {
+            return None;
+        }
+        let clinic = calendars.clinic_at(slug)?;
+        Some((clinic, calendars.epoch(clinic)))
+    }
+
     /// The calendar of `clinic` for a request at `now`: from memory, or loaded and kept.
     pub(crate) async fn cached_calendar(&self, clinic: i64, now: DateTime<Utc>) -> Result<Arc<crate::availability::Snapshot>, StoreError> {
         self.start_watching().await?;

@@ -50,6 +50,8 @@ pub struct ApiOptions {
     /// The header a trusted reverse proxy puts the client's address in (`X-Forwarded-For`,
     /// `X-Real-IP`, ...); without it, the connection's peer is the client.
     pub client_ip_header: Option<axum::http::HeaderName>,
+    /// How long a rendered booking page may be served again (`crate::pages`); zero for never.
+    pub page_cache: std::time::Duration,
 }
 
 impl Default for ApiOptions {
@@ -59,6 +61,7 @@ impl Default for ApiOptions {
             webhook_allow_hosts: AllowHosts::default(),
             clock: Clock::system(),
             client_ip_header: None,
+            page_cache: crate::pages::DEFAULT_KEEP,
         }
     }
 }
