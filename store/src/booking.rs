@@ -66,6 +66,8 @@ pub(crate) trait WriteTx: sqlx::Database + Sized {
     /// them; SQLite already holds the database's write lock.
     const ROW_LOCK: &'static str;
     async fn begin_write(pool: &Pool<Self>, provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error>;
+    /// The pool write transactions take their connection from: SQLite's writers have their own.
+    fn write_pool<'p>(store: &'p Store, pool: &'p Pool<Self>) -> &'p Pool<Self>;
     /// The clinics whose availability this transaction changed (and, on SQLite, any other
     /// process changed since mark `seen`), with the highest SQLite mark: read just before
     /// the commit (see `calendars.rs`).
@@ -150,7 +152,7 @@ impl Store {
         provider_ids: &[i64],
         turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     ) -> Result<Tx<'_, DB>, sqlx::Error> {
-        Ok(Tx { inner: DB::begin_write(pool, provider_ids).await?, calendars: &self.calendars, outbox: &self.outbox, wrote_event: false, _turn: turn })
+        Ok(Tx { inner: DB::begin_write(DB::write_pool(self, pool), provider_ids).await?, calendars: &self.calendars, outbox: &self.outbox, wrote_event: false, _turn: turn })
     }
 }
 
@@ -164,6 +166,9 @@ impl WriteTx for Sqlite {
     const ROW_LOCK: &'static str = "";
     async fn begin_write(pool: &Pool<Self>, _provider_ids: &[i64]) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
+    }
+    fn write_pool<'p>(store: &'p Store, pool: &'p Pool<Self>) -> &'p Pool<Self> {
+        store.sqlite_writer.as_ref().unwrap_or(pool)
     }
     async fn changed_clinics(conn: &mut Self::Connection, seen: i64) -> Result<(Vec<i64>, Option<i64>), sqlx::Error> {
         crate::calendars::marks_after(conn, seen).await
@@ -184,6 +189,9 @@ impl WriteTx for Postgres {
             .execute(&mut *tx)
             .await?;
         Ok(tx)
+    }
+    fn write_pool<'p>(_store: &'p Store, pool: &'p Pool<Self>) -> &'p Pool<Self> {
+        pool
     }
     async fn changed_clinics(conn: &mut Self::Connection, _seen: i64) -> Result<(Vec<i64>, Option<i64>), sqlx::Error> {
         let noted: Option<String> =

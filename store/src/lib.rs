@@ -84,6 +84,10 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// SQLite: the queue ordinary writers pass before they wait for `writer`.
     queue: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite: the connection the writers take their turns on. With the readers' pool, a
+    /// writer holding the turn waited for a connection behind every read in flight (64
+    /// clients booking kept all eight busy), and the whole queue of writers waited with it.
+    sqlite_writer: Option<SqlitePool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +113,10 @@ impl Store {
                     std::fs::create_dir_all(dir)?;
                 }
             }
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-            Ok(Store::new(Db::Sqlite(pool)))
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
+            // One connection: writers take turns (`writer`), so a second would sit idle.
+            let writer = SqlitePoolOptions::new().max_connections(1).connect_lazy_with(options);
+            Ok(Store { sqlite_writer: Some(writer), ..Store::new(Db::Sqlite(pool)) })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
@@ -124,7 +130,15 @@ impl Store {
     }
 
     fn new(db: Db) -> Self {
-        Store { db, calendars: Default::default(), admitted: Default::default(), outbox: Default::default(), writer: Default::default(), queue: Default::default() }
+        Store {
+            db,
+            calendars: Default::default(),
+            admitted: Default::default(),
+            outbox: Default::default(),
+            writer: Default::default(),
+            queue: Default::default(),
+            sqlite_writer: None,
+        }
     }
 
     /// Notified (one stored permit) whenever this process commits an event to the outbox,
@@ -156,6 +170,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         with_pool!(self, pool => pool.close().await)
     }
 }

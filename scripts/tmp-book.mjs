@@ -1,0 +1,86 @@
+// Load figures against the release server on SQLite: a static JSON route (the ceiling on this
+// machine), the bot API's availability for one day and one month, the booking page, and
+// bookings of distinct slots. Run with `make load` (builds first). The server and the load generator share the
+// machine, so the figures are a floor for a dedicated server.
+import autocannon from "autocannon";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { binary, root, serve } from "./release-server.mjs";
+
+const work = mkdtempSync(join(tmpdir(), "booking-load-"));
+const key = "bk_load_test_key";
+const env = {
+  ...process.env,
+  DATABASE_URL: `sqlite://${work}/booking.db?mode=rwc`,
+  LEPTOS_SITE_ADDR: "127.0.0.1:0",
+  LEPTOS_SITE_ROOT: "target/site",
+  BOOKING_DEMO_API_KEY: key,
+  BOOKING_API_RATE_LIMIT: "4000000000",
+  RUST_LOG: "warn",
+};
+execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: "ignore" });
+const server = serve(env);
+const base = await server.base;
+const auth = "Basic " + Buffer.from(`demo:${key}`).toString("base64");
+const headers = { authorization: auth, "content-type": "application/json" };
+const api = async (path, init = {}) => {
+  const res = await fetch(base + path, { ...init, headers });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+};
+
+// Distinct bookable slots: every consultation calendar (30 minutes, no buffer, so slots never
+// overlap), over the clinic's 90-day horizon.
+const { calendars } = await api("/api/v1/calendars");
+const slots = [];
+const today = new Date();
+for (const cal of calendars.filter((c) => c.appointmentTypes[0].name === "Consultation")) {
+  for (let m = 0; m < 4; m++) {
+    const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + m, 1));
+    const month = d.toISOString().slice(0, 7);
+    const a = await api(`/api/v1/availability?calendar_id=${cal.id}&appointment_type_id=${cal.appointmentTypes[0].id}&month=${month}`);
+    for (const day of a.days) for (const s of day.slots) slots.push(s.slotId);
+  }
+}
+const first = calendars.find((c) => c.name === "Dr. Anna Weber");
+const type = first.appointmentTypes[0].id;
+// The patient every booking is for (first visits take longer: book theirs with a physio slot).
+const physio = calendars.find((c) => c.name === "Sophie Wagner");
+const firstVisit = await api(`/api/v1/availability?calendar_id=${physio.id}&appointment_type_id=${physio.appointmentTypes[0].id}&month=${new Date(Date.now() + 35 * 86_400_000).toISOString().slice(0, 7)}&new_patient=true`);
+const patient = await api("/api/v1/appointments", {
+  method: "POST",
+  body: JSON.stringify({ slotId: firstVisit.days[0].slots[0].slotId, patient: { name: "Load Tester", dob: "1970-01-01", phone: "+49 30 1111111", email: "load@example.org" } }),
+});
+const temporaryPatientId = patient?.temporaryPatientId;
+if (!temporaryPatientId) throw new Error("could not create the load test patient");
+const dayWithSlots = (await api(`/api/v1/availability?calendar_id=${first.id}&appointment_type_id=${type}&month=${today.toISOString().slice(0, 7)}`)).days.at(-1)?.date
+  ?? new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+
+const run = (title, opts) =>
+  new Promise((resolve, reject) => {
+    autocannon({ url: base, connections: 16, headers, ...(opts.amount ? {} : { duration: 10 }), ...opts }, (err, r) => (err ? reject(err) : resolve({ title, r })));
+  });
+
+const results = [];
+console.log("PID", server.child.pid);
+await new Promise(r=>setTimeout(r,3000));
+const total = slots.length;
+let next = 0;
+results.push(
+  await run(`booking (${total} distinct slots, 64 clients)`, {
+    amount: total,
+    connections: 64,
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (req) => ({ ...req, path: "/api/v1/appointments", body: JSON.stringify({ slotId: slots[next++ % total], temporaryPatientId }) }),
+      },
+    ],
+  }),
+);
+
+for (const {title,r} of results) console.log(title, r.requests.average, r.latency.p50, r.latency.p99, r.non2xx);
+await server.stop();
