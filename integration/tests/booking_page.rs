@@ -245,6 +245,7 @@ async fn a_booking_page_served_again_never_offers_a_time_taken_since(db: TestDb)
         assert!(std::time::Instant::now() < deadline, "{next}, taken elsewhere, is still offered after 10 s");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    other.close().await;
 
     // Other pages and answers that are not a 200 are never kept.
     for path in ["/book/demo?month=1999-01", "/book/nobody", "/book/demo/details"] {
