@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-import { binary, root, serve } from "./release-server.mjs";
+import { binary, root, serve, sqliteEnv } from "./release-server.mjs";
 
 const dir = resolve(process.env.PEER_WORKLOAD_DIR ?? join(root, "..", "shared", "peer-workload"));
 if (!existsSync(dir)) throw new Error(`no peer workload at ${dir}: set PEER_WORKLOAD_DIR to the folder with the dataset files`);
@@ -83,14 +83,7 @@ const report = [];
 for (const file of files) {
   const ds = JSON.parse(readFileSync(join(dir, file), "utf8"));
   const work = mkdtempSync(join(tmpdir(), "booking-peer-"));
-  const env = {
-    ...process.env,
-    DATABASE_URL: `sqlite://${work}/booking.db?mode=rwc`,
-    LEPTOS_SITE_ADDR: "127.0.0.1:0",
-    LEPTOS_SITE_ROOT: "target/site",
-    BOOKING_API_RATE_LIMIT: "4000000000",
-    RUST_LOG: "warn",
-  };
+  const env = sqliteEnv(work, { BOOKING_API_RATE_LIMIT: "4000000000" });
   const clock = ["--test-clock", new Date(Date.parse(ds.window_start_utc) - 86_400_000).toISOString()];
   const path = join(work, "peer.toml");
   writeFileSync(path, clinicFile(ds));

@@ -8,19 +8,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { binary, root, serve } from "./release-server.mjs";
+import { binary, root, serve, sqliteEnv } from "./release-server.mjs";
 
 const work = mkdtempSync(join(tmpdir(), "booking-load-"));
 const key = "bk_load_test_key";
-const env = {
-  ...process.env,
-  DATABASE_URL: `sqlite://${work}/booking.db?mode=rwc`,
-  LEPTOS_SITE_ADDR: "127.0.0.1:0",
-  LEPTOS_SITE_ROOT: "target/site",
-  BOOKING_DEMO_API_KEY: key,
-  BOOKING_API_RATE_LIMIT: "4000000000",
-  RUST_LOG: "warn",
-};
+const env = sqliteEnv(work, { BOOKING_DEMO_API_KEY: key, BOOKING_API_RATE_LIMIT: "4000000000" });
 execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: "ignore" });
 const server = serve(env);
 const base = await server.base;

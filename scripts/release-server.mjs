@@ -1,6 +1,7 @@
 // The release server for the measuring scripts (load, size, desk latency): `serve` starts
 // `target/release/server [args] serve` with `env` and resolves to its base URL once it listens;
-// `demoServer` serves the demo clinic from a fresh SQLite database.
+// `sqliteEnv` is the environment for a database in a folder; `demoServer` serves the demo clinic
+// from a fresh SQLite database.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,17 +29,24 @@ export function serve(env, args = []) {
   return { child, base, stop };
 }
 
-/// The release server on a fresh SQLite database seeded with the demo clinic: resolves to
-/// { base, stop } once it listens; `stop` also removes the database.
-export async function demoServer(name) {
-  const work = mkdtempSync(join(tmpdir(), `booking-${name}-`));
-  const env = {
+/// The environment of a release server on the SQLite database in folder `work`, on a free
+/// port, logging warnings only; `extra` adds or overrides variables.
+export function sqliteEnv(work, extra = {}) {
+  return {
     ...process.env,
     DATABASE_URL: `sqlite://${work}/booking.db?mode=rwc`,
     LEPTOS_SITE_ADDR: "127.0.0.1:0",
     LEPTOS_SITE_ROOT: "target/site",
     RUST_LOG: "warn",
+    ...extra,
   };
+}
+
+/// The release server on a fresh SQLite database seeded with the demo clinic: resolves to
+/// { base, stop } once it listens; `stop` also removes the database.
+export async function demoServer(name) {
+  const work = mkdtempSync(join(tmpdir(), `booking-${name}-`));
+  const env = sqliteEnv(work);
   execFileSync(binary, ["seed-demo"], { env, cwd: root, stdio: "ignore" });
   const server = serve(env);
   return {

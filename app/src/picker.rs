@@ -392,7 +392,7 @@ pub(crate) mod ssr {
             .map(|m| TimeGroup { title: locale.t(m).to_owned(), times: Vec::new() })
             .collect();
         if let Some(day) = date {
-            for (_, slot) in by_start.iter().zip(&local_days).filter(|(_, d)| **d == day).map(|(t, _)| t) {
+            for ((_, slot), _) in by_start.iter().zip(&local_days).filter(|(_, d)| **d == day) {
                 let hour = slot.start.with_timezone(&tz).hour();
                 let group = if hour < 12 { 0 } else if hour < 17 { 1 } else { 2 };
                 groups[group].times.push(time_option(locale, tz, slot));

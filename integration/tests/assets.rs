@@ -6,19 +6,19 @@ use leptos::prelude::LeptosOptions;
 use std::io::Read;
 use std::time::Duration;
 use store::links::LinkKey;
-use store::testing::fresh_db;
+use store::testing::{fresh_db, TempDir};
 use store::Backend;
 
 /// A server whose site root is a fresh directory holding `pkg/app.wasm` (compressible, like a
 /// real build) and a file beside `pkg`: the base URL, the directory and the wasm bytes.
-async fn serve() -> (String, tempdir::Dir, Vec<u8>) {
-    let dir = tempdir::Dir::new();
+async fn serve() -> (String, TempDir, Vec<u8>) {
+    let dir = TempDir::new("booking-assets-");
     let options = LeptosOptions::builder().output_name("booking").site_root(dir.0.to_string_lossy().to_string()).build();
     let (base, wasm) = serve_in(&dir, options).await;
     (base, dir, wasm)
 }
 
-async fn serve_in(dir: &tempdir::Dir, options: LeptosOptions) -> (String, Vec<u8>) {
+async fn serve_in(dir: &TempDir, options: LeptosOptions) -> (String, Vec<u8>) {
     std::fs::create_dir_all(dir.0.join("pkg")).unwrap();
     let wasm: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8 ^ (i / 4096) as u8).collect();
     std::fs::write(dir.0.join("pkg/app.wasm"), &wasm).unwrap();
@@ -33,29 +33,6 @@ async fn serve_in(dir: &tempdir::Dir, options: LeptosOptions) -> (String, Vec<u8
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
     });
     (format!("http://{addr}"), wasm)
-}
-
-mod tempdir {
-    pub struct Dir(pub std::path::PathBuf);
-    impl Dir {
-        pub fn new() -> Self {
-            let path = std::env::temp_dir().join(format!("booking-assets-{}-{}", std::process::id(), rand_suffix()));
-            std::fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    /// Parallel tests can read the same nanosecond: a counter keeps their directories apart.
-    fn rand_suffix() -> String {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        format!("{}-{nanos}", NEXT.fetch_add(1, Ordering::Relaxed))
-    }
 }
 
 async fn get(base: &str, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
@@ -138,7 +115,7 @@ async fn a_rebuilt_file_is_sent_as_rebuilt_and_nothing_outside_the_package_is_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_builds_content_named_files_are_asked_for_by_the_page_sent_precompressed_and_cached_for_a_year() {
-    let dir = tempdir::Dir::new();
+    let dir = TempDir::new("booking-assets-");
     // What the release build leaves: content-named files, each with its .br and .gz, and
     // the hash file listing the names (here by an absolute name instead of beside the binary).
     // The console's stylesheet is listed as `console-css` and named `booking-console.<hash>.css`.

@@ -2,31 +2,20 @@
 
 use domain::patient::{PersonDetails, PersonName, Phone};
 use std::process::{Command, Output};
-use store::testing::test_clock;
+use store::testing::{test_clock, TempDir};
 use store::{Clock, Store};
 
 struct Cli {
     url: String,
     /// Every command runs as of the suite's date, as the tests' own store calls do.
     clock: Clock,
-    _dir: tempdir::Dir,
-}
-
-mod tempdir {
-    /// A directory removed when the test ends.
-    pub struct Dir(pub std::path::PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    dir: TempDir,
 }
 
 impl Cli {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("booking-cli-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Cli { url: format!("sqlite://{}/booking.db?mode=rwc", dir.display()), clock: test_clock(), _dir: tempdir::Dir(dir) }
+        let dir = TempDir::new("booking-cli-");
+        Cli { url: format!("sqlite://{}/booking.db?mode=rwc", dir.0.display()), clock: test_clock(), dir }
     }
 
     /// The server binary on this database, as of the suite's date.
@@ -46,16 +35,6 @@ impl Cli {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
-}
-
-/// Tests run in parallel threads of one process, and the clock can read the same nanosecond in
-/// two of them (it did, on a CI machine): a counter keeps their directories apart.
-fn rand_suffix() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::time::{SystemTime, UNIX_EPOCH};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("{}-{nanos}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 #[tokio::test]
@@ -234,7 +213,7 @@ async fn a_clinic_is_created_from_the_command_line_with_a_one_time_owner_link() 
 async fn a_clinic_file_is_exported_checked_by_a_dry_run_and_applied_from_the_command_line() {
     let cli = Cli::new();
     cli.ok(&["seed-demo"]);
-    let path = cli._dir.0.join("demo.toml");
+    let path = cli.dir.0.join("demo.toml");
     let path_arg = path.to_str().unwrap();
     cli.ok(&["clinic", "export", "demo", "--output", path_arg]);
     let text = std::fs::read_to_string(&path).unwrap();

@@ -23,6 +23,24 @@ fn random_suffix() -> String {
     format!("{n:016x}")
 }
 
+/// A fresh directory under the system's temporary one, removed with everything in it when
+/// dropped. Named at random: tests run in parallel threads of one process.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("{prefix}{}", random_suffix()));
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A migrated, empty database of the given backend.
 pub async fn fresh_db(backend: Backend) -> TestDb {
     let url = match backend {
