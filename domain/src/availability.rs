@@ -154,20 +154,22 @@ pub struct BusyTime {
 
 impl BusyTime {
     pub fn new(busy: &[Interval], blocks: &[Interval]) -> Self {
-        // Starts round down and ends round up: a sub-second instant never opens a gap.
-        let ceil = |t: DateTime<Utc>| t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0);
-        let mut all: Vec<(i64, i64)> = busy.iter().chain(blocks).map(|i| (i.start.timestamp(), ceil(i.end))).collect();
+        let mut all: Vec<(i64, i64)> = busy.iter().chain(blocks).map(seconds).collect();
         all.sort_unstable();
-        let mut spans: Vec<(i64, i64)> = Vec::with_capacity(all.len());
-        for (start, end) in all {
-            match spans.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                _ => spans.push((start, end)),
-            }
-        }
         let mut starts: Vec<i64> = busy.iter().map(|i| i.start.timestamp()).collect();
         starts.sort_unstable();
-        Self { spans, starts }
+        Self { spans: merged(all), starts }
+    }
+
+    /// This busy time with one more busy interval: what a booking adds to a calendar kept in
+    /// memory, without merging everything again.
+    pub fn with_busy(&self, busy: Interval) -> Self {
+        let span = seconds(&busy);
+        let mut all = self.spans.clone();
+        all.insert(all.partition_point(|s| *s < span), span);
+        let mut starts = self.starts.clone();
+        starts.insert(starts.partition_point(|s| *s < span.0), span.0);
+        Self { spans: merged(all), starts }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -185,6 +187,24 @@ impl BusyTime {
     fn starting_in(&self, from: i64, until: i64) -> usize {
         self.starts.partition_point(|s| *s < until) - self.starts.partition_point(|s| *s < from)
     }
+}
+
+/// An interval in whole seconds. Starts round down and ends round up: a sub-second instant
+/// never opens a gap.
+fn seconds(i: &Interval) -> (i64, i64) {
+    (i.start.timestamp(), i.end.timestamp() + i64::from(i.end.timestamp_subsec_nanos() > 0))
+}
+
+/// Sorted spans joined where they touch or overlap.
+fn merged(sorted: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    let mut spans: Vec<(i64, i64)> = Vec::with_capacity(sorted.len());
+    for (start, end) in sorted {
+        match spans.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => spans.push((start, end)),
+        }
+    }
+    spans
 }
 
 /// `provider_slots` with busy time already prepared, in layers that together are the
@@ -730,6 +750,19 @@ mod tests {
             let layers = [BusyTime::new(kept, &blocks), BusyTime::new(held, &[])];
             let layered = free_slots(&q, &weekly, &[], &[&layers[0], &layers[1]]).unwrap();
             prop_assert_eq!(whole, layered);
+        }
+
+        /// Adding busy intervals one at a time, as bookings do to a kept calendar, gives the
+        /// busy time prepared from all of them at once, spans and per-day counts alike.
+        #[test]
+        fn busy_time_grown_one_booking_at_a_time_equals_busy_time_prepared_at_once(case in arb_case(), split in 0usize..12) {
+            let (_, day, _, raw_busy, raw_blocks, _, _) = case;
+            let day_start = start_of_day(parse_zone("UTC").unwrap(), day);
+            let busy = intervals(day_start, &raw_busy);
+            let blocks = intervals(day_start, &raw_blocks);
+            let (kept, booked) = busy.split_at(split.min(busy.len()));
+            let grown = booked.iter().fold(BusyTime::new(kept, &blocks), |time, b| time.with_busy(*b));
+            prop_assert_eq!(grown, BusyTime::new(&busy, &blocks));
         }
     }
 }

@@ -262,4 +262,58 @@ async fn memory_matches_the_database_after_every_change(db: TestDb) {
     assert!(changed >= STEPS / 3, "seed {seed}: only {changed} of {STEPS} steps changed anything");
 }
 
-on_both_backends!(memory_matches_the_database_after_every_change);
+/// A booking updates its own store's kept calendar instead of forgetting it only when nothing
+/// else changed since that store last looked: a booking made right after another process's
+/// (before the watcher has seen it) must not leave the other booking's time offered.
+async fn a_booking_right_after_another_process_booked_does_not_hide_that_booking(db: TestDb) {
+    let now: DateTime<Utc> = store::testing::test_start().unwrap_or_else(Utc::now);
+    let (clinic, _) = store::testing::seeded_demo(&db.store, now).await;
+    let other = Store::connect(&db.url).await.unwrap();
+    let products = ids(&db.store, &format!("SELECT id FROM products WHERE clinic_id = {clinic} ORDER BY id")).await;
+    let locations = ids(&db.store, &format!("SELECT id FROM locations WHERE clinic_id = {clinic} ORDER BY id")).await;
+    let req = AvailabilityRequest {
+        clinic_id: clinic,
+        location_id: locations[0],
+        product_id: products[0],
+        provider_id: None,
+        from: now.date_naive(),
+        to: now.date_naive() + Duration::days(30),
+        new_patient: false,
+        now,
+    };
+    let book = |store: &Store, slot: store::Slot| {
+        let store = store.clone();
+        async move {
+            let booking = SlotBooking {
+                clinic_id: clinic,
+                slot: slot.id,
+                new_patient: false,
+                booker_id: None,
+                participant_id: None,
+                source: BookingSource::BotApi,
+                reason: String::new(),
+                idempotency: None,
+                hold_token: None,
+                now,
+            };
+            store.book_slot(&booking).await.expect("the slot was offered");
+        }
+    };
+    for round in 0..5 {
+        // Both stores keep the calendar, then the other books and this one books at once after.
+        let offered: Vec<store::Slot> = db.store.availability(&req).await.unwrap().providers.into_iter().flat_map(|p| p.slots).collect();
+        other.availability(&req).await.unwrap();
+        assert!(offered.len() >= 2, "round {round}: the demo clinic offers times");
+        let (theirs, ours) = (offered[0].clone(), offered[offered.len() - 1].clone());
+        book(&other, theirs.clone()).await;
+        book(&db.store, ours.clone()).await;
+        // However the watcher's moment fell, after it both bookings are off this store's memory.
+        tokio::time::sleep(store::SQLITE_WATCH * 3).await;
+        let kept = db.store.availability(&req).await.unwrap();
+        assert!(!kept.offers(&theirs.id), "round {round}: the other process's booking is still offered");
+        assert!(!kept.offers(&ours.id), "round {round}: this store's own booking is still offered");
+        assert_eq!(kept, db.store.availability_from_database(&req).await.unwrap(), "round {round}");
+    }
+}
+
+on_both_backends!(memory_matches_the_database_after_every_change, a_booking_right_after_another_process_booked_does_not_hide_that_booking);

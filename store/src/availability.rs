@@ -11,6 +11,7 @@ use domain::zone::parse_zone;
 use domain::{DomainError, Interval, LocalTime, SlotId, WeeklyInterval};
 use sqlx::Row;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct AvailabilityRequest {
@@ -168,6 +169,22 @@ impl Store {
         self.availability_of(req, if req.new_patient { Patients::New } else { Patients::Returning }, Source::Database).await
     }
 
+    /// What a write re-checks a slot against: on SQLite the calendar kept in memory when there
+    /// is one (this process's own writes update or forget it as they commit, other processes'
+    /// reach it within `SQLITE_WATCH`), else the database for the request's provider and dates
+    /// only: loading the clinic's whole window for one check would cost more than it saves.
+    /// On PostgreSQL always the database, since another instance's hold reaches the memory
+    /// only by notification. Either way the database's overlap guard decides double bookings.
+    pub(crate) async fn availability_to_check(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
+        let patients = if req.new_patient { Patients::New } else { Patients::Returning };
+        if let crate::Db::Sqlite(_) = &self.db {
+            if let Some(kept) = self.calendars.kept(req.clinic_id, req.now) {
+                return kept.availability(req, patients);
+            }
+        }
+        self.availability_of(req, patients, Source::Database).await
+    }
+
     /// `availability_for_anyone` from the database as it is now.
     pub async fn availability_for_anyone_from_database(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
         self.availability_of(req, Patients::Either, Source::Database).await
@@ -316,7 +333,7 @@ impl Store {
             snap.holidays.sort_unstable();
             Ok::<_, StoreError>(())
         })?;
-        for cal in snap.calendars.values_mut() {
+        for cal in snap.calendars.values_mut().map(Arc::make_mut) {
             // Merged once here, not per request: most of what a request would otherwise do.
             cal.busy = BusyTime::new(&std::mem::take(&mut cal.appointments), &std::mem::take(&mut cal.blocks));
         }
@@ -349,14 +366,14 @@ impl Window {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct ProviderEntry {
     id: i64,
     display_name: String,
     services: Vec<i64>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct ProviderCalendarData {
     /// Weekly hours with the location they are worked at.
     weekly: Vec<(i64, WeeklyRule)>,
@@ -372,7 +389,7 @@ struct ProviderCalendarData {
 
 /// One clinic's calendars on a window of dates: read from the database for one request, or
 /// kept in memory for every request (`calendars.rs`).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Snapshot {
     window: Window,
     /// For a kept calendar: the moment it was loaded as of, and the clinic's horizon then.
@@ -383,13 +400,24 @@ pub(crate) struct Snapshot {
     products: HashMap<i64, ProductRules>,
     /// Active providers, by id.
     providers: Vec<ProviderEntry>,
-    calendars: HashMap<i64, ProviderCalendarData>,
+    /// Shared between a kept calendar and the one a booking derives from it (`with_booking`),
+    /// which copies only the booked provider's.
+    calendars: HashMap<i64, Arc<ProviderCalendarData>>,
     holidays: Vec<NaiveDate>,
 }
 
 impl Snapshot {
     fn calendar(&mut self, provider: i64) -> &mut ProviderCalendarData {
-        self.calendars.entry(provider).or_default()
+        Arc::make_mut(self.calendars.entry(provider).or_default())
+    }
+
+    /// This kept calendar with an appointment of `provider` over `interval` booked: what this
+    /// process's own booking changed, applied as it commits (`calendars.rs`).
+    pub(crate) fn with_booking(&self, provider: i64, interval: Interval) -> Snapshot {
+        let mut next = self.clone();
+        let calendar = next.calendar(provider);
+        calendar.busy = calendar.busy.with_busy(interval);
+        next
     }
 
     /// Whether this kept calendar answers requests as of `now`: it covers every date a slot
@@ -408,7 +436,7 @@ impl Snapshot {
             .providers
             .iter()
             .filter(|p| req.provider_id.is_none_or(|id| id == p.id) && p.services.contains(&rules.service_id))
-            .map(|p| (p, self.calendars.get(&p.id).unwrap_or(&none)))
+            .map(|p| (p, self.calendars.get(&p.id).map_or(&none, |c| &**c)))
             .filter(|(_, cal)| cal.weekly.iter().any(|(location, _)| *location == req.location_id))
             .collect();
         if req.provider_id.is_some() && providers.is_empty() {

@@ -72,6 +72,8 @@ pub(crate) trait WriteTx: sqlx::Database + Sized {
     /// process changed since mark `seen`), with the highest SQLite mark: read just before
     /// the commit (see `calendars.rs`).
     async fn changed_clinics(conn: &mut Self::Connection, seen: i64) -> Result<(Vec<i64>, Option<i64>), sqlx::Error>;
+    /// SQLite: the highest mark stamped so far. PostgreSQL has no marks: `None`.
+    async fn latest_mark(conn: &mut Self::Connection) -> Result<Option<i64>, sqlx::Error>;
 }
 
 /// A write transaction that, once committed, makes this process forget the cached calendars
@@ -83,6 +85,10 @@ pub(crate) struct Tx<'s, DB: WriteTx> {
     /// Woken after a commit that wrote to the outbox (`wrote_event`): the delivery worker.
     outbox: &'s tokio::sync::Notify,
     wrote_event: bool,
+    /// `(clinic, provider, interval)` of the booking that is all this transaction changes of
+    /// the calendars, when the kept calendar may be updated with it instead of forgotten
+    /// (`books`).
+    booking: Option<(i64, i64, domain::Interval)>,
     /// This process's turn to write (`WriteTx::ONE_WRITER`), released after the commit.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -106,12 +112,33 @@ impl<DB: WriteTx> Tx<'_, DB> {
         self.wrote_event = true;
     }
 
+    /// Notes, before anything is written, that this transaction books `provider` over
+    /// `interval` in `clinic` and changes nothing else the calendars depend on. On SQLite, when
+    /// no other process has changed anything since the marks this process acted on (it holds
+    /// the write lock, so nobody can until the commit), the commit then updates the kept
+    /// calendar instead of forgetting it: a stream of bookings keeps the calendar in memory,
+    /// and each booking's re-check reads it instead of the database.
+    pub(crate) async fn books(&mut self, clinic: i64, provider: i64, interval: domain::Interval) -> Result<(), sqlx::Error> {
+        if !self.calendars.active() {
+            return Ok(());
+        }
+        if let Some(latest) = DB::latest_mark(&mut self.inner).await? {
+            if latest <= self.calendars.seen() {
+                self.booking = Some((clinic, provider, interval));
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        let Tx { mut inner, calendars, outbox, wrote_event, _turn } = self;
+        let Tx { mut inner, calendars, outbox, wrote_event, booking, _turn } = self;
         if calendars.active() {
             let (clinics, mark) = DB::changed_clinics(&mut inner, calendars.seen()).await?;
             inner.commit().await?;
-            calendars.forget(clinics, mark);
+            match booking {
+                Some((clinic, provider, interval)) if clinics == [clinic] => calendars.book(clinic, provider, interval, mark),
+                _ => calendars.forget(clinics, mark),
+            }
         } else {
             inner.commit().await?;
         }
@@ -152,7 +179,7 @@ impl Store {
         provider_ids: &[i64],
         turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     ) -> Result<Tx<'_, DB>, sqlx::Error> {
-        Ok(Tx { inner: DB::begin_write(DB::write_pool(self, pool), provider_ids).await?, calendars: &self.calendars, outbox: &self.outbox, wrote_event: false, _turn: turn })
+        Ok(Tx { inner: DB::begin_write(DB::write_pool(self, pool), provider_ids).await?, calendars: &self.calendars, outbox: &self.outbox, wrote_event: false, booking: None, _turn: turn })
     }
 }
 
@@ -172,6 +199,9 @@ impl WriteTx for Sqlite {
     }
     async fn changed_clinics(conn: &mut Self::Connection, seen: i64) -> Result<(Vec<i64>, Option<i64>), sqlx::Error> {
         crate::calendars::marks_after(conn, seen).await
+    }
+    async fn latest_mark(conn: &mut Self::Connection) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM availability_changes").fetch_one(conn).await.map(Some)
     }
 }
 
@@ -198,6 +228,9 @@ impl WriteTx for Postgres {
             sqlx::query_scalar("SELECT current_setting('booking.availability_changed', true)").fetch_one(conn).await?;
         let clinics = noted.iter().flat_map(|n| n.split(',')).filter_map(|id| id.parse().ok()).collect();
         Ok((clinics, None))
+    }
+    async fn latest_mark(_conn: &mut Self::Connection) -> Result<Option<i64>, sqlx::Error> {
+        Ok(None)
     }
 }
 
@@ -327,6 +360,9 @@ impl Store {
         let status = AppointmentStatus::Booked;
         with_pool!(self, pool => {
             let mut tx = self.write_tx(pool, &[new.provider_id]).await?;
+            if let (None, Some(interval)) = (&new.consume_hold, domain::Interval::new(new.start, new.end)) {
+                tx.books(new.clinic_id, new.provider_id, interval).await?;
+            }
             let now = db_time(pool, new.now);
             let (token,): (i32,) = sqlx::query_as(
                 NEXT_TOKEN,
@@ -501,10 +537,8 @@ impl Store {
     }
 
     /// Current availability of the slot's provider, location and product on the days around
-    /// the slot: what every write by slot id re-checks the slot against. Read from the
-    /// database for the provider and those days only, not from the calendars in memory: every
-    /// booking makes this process forget its clinic's calendar, so under a stream of bookings
-    /// each would otherwise reload the clinic's whole window.
+    /// the slot: what every write by slot id re-checks the slot against
+    /// (`Store::availability_to_check`).
     pub(crate) async fn availability_around(
         &self,
         clinic_id: i64,
@@ -513,7 +547,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<crate::Availability, StoreError> {
         // UTC dates one day either side cover the slot's local date in every zone.
-        self.availability_from_database(&AvailabilityRequest {
+        self.availability_to_check(&AvailabilityRequest {
             clinic_id,
             location_id: slot.location_id,
             product_id: slot.product_id,

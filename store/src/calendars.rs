@@ -7,7 +7,9 @@
 //! took it. Triggers in the database mark every change a clinic's free times depend on
 //! (migration 0018), and three paths forget the clinic's calendar:
 //! - this process's own write transactions read the marks just before they commit and forget
-//!   those clinics right after the commit, before the write returns (`Tx::commit`);
+//!   those clinics right after the commit, before the write returns (`Tx::commit`); a
+//!   booking that is the only change since the marks acted on updates the kept calendar
+//!   instead (`Calendars::book`), so that a stream of bookings does not reload it each time;
 //! - on PostgreSQL, every instance listens on channel `availability`, which the triggers
 //!   notify at commit; a lost connection forgets every clinic, since notifications may have
 //!   been missed while it was down;
@@ -86,6 +88,20 @@ impl Calendars {
         }
     }
 
+    /// Applies this process's own booking of `provider` over `interval` in `clinic` to the
+    /// kept calendar instead of forgetting it, when the booking's transaction was the only
+    /// change since the marks this process has acted on (`Tx::commit`); `mark` as for
+    /// `forget`. The epoch moves on all the same: pages made before show the time as free.
+    pub(crate) fn book(&self, clinic: i64, provider: i64, interval: domain::Interval, mark: Option<i64>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.entry(clinic).or_default();
+        entry.epoch += 1;
+        entry.snapshot = entry.snapshot.take().map(|kept| Arc::new(kept.with_booking(provider, interval)));
+        if let Some(mark) = mark {
+            self.seen.fetch_max(mark, Ordering::AcqRel);
+        }
+    }
+
     fn forget_all(&self) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         for entry in entries.values_mut() {
@@ -120,6 +136,12 @@ impl Calendars {
             Some(s) if s.serves(now) => Ok(s.clone()),
             _ => Err(entry.loading.clone()),
         }
+    }
+
+    /// The kept calendar of `clinic` if there is one that serves a request at `now`; nothing
+    /// is loaded.
+    pub(crate) fn kept(&self, clinic: i64, now: DateTime<Utc>) -> Option<Arc<crate::availability::Snapshot>> {
+        self.lookup(clinic, now).ok()
     }
 
     fn epoch(&self, clinic: i64) -> u64 {

@@ -8,6 +8,7 @@ pub mod attention;
 mod audit;
 mod availability;
 mod calendars;
+pub use calendars::SQLITE_WATCH;
 mod clock;
 mod booking;
 pub mod catalogue_admin;
