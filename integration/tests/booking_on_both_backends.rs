@@ -290,6 +290,44 @@ async fn check_in_complete_and_no_show_follow_the_lifecycle_and_emit_events(db: 
     demo.book(demo.template.start + Duration::hours(1)).await.expect("a no-show frees the time");
 }
 
+/// Runs `sql` with the instants `a` and `b` bound as the backend stores them.
+async fn execute_with_times(store: &Store, sql: &str, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<(), String> {
+    let done = match store.db() {
+        store::Db::Sqlite(p) => sqlx::query(sql).bind(a.timestamp()).bind(b.timestamp()).execute(p).await.map(|_| ()),
+        store::Db::Postgres(p) => sqlx::query(sql).bind(a).bind(b).execute(p).await.map(|_| ()),
+    };
+    done.map_err(|e| e.to_string())
+}
+
+/// The guard against double booking holds for writes that bypass the application (a SQL
+/// shell, an import): an appointment that started almost a day earlier and still runs is
+/// found, and one longer than a day, which the guard's look back would not reach, is refused.
+async fn the_database_refuses_overlaps_and_day_long_appointments_written_around_the_application(db: TestDb) {
+    let d = demo(db).await;
+    let start = d.template.start;
+    d.book(start).await.unwrap();
+    let copy = |id: i64| {
+        format!(
+            "INSERT INTO appointments (clinic_id, location_id, provider_id, service_id, product_id, starts_at, ends_at, time_zone,
+                 local_date, status, source, reason, created_at, updated_at)
+             SELECT clinic_id, location_id, provider_id, service_id, product_id, $1, $2, time_zone, local_date, status, source,
+                 reason, created_at, updated_at FROM appointments WHERE id = {id}"
+        )
+    };
+    let id = scalar_i64(&d.store, "SELECT max(id) FROM appointments").await;
+    let before = scalar_i64(&d.store, "SELECT COUNT(*) FROM appointments").await;
+    // From 23 hours before until ten minutes into the booked time.
+    let overlapping = execute_with_times(&d.store, &copy(id), start - Duration::hours(23), start + Duration::minutes(10)).await;
+    assert!(overlapping.unwrap_err().contains("appointments_no_overlap"));
+    // 25 hours ending before the booked time: no overlap, but longer than any appointment may be.
+    let long = execute_with_times(&d.store, &copy(id), start - Duration::hours(26), start - Duration::hours(1)).await;
+    let refusal = long.unwrap_err();
+    assert!(refusal.contains("appointments_longer_than_a_day") || refusal.contains("appointments_at_most_a_day"), "{refusal}");
+    // A day exactly, ending where the booked time starts, is an appointment like any other.
+    execute_with_times(&d.store, &copy(id), start - Duration::hours(24), start).await.unwrap();
+    assert_eq!(scalar_i64(&d.store, "SELECT COUNT(*) FROM appointments").await, before + 1);
+}
+
 on_both_backends!(
     rescheduling_moves_the_time_frees_the_old_one_and_records_it,
     rescheduling_onto_a_taken_time_is_refused_and_changes_nothing,
@@ -300,6 +338,7 @@ on_both_backends!(
 
 on_both_backends!(
     concurrent_overlapping_attempts_yield_exactly_one_booking_per_interval,
+    the_database_refuses_overlaps_and_day_long_appointments_written_around_the_application,
     token_numbers_count_up_per_provider_and_local_day_without_gaps,
     touching_appointments_are_not_a_conflict,
     the_same_idempotency_key_and_request_returns_the_first_booking,

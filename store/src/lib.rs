@@ -114,9 +114,12 @@ impl Store {
                     std::fs::create_dir_all(dir)?;
                 }
             }
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
+            // No test before each acquire: a connection to a local file does not go stale the
+            // way a network connection does, and the test is one more round trip to the
+            // connection's thread for every query and every write.
+            let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.clone()).await?;
             // One connection: writers take turns (`writer`), so a second would sit idle.
-            let writer = SqlitePoolOptions::new().max_connections(1).connect_lazy_with(options);
+            let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_lazy_with(options);
             Ok(Store { sqlite_writer: Some(writer), ..Store::new(Db::Sqlite(pool)) })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
