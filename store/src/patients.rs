@@ -43,8 +43,11 @@ impl Store {
             .join(", ");
         let first = details.first_name.as_ref().map(|n| n.as_str()).unwrap_or_default();
         let last = details.last_name.as_ref().map(|n| n.as_str()).unwrap_or_default();
+        // Every write takes the writer's turn: a plain insert on a reading connection would wait
+        // for SQLite's write lock by sleeping (over a second under a stream of bookings).
         let (id,): (i64,) = with_pool!(self, pool => {
-            sqlx::query_as(
+            let mut tx = self.write_tx(pool, &[]).await?;
+            let row = sqlx::query_as(
                 "INSERT INTO patients (clinic_id, temporary_id, registered, first_name, last_name, birth_date, phone, email,
                      address, national_id, created_at, street, zip, city, country, first_key, last_key)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
@@ -58,7 +61,9 @@ impl Store {
             .bind(address).bind(text(&details.national_id)).bind(db_time(pool, now))
             .bind(text(&details.street)).bind(text(&details.zip)).bind(text(&details.city)).bind(text(&details.country))
             .bind(match_key(first)).bind(match_key(last))
-            .fetch_one(pool).await?
+            .fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            row
         });
         Ok(PatientRecord { id, temporary_id })
     }
@@ -286,8 +291,11 @@ impl Store {
     /// Records the gender a caller gave for a patient (see `PatientView::gender`).
     pub async fn set_patient_gender(&self, clinic_id: i64, patient_id: i64, gender: &str) -> Result<(), StoreError> {
         let done = with_pool!(self, pool => {
-            sqlx::query("UPDATE patients SET gender = $1 WHERE id = $2 AND clinic_id = $3")
-                .bind(gender).bind(patient_id).bind(clinic_id).execute(pool).await?.rows_affected()
+            let mut tx = self.write_tx(pool, &[]).await?;
+            let done = sqlx::query("UPDATE patients SET gender = $1 WHERE id = $2 AND clinic_id = $3")
+                .bind(gender).bind(patient_id).bind(clinic_id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            done
         });
         if done == 0 {
             return Err(StoreError::NotFound("patient"));
@@ -300,11 +308,14 @@ impl Store {
     /// appointment, or already registered, stays.
     pub async fn forget_unbooked_patient(&self, clinic_id: i64, patient_id: i64) -> Result<bool, StoreError> {
         let removed = with_pool!(self, pool => {
-            sqlx::query(
+            let mut tx = self.write_tx(pool, &[]).await?;
+            let removed = sqlx::query(
                 "DELETE FROM patients WHERE id = $1 AND clinic_id = $2 AND NOT registered
                     AND NOT EXISTS (SELECT 1 FROM appointments WHERE booker_id = $1 OR participant_id = $1)",
             )
-            .bind(patient_id).bind(clinic_id).execute(pool).await?.rows_affected()
+            .bind(patient_id).bind(clinic_id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            removed
         });
         Ok(removed > 0)
     }
