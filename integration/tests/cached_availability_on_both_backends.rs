@@ -46,6 +46,22 @@ struct World {
     seed: u64,
 }
 
+/// A bot's booking of an offered slot, for no particular patient.
+fn bot_booking(clinic_id: i64, slot: &store::Slot, now: DateTime<Utc>) -> SlotBooking {
+    SlotBooking {
+        clinic_id,
+        slot: slot.id,
+        new_patient: false,
+        booker_id: None,
+        participant_id: None,
+        source: BookingSource::BotApi,
+        reason: String::new(),
+        idempotency: None,
+        hold_token: None,
+        now,
+    }
+}
+
 async fn ids(store: &Store, sql: &str) -> Vec<i64> {
     match store.db() {
         store::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
@@ -171,19 +187,7 @@ impl World {
         match choice {
             0..30 => {
                 let Some(slot) = self.offered(writer).await else { return "no slot to book".into() };
-                let booking = SlotBooking {
-                    clinic_id: clinic,
-                    slot: slot.id,
-                    new_patient: false,
-                    booker_id: None,
-                    participant_id: None,
-                    source: BookingSource::BotApi,
-                    reason: String::new(),
-                    idempotency: None,
-                    hold_token: None,
-                    now,
-                };
-                format!("book {}: {:?}", slot.id.encode(), store.book_slot(&booking).await.map(|b| b.appointment_id))
+                format!("book {}: {:?}", slot.id.encode(), store.book_slot(&bot_booking(clinic, &slot, now)).await.map(|b| b.appointment_id))
             }
             30..45 => {
                 let Some(slot) = self.offered(writer).await else { return "no slot to hold".into() };
@@ -284,19 +288,7 @@ async fn a_booking_right_after_another_process_booked_does_not_hide_that_booking
     let book = |store: &Store, slot: store::Slot| {
         let store = store.clone();
         async move {
-            let booking = SlotBooking {
-                clinic_id: clinic,
-                slot: slot.id,
-                new_patient: false,
-                booker_id: None,
-                participant_id: None,
-                source: BookingSource::BotApi,
-                reason: String::new(),
-                idempotency: None,
-                hold_token: None,
-                now,
-            };
-            store.book_slot(&booking).await.expect("the slot was offered");
+            store.book_slot(&bot_booking(clinic, &slot, now)).await.expect("the slot was offered");
         }
     };
     for round in 0..5 {
