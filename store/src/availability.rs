@@ -146,14 +146,28 @@ enum Patients {
 enum Source {
     /// The calendar kept in memory (`calendars.rs`): what clients are offered.
     Memory,
-    /// The database, now: what every write re-checks a slot against.
+    /// The database, now.
     Database,
+    /// What writes re-check a slot against (`Store::availability_to_check`): on SQLite the
+    /// kept calendar when there is one, else the database.
+    KeptElseDatabase,
+}
+
+impl Patients {
+    /// Returning or new, as the request says.
+    fn asked_by(req: &AvailabilityRequest) -> Self {
+        if req.new_patient {
+            Patients::New
+        } else {
+            Patients::Returning
+        }
+    }
 }
 
 impl Store {
     /// Free times for a returning patient, or a new one when `req.new_patient` says so.
     pub async fn availability(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
-        self.availability_of(req, if req.new_patient { Patients::New } else { Patients::Returning }, Source::Memory).await
+        self.availability_of(req, Patients::asked_by(req), Source::Memory).await
     }
 
     /// Free times at which any patient fits, new or returning (`req.new_patient` is not read):
@@ -164,9 +178,10 @@ impl Store {
     }
 
     /// `availability` computed from the database as it is now, bypassing the calendars kept
-    /// in memory: what writes check slots against, and what tests compare the memory with.
+    /// in memory: what tests compare the memory with (and writes check slots against where
+    /// nothing is kept, `availability_to_check`).
     pub async fn availability_from_database(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
-        self.availability_of(req, if req.new_patient { Patients::New } else { Patients::Returning }, Source::Database).await
+        self.availability_of(req, Patients::asked_by(req), Source::Database).await
     }
 
     /// What a write re-checks a slot against: on SQLite the calendar kept in memory when there
@@ -176,13 +191,7 @@ impl Store {
     /// On PostgreSQL always the database, since another instance's hold reaches the memory
     /// only by notification. Either way the database's overlap guard decides double bookings.
     pub(crate) async fn availability_to_check(&self, req: &AvailabilityRequest) -> Result<Availability, StoreError> {
-        let patients = if req.new_patient { Patients::New } else { Patients::Returning };
-        if let crate::Db::Sqlite(_) = &self.db {
-            if let Some(kept) = self.calendars.kept(req.clinic_id, req.now) {
-                return kept.availability(req, patients);
-            }
-        }
-        self.availability_of(req, patients, Source::Database).await
+        self.availability_of(req, Patients::asked_by(req), Source::KeptElseDatabase).await
     }
 
     /// `availability_for_anyone` from the database as it is now.
@@ -198,12 +207,14 @@ impl Store {
         if (req.to - req.from).num_days() >= domain::availability::MAX_RANGE_DAYS {
             return Err(invalid("to", "a range may span at most 366 days"));
         }
-        match source {
-            Source::Memory => {
-                let snapshot = self.cached_calendar(req.clinic_id, req.now).await?;
-                snapshot.availability(req, patients)
-            }
-            Source::Database => {
+        let kept = match source {
+            Source::Memory => Some(self.cached_calendar(req.clinic_id, req.now).await?),
+            Source::KeptElseDatabase if matches!(self.db, crate::Db::Sqlite(_)) => self.calendars.kept(req.clinic_id, req.now),
+            Source::KeptElseDatabase | Source::Database => None,
+        };
+        match kept {
+            Some(snapshot) => snapshot.availability(req, patients),
+            None => {
                 let window = Window::around(req.from, req.to);
                 let snapshot = self.read_calendar(req.clinic_id, req.provider_id, window, req.now).await?;
                 snapshot.availability(req, patients)
