@@ -165,6 +165,11 @@ if [ $WANT_TEST = 1 ]; then
   # sqlite3: the browser tests check what the server wrote into its database.
   apt_ensure chromium chromium-driver sqlite3
   "$ROOT/scripts/postgres.sh" ensure
+  # The SMTP server the e-mail tests send to (scripts/smtp-sink.py), for the python3 on PATH.
+  if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    log "installing aiosmtpd for the python3 on PATH"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'aiosmtpd==1.4.6'
+  fi
 fi
 
 log "ready ($route toolchain)"

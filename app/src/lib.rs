@@ -16,6 +16,8 @@ pub mod error;
 #[cfg(feature = "ssr")]
 pub mod files;
 pub mod i18n;
+#[cfg(feature = "ssr")]
+pub mod mail;
 pub mod manage;
 pub mod nav;
 pub mod picker;

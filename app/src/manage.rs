@@ -73,7 +73,7 @@ pub async fn reschedule_booking(token: String, slot: String, lang: Option<String
 
 /// A reference patients can read out on the phone.
 pub fn reference(appointment_id: i64) -> String {
-    format!("A-{appointment_id:06}")
+    domain::notify::reference(appointment_id)
 }
 
 #[cfg(feature = "ssr")]

@@ -39,6 +39,16 @@ pub struct Settings {
     /// next patient asking for the same address, unless something it shows changes first.
     /// Default 1000; 0 renders every request; at most 60000.
     pub page_cache: std::time::Duration,
+    /// `BOOKING_SMTP_URL`: the SMTP server patient e-mails go through
+    /// (`smtp://user:password@host:587?tls=required`, `smtps://...`). Without it, messages are
+    /// written to `mail_dir` instead.
+    pub smtp_url: Option<String>,
+    /// `BOOKING_MAIL_FROM`: the From of clinics that set no sender of their own, e.g.
+    /// `Praxis Nord <termine@praxis-nord.de>`. Required with `BOOKING_SMTP_URL`.
+    pub mail_from: Option<String>,
+    /// `BOOKING_MAIL_DIR`: where messages are written when no SMTP server is configured.
+    /// Default `data/mail`.
+    pub mail_dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Error)]
@@ -55,6 +65,12 @@ pub enum ConfigError {
     BadClientIpHeader,
     #[error("BOOKING_PUBLIC_URL must be an origin such as https://booking.example.org: {0}")]
     BadPublicUrl(String),
+    #[error("BOOKING_MAIL_FROM must name the sender of patient e-mails when BOOKING_SMTP_URL is set, e.g. Praxis Nord <termine@praxis-nord.de>")]
+    NoMailFrom,
+    #[error("BOOKING_MAIL_FROM: {0}")]
+    BadMailFrom(String),
+    #[error("{0} (e.g. smtp://user:password@mail.example.org:587?tls=required)")]
+    BadSmtpUrl(String),
     #[error("BOOKING_PAGE_CACHE_MS must be a whole number of milliseconds from 0 to 60000")]
     BadPageCache,
 }
@@ -103,7 +119,20 @@ impl Settings {
             None => crate::pages::DEFAULT_KEEP,
             Some(raw) => std::time::Duration::from_millis(raw.trim().parse::<u64>().ok().filter(|n| *n <= 60_000).ok_or(ConfigError::BadPageCache)?),
         };
+        let smtp_url = std::env::var("BOOKING_SMTP_URL").ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let mail_from = match std::env::var("BOOKING_MAIL_FROM").ok().filter(|s| !s.trim().is_empty()) {
+            None if smtp_url.is_some() => return Err(ConfigError::NoMailFrom),
+            None => None,
+            Some(raw) => Some(domain::notify::check_sender(&raw).map_err(|e| ConfigError::BadMailFrom(e.to_string()))?),
+        };
+        if let Some(url) = &smtp_url {
+            crate::mail::Transport::smtp(url).map_err(ConfigError::BadSmtpUrl)?;
+        }
+        let mail_dir = std::env::var("BOOKING_MAIL_DIR").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "data/mail".to_owned()).into();
         Ok(Self {
+            smtp_url,
+            mail_from,
+            mail_dir,
             database_url,
             leptos,
             link_secret,
@@ -119,6 +148,19 @@ impl Settings {
     /// Where people reach this server, for printed links.
     pub fn public_url(&self) -> String {
         self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.leptos.site_addr))
+    }
+
+    /// Where patient e-mails go: the SMTP server, else the folder.
+    pub fn mail_transport(&self) -> Result<crate::mail::Transport, String> {
+        match &self.smtp_url {
+            Some(url) => crate::mail::Transport::smtp(url),
+            None => Ok(crate::mail::Transport::Folder(self.mail_dir.clone())),
+        }
+    }
+
+    /// The From of clinics without a sender of their own.
+    pub fn default_sender(&self) -> String {
+        self.mail_from.clone().unwrap_or_else(|| "bookings@localhost".to_owned())
     }
 
     pub fn api_options(&self, clock: Clock) -> ApiOptions {

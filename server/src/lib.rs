@@ -8,6 +8,7 @@ pub mod config;
 pub mod guard;
 pub mod http;
 pub mod live;
+pub mod mail;
 pub mod pages;
 pub mod webhooks;
 

@@ -1,5 +1,6 @@
 use clap::{Parser, Subcommand};
 use rand::RngCore;
+use server::mail::MailOptions;
 use server::webhooks::DeliveryOptions;
 use server::Settings;
 use std::time::Duration;
@@ -473,12 +474,17 @@ async fn serve(store: Store, settings: Settings, clock: Clock) -> Result<(), Box
     };
     tracing::info!(key_id = %key.signing_id(), "manage links are signed");
     let live = server::live::Live::new(store.clone(), clock);
+    // Links in e-mails lead where people reach this server: the configured public URL, else
+    // the address it listens on (the port is known only now when it was 0).
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+    let mail = MailOptions { clock, ..MailOptions::new(settings.mail_transport()?, settings.default_sender(), public_url, key.clone()) };
     let app = server::router_with_live(store.clone(), key, settings.leptos.clone(), &settings.api_options(clock), live.clone());
     let delivery = DeliveryOptions {
         clock,
         ..DeliveryOptions::new(settings.webhook_allow_hosts.clone(), Duration::from_secs(settings.webhook_lease_seconds.into()))
     };
     let (stop_worker, worker) = server::webhooks::spawn(store.clone(), delivery);
+    let (stop_mail, mailer) = server::mail::spawn(store.clone(), mail);
     // Printed on stdout, one line, so scripts (and the browser tests) can find the port.
     println!("listening on http://{local}");
     // The client's address reaches handlers (sign-in throttling counts failures per address).
@@ -492,7 +498,9 @@ async fn serve(store: Store, settings: Settings, clock: Clock) -> Result<(), Box
         .await?;
     // Attempts in flight finish (each within its timeout); nothing new is claimed.
     let _ = stop_worker.send(true);
+    let _ = stop_mail.send(true);
     let _ = worker.await;
+    let _ = mailer.await;
     store.close().await;
     Ok(())
 }

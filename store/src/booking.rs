@@ -82,6 +82,8 @@ pub(crate) struct Tx<'s, DB: WriteTx> {
     calendars: &'s crate::calendars::Calendars,
     /// Woken after a commit that wrote to the outbox (`wrote_event`): the delivery worker.
     outbox: &'s tokio::sync::Notify,
+    /// Woken likewise: the mail worker.
+    mail: &'s tokio::sync::Notify,
     wrote_event: bool,
     /// `(clinic, provider, interval)` of the booking that is all this transaction changes of
     /// the calendars, when the kept calendar may be updated with it instead of forgotten
@@ -121,7 +123,7 @@ impl<DB: WriteTx> Tx<'_, DB> {
     }
 
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        let Tx { mut inner, calendars, outbox, wrote_event, booking, _turn } = self;
+        let Tx { mut inner, calendars, outbox, mail, wrote_event, booking, _turn } = self;
         if calendars.active() {
             let seen = calendars.seen();
             let (clinics, mark) = DB::changed_clinics(&mut inner, seen).await?;
@@ -140,6 +142,7 @@ impl<DB: WriteTx> Tx<'_, DB> {
         }
         if wrote_event {
             outbox.notify_one();
+            mail.notify_one();
         }
         Ok(())
     }
@@ -175,7 +178,7 @@ impl Store {
         provider_ids: &[i64],
         turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     ) -> Result<Tx<'_, DB>, sqlx::Error> {
-        Ok(Tx { inner: DB::begin_write(DB::write_pool(self, pool), provider_ids).await?, calendars: &self.calendars, outbox: &self.outbox, wrote_event: false, booking: None, _turn: turn })
+        Ok(Tx { inner: DB::begin_write(DB::write_pool(self, pool), provider_ids).await?, calendars: &self.calendars, outbox: &self.outbox, mail: &self.mail, wrote_event: false, booking: None, _turn: turn })
     }
 }
 

@@ -17,6 +17,7 @@ mod clinic_apply;
 pub mod clinic_file;
 pub mod credentials;
 pub mod desk;
+pub mod emails;
 mod error;
 pub mod links;
 mod patients;
@@ -81,6 +82,8 @@ pub struct Store {
     admitted: std::sync::Arc<credentials::Admitted>,
     /// Notified when this process commits an event to the outbox (`Store::outbox_written`).
     outbox: std::sync::Arc<tokio::sync::Notify>,
+    /// The same for the mail worker (`Store::outbox_mailable`).
+    mail: std::sync::Arc<tokio::sync::Notify>,
     /// SQLite: one write transaction of this process at a time (`booking::WriteTx::ONE_WRITER`).
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// SQLite: the queue ordinary writers pass before they wait for `writer`.
@@ -139,6 +142,7 @@ impl Store {
             calendars: Default::default(),
             admitted: Default::default(),
             outbox: Default::default(),
+            mail: Default::default(),
             writer: Default::default(),
             queue: Default::default(),
             sqlite_writer: None,
@@ -149,6 +153,11 @@ impl Store {
     /// so that the delivery worker starts on it at once instead of at its next poll.
     pub fn outbox_written(&self) -> std::sync::Arc<tokio::sync::Notify> {
         self.outbox.clone()
+    }
+
+    /// `outbox_written` for the mail worker: each worker needs its own permit.
+    pub fn outbox_mailable(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.mail.clone()
     }
 
     /// The pool, for the few callers (tests, benchmarks, the desk's listener) that need it.

@@ -86,6 +86,8 @@ pub struct AppointmentView {
     pub cancellation_reason: Option<String>,
     /// The clinic's change cutoff in minutes (cancel and reschedule).
     pub change_cutoff_minutes: i32,
+    /// How often it was moved or cancelled: its calendar file's SEQUENCE.
+    pub changes: u32,
 }
 
 /// Websites a clinic may embed its widget on.
@@ -210,7 +212,8 @@ impl Store {
                         a.time_zone, a.status, a.token_number, a.queue_number, a.booker_id, a.cancellation_reason,
                         c.id AS clinic_id, c.slug, c.name AS clinic_name, c.default_locale, c.cancellation_cutoff_minutes,
                         l.name AS location_name, l.address, s.name AS service_name, pr.name AS product_name,
-                        p.display_name, pa.first_name, pa.last_name
+                        p.display_name, pa.first_name, pa.last_name,
+                        (SELECT COUNT(*) FROM appointment_changes h WHERE h.appointment_id = a.id AND h.kind IN ('rescheduled', 'cancelled')) AS changes
                    FROM appointments a
                    JOIN clinics c ON c.id = a.clinic_id
                    JOIN locations l ON l.id = a.location_id
@@ -251,6 +254,7 @@ impl Store {
                 attendee: first.zip(last),
                 cancellation_reason: row.try_get("cancellation_reason")?,
                 change_cutoff_minutes: row.try_get("cancellation_cutoff_minutes")?,
+                changes: u32::try_from(row.try_get::<i64, _>("changes")?).unwrap_or(u32::MAX),
             })
         })
     }

@@ -1,0 +1,526 @@
+//! The patient e-mail queue.
+//!
+//! Every appointment change writes an outbox event in its own transaction (`booking.rs`). Here
+//! each event is turned, once, into the message it owes the patient (confirmation, rescheduled,
+//! cancelled) and the reminder it schedules; the row's `once_key` (the event's id, or the
+//! appointment and the start a reminder is for) makes that idempotent, so an event looked at
+//! twice (a crash between the insert and the mark) still owes one message. The mail worker
+//! claims due messages with a lease, like webhook deliveries (`webhooks.rs`), sends them and
+//! records the outcome: sent, retried later, or failed for good (the server refused the
+//! address), which staff see on the appointment.
+//!
+//! A reminder is checked again when it falls due: it is skipped when the appointment was
+//! cancelled or moved since it was scheduled (the move scheduled a new one), when the patient
+//! turned reminders off, or when the clinic did.
+
+use crate::audit::{changes, insert_audit};
+use crate::staff::Actor;
+use crate::time::{db_time, row_time, row_time_opt};
+use crate::widget::AppointmentView;
+use crate::{with_pool, Backend, Store, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use domain::notify::{self, MessageKind, NotificationSettings, SendOutcome};
+use serde_json::{json, Map, Value};
+use sqlx::Row;
+
+/// Outbox rows looked at, and messages claimed, per transaction.
+const BATCH: i64 = 200;
+
+/// One message to send now.
+#[derive(Debug, Clone)]
+pub struct DueEmail {
+    pub id: i64,
+    /// Which attempt this is (1 for the first); also the claim's token.
+    pub attempt: i64,
+    pub kind: MessageKind,
+    pub recipient: String,
+    pub recipient_name: String,
+    /// The appointment as it is now: names, place, the booker the manage link is for.
+    pub appointment: AppointmentView,
+    /// The appointment's time as the change left it.
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// A move's previous start.
+    pub previous_start: Option<DateTime<Utc>>,
+    /// A cancellation's reason, and whether the clinic cancelled.
+    pub reason: String,
+    pub by_clinic: bool,
+    /// The calendar file's SEQUENCE.
+    pub sequence: u32,
+    /// The clinic's settings when the message is sent (sender, note).
+    pub settings: NotificationSettings,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// A claimed message before its appointment is read.
+struct Claimed {
+    id: i64,
+    attempt: i64,
+    kind: MessageKind,
+    recipient: String,
+    recipient_name: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    previous_start: Option<DateTime<Utc>>,
+    reason: String,
+    by_clinic: bool,
+    sequence: u32,
+    settings: NotificationSettings,
+    queued_at: DateTime<Utc>,
+}
+
+/// What became of one attempt (`Store::record_emails`).
+#[derive(Debug, Clone)]
+pub struct EmailAttempt {
+    pub id: i64,
+    pub attempt: i64,
+    pub outcome: SendOutcome,
+    /// The server's answer or why none came; `None` when sent.
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+    /// In [0, 1]: spreads the retry time.
+    pub jitter: f64,
+}
+
+/// One message of an appointment, as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailLog {
+    pub id: i64,
+    pub kind: MessageKind,
+    pub recipient: String,
+    /// pending, sent, failed or skipped.
+    pub state: String,
+    pub attempts: i64,
+    /// When it was (or is to be) sent: `sent_at`, else the next attempt's time.
+    pub at: DateTime<Utc>,
+    pub error: Option<String>,
+}
+
+const SETTINGS_COLUMNS: &str =
+    "c.email_confirmation, c.email_rescheduled, c.email_cancelled, c.email_reminder, c.reminder_minutes, c.email_sender, c.email_note";
+
+fn settings_from_row<R: Row>(row: &R) -> Result<NotificationSettings, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    bool: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i32: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let minutes: i32 = row.try_get("reminder_minutes")?;
+    Ok(NotificationSettings {
+        confirmation: row.try_get("email_confirmation")?,
+        rescheduled: row.try_get("email_rescheduled")?,
+        cancelled: row.try_get("email_cancelled")?,
+        reminder: row.try_get("email_reminder")?,
+        reminder_minutes: u32::try_from(minutes).map_err(|_| StoreError::Corrupt(format!("reminder_minutes = {minutes}")))?,
+        sender: row.try_get("email_sender")?,
+        note: row.try_get("email_note")?,
+    })
+}
+
+/// Ids for an `IN (...)` list. Ids come from the database as integers.
+fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// An instant an event's payload gives in the location's offset.
+fn payload_time(data: &Map<String, Value>, key: &str) -> Option<DateTime<Utc>> {
+    data.get(key).and_then(Value::as_str).and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc))
+}
+
+/// A message to queue, as one event owes it.
+struct Owed {
+    appointment_id: i64,
+    clinic_id: i64,
+    kind: MessageKind,
+    once_key: String,
+    recipient: String,
+    recipient_name: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    previous_start: Option<DateTime<Utc>>,
+    reason: String,
+    by_clinic: bool,
+    sequence: i64,
+    due: DateTime<Utc>,
+}
+
+impl Store {
+    /// What the clinic sends its patients.
+    pub async fn notification_settings(&self, clinic_id: i64) -> Result<NotificationSettings, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query(&format!("SELECT {SETTINGS_COLUMNS} FROM clinics c WHERE c.id = $1"))
+                .bind(clinic_id).fetch_optional(pool).await?.ok_or(StoreError::NotFound("clinic"))?;
+            settings_from_row(&row)
+        })
+    }
+
+    /// Saves what the clinic sends (checked by the caller with `NotificationSettings::check`),
+    /// audited as `clinic.notifications` with what changed. Saving the same values writes
+    /// nothing. Messages already queued keep their time; a reminder checks the clinic's switch
+    /// again when it falls due.
+    pub async fn update_notification_settings(
+        &self,
+        clinic_id: i64,
+        actor: &Actor,
+        settings: &NotificationSettings,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let settings = settings.clone().check().map_err(StoreError::Rule)?;
+        with_pool!(self, pool => {
+            let mut tx = self.write_tx(pool, &[]).await?;
+            let row = sqlx::query(&format!("SELECT {SETTINGS_COLUMNS} FROM clinics c WHERE c.id = $1{}", crate::booking::row_lock(pool)))
+                .bind(clinic_id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound("clinic"))?;
+            let old = settings_from_row(&row)?;
+            let diff = changes(&[
+                ("confirmation", json!(old.confirmation), json!(settings.confirmation)),
+                ("rescheduled", json!(old.rescheduled), json!(settings.rescheduled)),
+                ("cancelled", json!(old.cancelled), json!(settings.cancelled)),
+                ("reminder", json!(old.reminder), json!(settings.reminder)),
+                ("reminderMinutes", json!(old.reminder_minutes), json!(settings.reminder_minutes)),
+                ("sender", json!(old.sender), json!(settings.sender)),
+                ("note", json!(old.note), json!(settings.note)),
+            ]);
+            if diff.is_empty() {
+                return Ok(false);
+            }
+            sqlx::query(
+                "UPDATE clinics SET email_confirmation = $1, email_rescheduled = $2, email_cancelled = $3, email_reminder = $4,
+                        reminder_minutes = $5, email_sender = $6, email_note = $7
+                  WHERE id = $8",
+            )
+            .bind(settings.confirmation).bind(settings.rescheduled).bind(settings.cancelled).bind(settings.reminder)
+            .bind(crate::catalogue_admin::as_i32(settings.reminder_minutes)).bind(&settings.sender).bind(&settings.note).bind(clinic_id)
+            .execute(&mut *tx).await?;
+            insert_audit!(tx, pool, clinic_id, actor, "clinic.notifications", Value::Object(diff).to_string(), now);
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Turns the reminder of one appointment off or back on (the patient's choice on the
+    /// manage page). Returns whether a reminder is now wanted.
+    pub async fn set_reminder_wanted(&self, appointment_id: i64, wanted: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = self.write_tx(pool, &[]).await?;
+            let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM appointments WHERE id = $1").bind(appointment_id).fetch_optional(&mut *tx).await?;
+            exists.ok_or(StoreError::NotFound("appointment"))?;
+            match wanted {
+                true => sqlx::query("DELETE FROM reminder_opt_outs WHERE appointment_id = $1").bind(appointment_id).execute(&mut *tx).await?,
+                false => sqlx::query("INSERT INTO reminder_opt_outs (appointment_id, created_at) VALUES ($1, $2) ON CONFLICT (appointment_id) DO NOTHING")
+                    .bind(appointment_id).bind(db_time(pool, now)).execute(&mut *tx).await?,
+            };
+            tx.commit().await?;
+            Ok(wanted)
+        })
+    }
+
+    /// Whether the patient of an appointment still wants its reminder.
+    pub async fn reminder_wanted(&self, appointment_id: i64) -> Result<bool, StoreError> {
+        let opted_out: Option<i64> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT appointment_id FROM reminder_opt_outs WHERE appointment_id = $1").bind(appointment_id).fetch_optional(pool).await?
+        });
+        Ok(opted_out.is_none())
+    }
+
+    /// Turns up to one batch of new outbox events into the messages they owe: the change's
+    /// own message when the clinic sends it and the patient has an address, and the reminder
+    /// of a booked or moved appointment. A move or a cancellation skips the reminders it made
+    /// wrong. Returns the events looked at.
+    pub async fn queue_emails(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        with_pool!(self, pool => {
+            // A look without the write lock first (see `fan_out_events`).
+            let waiting: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE mailed_at IS NULL LIMIT 1").fetch_optional(pool).await?;
+            if waiting.is_none() {
+                return Ok(0);
+            }
+            let mut tx = self.delivery_tx(pool).await?;
+            let rows = sqlx::query(&format!(
+                "SELECT id, event_id, clinic_id, event_type, payload, created_at FROM outbox
+                  WHERE mailed_at IS NULL ORDER BY id LIMIT $1{lock}"
+            ))
+            .bind(BATCH).fetch_all(&mut *tx).await?;
+            if rows.is_empty() {
+                tx.commit().await?;
+                return Ok(0);
+            }
+            let outbox_ids = id_list(rows.iter().map(|r| r.try_get::<i64, _>("id")).collect::<Result<Vec<_>, _>>()?);
+            let mut owed = Vec::new();
+            for row in &rows {
+                let Some(kind) = MessageKind::for_event(&row.try_get::<String, _>("event_type")?) else { continue };
+                let payload: String = row.try_get("payload")?;
+                let data: Map<String, Value> = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?;
+                let Some(appointment_id) = data.get("appointmentId").and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok()) else { continue };
+                let event_at = row_time(pool, row, "created_at")?;
+                let a = sqlx::query(&format!(
+                    "SELECT a.clinic_id, a.starts_at, a.ends_at,
+                            b.first_name AS booker_first, b.last_name AS booker_last, b.email AS booker_email,
+                            p.first_name AS attendee_first, p.last_name AS attendee_last, p.email AS attendee_email,
+                            (SELECT COUNT(*) FROM appointment_changes h
+                              WHERE h.appointment_id = a.id AND h.kind IN ('rescheduled', 'cancelled') AND h.changed_at <= $2) AS sequence,
+                            {SETTINGS_COLUMNS}
+                       FROM appointments a
+                       JOIN clinics c ON c.id = a.clinic_id
+                       LEFT JOIN patients b ON b.id = a.booker_id
+                       LEFT JOIN patients p ON p.id = a.participant_id
+                      WHERE a.id = $1"
+                ))
+                .bind(appointment_id).bind(db_time(pool, event_at))
+                .fetch_optional(&mut *tx).await?;
+                let Some(a) = a else { continue };
+                let settings = settings_from_row(&a)?;
+                // The booker holds the manage link; an attendee's own address serves when the
+                // booker gave none.
+                let mut recipient = None;
+                for (first, last, email) in [("booker_first", "booker_last", "booker_email"), ("attendee_first", "attendee_last", "attendee_email")] {
+                    let address: Option<String> = a.try_get(email)?;
+                    if let Some(address) = address.filter(|e| !e.trim().is_empty()) {
+                        let first: Option<String> = a.try_get(first)?;
+                        let last: Option<String> = a.try_get(last)?;
+                        recipient = Some((address, format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default()).trim().to_owned()));
+                        break;
+                    }
+                }
+                let start = payload_time(&data, "start").map_or_else(|| row_time(pool, &a, "starts_at"), Ok)?;
+                let end = payload_time(&data, "end").map_or_else(|| row_time(pool, &a, "ends_at"), Ok)?;
+                let stamp = db_time(pool, now);
+                // A move or a cancellation: reminders of another time (or of any time) are wrong now.
+                if kind != MessageKind::Confirmation {
+                    let why = match kind {
+                        MessageKind::Cancelled => "the appointment was cancelled",
+                        _ => "the appointment moved",
+                    };
+                    let keep = match kind {
+                        MessageKind::Cancelled => None,
+                        _ => Some(db_time(pool, start)),
+                    };
+                    sqlx::query(
+                        "UPDATE patient_emails SET state = 'skipped', last_error = $2, next_attempt_at = $3
+                          WHERE appointment_id = $1 AND kind = 'reminder' AND state = 'pending' AND ($4 IS NULL OR starts_at <> $4)",
+                    )
+                    .bind(appointment_id).bind(why).bind(stamp).bind(keep)
+                    .execute(&mut *tx).await?;
+                }
+                let Some((recipient, recipient_name)) = recipient else { continue };
+                let clinic_id: i64 = a.try_get("clinic_id")?;
+                let sequence: i64 = a.try_get("sequence")?;
+                let event_id: String = row.try_get("event_id")?;
+                let message = |kind: MessageKind, once_key: String, due: DateTime<Utc>| Owed {
+                    appointment_id,
+                    clinic_id,
+                    kind,
+                    once_key,
+                    recipient: recipient.clone(),
+                    recipient_name: recipient_name.clone(),
+                    start,
+                    end,
+                    previous_start: payload_time(&data, "previousStart").filter(|_| kind == MessageKind::Rescheduled),
+                    reason: data.get("cancellationReason").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    by_clinic: data.get("source").and_then(Value::as_str) == Some("staff"),
+                    sequence,
+                    due,
+                };
+                if settings.sends(kind) {
+                    owed.push(message(kind, event_id, now));
+                }
+                if kind != MessageKind::Cancelled && settings.reminder {
+                    if let Some(at) = notify::reminder_at(start, event_at, settings.reminder_lead()) {
+                        owed.push(message(MessageKind::Reminder, format!("reminder:{appointment_id}:{}", start.timestamp()), at));
+                    }
+                }
+            }
+            for o in &owed {
+                sqlx::query(
+                    "INSERT INTO patient_emails (clinic_id, appointment_id, kind, once_key, recipient, recipient_name, starts_at, ends_at,
+                         previous_starts_at, reason, by_clinic, sequence, next_attempt_at, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                     ON CONFLICT (once_key) DO NOTHING",
+                )
+                .bind(o.clinic_id).bind(o.appointment_id).bind(o.kind.as_str()).bind(&o.once_key).bind(&o.recipient).bind(&o.recipient_name)
+                .bind(db_time(pool, o.start)).bind(db_time(pool, o.end)).bind(o.previous_start.map(|t| db_time(pool, t)))
+                .bind(&o.reason).bind(o.by_clinic).bind(o.sequence).bind(db_time(pool, o.due)).bind(db_time(pool, now))
+                .execute(&mut *tx).await?;
+            }
+            sqlx::query(&format!("UPDATE outbox SET mailed_at = $1 WHERE id IN ({outbox_ids})")).bind(db_time(pool, now)).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(rows.len())
+        })
+    }
+
+    /// Claims up to `limit` due messages for one attempt each, leased until `now + lease`.
+    /// Reminders that are no longer true are skipped here and not returned.
+    pub async fn claim_emails(&self, now: DateTime<Utc>, limit: i64, lease: Duration) -> Result<Vec<DueEmail>, StoreError> {
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let claimed = with_pool!(self, pool => {
+            let due: Option<i64> = sqlx::query_scalar("SELECT id FROM patient_emails WHERE state = 'pending' AND next_attempt_at <= $1 LIMIT 1")
+                .bind(db_time(pool, now)).fetch_optional(pool).await?;
+            if due.is_none() {
+                return Ok(Vec::new());
+            }
+            let mut tx = self.delivery_tx(pool).await?;
+            let claimed: Vec<(i64, i64)> = sqlx::query_as(&format!(
+                "UPDATE patient_emails SET attempts = attempts + 1, next_attempt_at = $1
+                  WHERE id IN (SELECT id FROM patient_emails WHERE state = 'pending' AND next_attempt_at <= $2
+                                ORDER BY next_attempt_at, id LIMIT $3{lock})
+                  RETURNING id, attempts"
+            ))
+            .bind(db_time(pool, now + lease)).bind(db_time(pool, now)).bind(limit)
+            .fetch_all(&mut *tx).await?;
+            if claimed.is_empty() {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+            let rows = sqlx::query(&format!(
+                "SELECT e.id, e.appointment_id, e.kind, e.recipient, e.recipient_name, e.starts_at, e.ends_at, e.previous_starts_at,
+                        e.reason, e.by_clinic, e.sequence, e.created_at, a.status, a.starts_at AS current_start,
+                        (SELECT COUNT(*) FROM reminder_opt_outs o WHERE o.appointment_id = a.id) AS opted_out,
+                        {SETTINGS_COLUMNS}
+                   FROM patient_emails e
+                   JOIN appointments a ON a.id = e.appointment_id
+                   JOIN clinics c ON c.id = e.clinic_id
+                  WHERE e.id IN ({})",
+                id_list(claimed.iter().map(|(id, _)| *id))
+            ))
+            .fetch_all(&mut *tx).await?;
+            let mut out = Vec::new();
+            for row in &rows {
+                let id: i64 = row.try_get("id")?;
+                let kind_text: String = row.try_get("kind")?;
+                let kind = MessageKind::parse(&kind_text).ok_or_else(|| StoreError::Corrupt(format!("e-mail kind {kind_text:?}")))?;
+                let settings = settings_from_row(row)?;
+                let start = row_time(pool, row, "starts_at")?;
+                if kind == MessageKind::Reminder {
+                    let status: String = row.try_get("status")?;
+                    let opted_out: i64 = row.try_get("opted_out")?;
+                    let skip = if !matches!(status.as_str(), "pending" | "booked") {
+                        Some("the appointment is no longer booked")
+                    } else if row_time(pool, row, "current_start")? != start {
+                        Some("the appointment moved")
+                    } else if opted_out > 0 {
+                        Some("the patient turned reminders off")
+                    } else if !settings.reminder {
+                        Some("the clinic turned reminders off")
+                    } else {
+                        None
+                    };
+                    if let Some(why) = skip {
+                        sqlx::query("UPDATE patient_emails SET state = 'skipped', last_error = $2 WHERE id = $1")
+                            .bind(id).bind(why).execute(&mut *tx).await?;
+                        continue;
+                    }
+                }
+                let sequence: i64 = row.try_get("sequence")?;
+                out.push((row.try_get::<i64, _>("appointment_id")?, Claimed {
+                    id,
+                    attempt: claimed.iter().find(|(c, _)| *c == id).map_or(1, |(_, a)| *a),
+                    kind,
+                    recipient: row.try_get("recipient")?,
+                    recipient_name: row.try_get("recipient_name")?,
+                    start,
+                    end: row_time(pool, row, "ends_at")?,
+                    previous_start: row_time_opt(pool, row, "previous_starts_at")?,
+                    reason: row.try_get("reason")?,
+                    by_clinic: row.try_get("by_clinic")?,
+                    sequence: u32::try_from(sequence).unwrap_or(u32::MAX),
+                    settings,
+                    queued_at: row_time(pool, row, "created_at")?,
+                }));
+            }
+            tx.commit().await?;
+            out
+        });
+        let mut due = Vec::with_capacity(claimed.len());
+        for (appointment_id, c) in claimed {
+            due.push(DueEmail {
+                id: c.id,
+                attempt: c.attempt,
+                kind: c.kind,
+                recipient: c.recipient,
+                recipient_name: c.recipient_name,
+                appointment: self.appointment_view(appointment_id).await?,
+                start: c.start,
+                end: c.end,
+                previous_start: c.previous_start,
+                reason: c.reason,
+                by_clinic: c.by_clinic,
+                sequence: c.sequence,
+                settings: c.settings,
+                queued_at: c.queued_at,
+            });
+        }
+        Ok(due)
+    }
+
+    /// Records attempts' outcomes in one transaction: sent; retried after the schedule's next
+    /// wait; failed for good after a rejection or the last attempt. An outcome for a claim
+    /// that has since been claimed again changes nothing.
+    pub async fn record_emails(&self, attempts: &[EmailAttempt]) -> Result<(), StoreError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self, pool => {
+            let mut tx = self.delivery_tx(pool).await?;
+            for a in attempts {
+                const CURRENT: &str = "id = $1 AND attempts = $2 AND state = 'pending'";
+                let stamp = db_time(pool, a.at);
+                let retry_at = match a.outcome {
+                    SendOutcome::Retry => u32::try_from(a.attempt).ok().and_then(notify::retry_delay).map(|d| a.at + domain::delivery::with_jitter(d, a.jitter)),
+                    _ => None,
+                };
+                let done = match (a.outcome, retry_at) {
+                    (SendOutcome::Sent, _) => sqlx::query(&format!("UPDATE patient_emails SET state = 'sent', sent_at = $3, last_error = NULL WHERE {CURRENT}"))
+                        .bind(a.id).bind(a.attempt).bind(stamp).execute(&mut *tx).await?,
+                    (SendOutcome::Retry, Some(at)) => sqlx::query(&format!("UPDATE patient_emails SET next_attempt_at = $3, last_error = $4 WHERE {CURRENT}"))
+                        .bind(a.id).bind(a.attempt).bind(db_time(pool, at)).bind(a.error.as_deref()).execute(&mut *tx).await?,
+                    _ => sqlx::query(&format!("UPDATE patient_emails SET state = 'failed', next_attempt_at = $3, last_error = $4 WHERE {CURRENT}"))
+                        .bind(a.id).bind(a.attempt).bind(stamp).bind(a.error.as_deref()).execute(&mut *tx).await?,
+                };
+                if done.rows_affected() == 0 {
+                    tracing::warn!(email = a.id, attempt = a.attempt, "late result of a message claimed again; ignored");
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The messages of one appointment of `clinic_id`, oldest first: what staff see (a failed
+    /// one with the mail server's answer). Another clinic's appointment is `NotFound`.
+    pub async fn appointment_emails(&self, clinic_id: i64, appointment_id: i64) -> Result<Vec<EmailLog>, StoreError> {
+        with_pool!(self, pool => {
+            let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM appointments WHERE id = $1 AND clinic_id = $2")
+                .bind(appointment_id).bind(clinic_id).fetch_optional(pool).await?;
+            found.ok_or(StoreError::NotFound("appointment"))?;
+            let rows = sqlx::query(
+                "SELECT id, kind, recipient, state, attempts, sent_at, next_attempt_at, last_error FROM patient_emails
+                  WHERE appointment_id = $1 ORDER BY id",
+            )
+            .bind(appointment_id).fetch_all(pool).await?;
+            rows.iter().map(|row| {
+                let kind: String = row.try_get("kind")?;
+                Ok(EmailLog {
+                    id: row.try_get("id")?,
+                    kind: MessageKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("e-mail kind {kind:?}")))?,
+                    recipient: row.try_get("recipient")?,
+                    state: row.try_get("state")?,
+                    attempts: row.try_get("attempts")?,
+                    at: match row_time_opt(pool, row, "sent_at")? {
+                        Some(at) => at,
+                        None => row_time(pool, row, "next_attempt_at")?,
+                    },
+                    error: row.try_get("last_error")?,
+                })
+            }).collect()
+        })
+    }
+}
