@@ -32,7 +32,7 @@ first_date=$(echo "$dates" | head -n1)
 # that the tests link the libraries the release build compiled instead of compiling them again
 # (a package's `default` feature name alone changes its build).
 workspace=(--workspace --exclude frontend --no-default-features)
-http_suites=("${workspace[@]}" --test booking_page --test bot_api --test voicebot --test webhooks --test cli --test admin_api)
+http_suites=("${workspace[@]}" --test booking_page --test bot_api --test voicebot --test webhooks --test emails --test cli --test admin_api)
 
 step "unit, property and integration tests (SQLite and PostgreSQL), as of $first_date"
 BOOKING_TEST_NOW=$first_date scripts/with-env.sh cargo test --release "${workspace[@]}"

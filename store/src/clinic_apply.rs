@@ -13,7 +13,7 @@
 
 use crate::attention::{AffectedAppointment, Stranding};
 use crate::catalogue_admin::{ClinicCatalogue, Kind};
-use crate::clinic_file::{day_name, key_from_name, snake_case, BlockDef, Checked, ClinicFile, ExtraHoursItem, HoursItem, BlockItem, Days, HolidayItem, LocationItem, Price, ProductItem, ProviderItem, ServiceItem, Text, BookingItem};
+use crate::clinic_file::{day_name, key_from_name, snake_case, BlockDef, Checked, ClinicFile, ExtraHoursItem, HoursItem, BlockItem, Days, HolidayItem, LocationItem, NotificationsItem, Price, ProductItem, ProviderItem, ServiceItem, Text, BookingItem};
 use crate::schedule_admin::{NewRules, ProviderSchedule, RuleKind};
 use crate::staff::{Actor, Invitation};
 use crate::{with_pool, NewClinic, Store, StoreError};
@@ -21,6 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use domain::catalogue::{format_price, ProductDef, ProviderDef};
 use domain::clinic::ClinicSettings;
+use domain::notify::NotificationSettings;
 use domain::patient::Email;
 use domain::schedule::{ExceptionDef, HoursDef};
 use domain::staff::ClinicProfile;
@@ -54,6 +55,7 @@ struct Current {
     tz: Tz,
     profile: ClinicProfile,
     settings: ClinicSettings,
+    notifications: NotificationSettings,
     origins: Vec<String>,
     holidays: BTreeMap<NaiveDate, String>,
     catalogue: ClinicCatalogue,
@@ -79,6 +81,7 @@ impl Current {
 enum Step {
     CreateClinic,
     UpdateClinic(Vec<String>),
+    Notifications(Vec<String>),
     Origins(Vec<String>),
     /// Create (`id` None) or change an entry, listing the changed keys.
     Save { kind: Kind, key: String, id: Option<i64>, changed: Vec<String> },
@@ -122,6 +125,7 @@ impl Step {
         match self {
             Step::CreateClinic => vec![format!("clinic {slug}: create")],
             Step::UpdateClinic(changed) => vec![format!("clinic {slug}: change {}", changed.join(", "))],
+            Step::Notifications(changed) => vec![format!("notifications: change {}", changed.join(", "))],
             Step::Origins(o) if o.is_empty() => vec!["embed origins: none".into()],
             Step::Origins(o) => vec![format!("embed origins: {}", o.join(" "))],
             Step::Save { kind, key, id: None, .. } => vec![format!("{} {key}: create", kind.name())],
@@ -241,6 +245,7 @@ impl Store {
             tz,
             profile: config.profile,
             settings: config.settings,
+            notifications: self.notification_settings(clinic_id).await?,
             origins,
             holidays,
             catalogue,
@@ -306,6 +311,9 @@ impl Store {
                 }
                 Step::UpdateClinic(_) => {
                     self.update_clinic(clinic_id, actor, &checked.profile, &checked.settings, now).await?;
+                }
+                Step::Notifications(_) => {
+                    self.update_notification_settings(clinic_id, actor, &checked.notifications, now).await?;
                 }
                 Step::Origins(origins) => {
                     self.save_embed_origins(actor, clinic_id, origins, now).await?;
@@ -462,6 +470,10 @@ fn steps(checked: &Checked, current: Option<&Current>) -> Vec<Step> {
             if Some(checked.settings) != fresh {
                 out.push(Step::UpdateClinic(changed_keys(&BookingItem::default(), &booking_item(&checked.settings))));
             }
+            let fresh = NotificationSettings::default();
+            if checked.notifications != fresh {
+                out.push(Step::Notifications(changed_keys(&NotificationsItem::from(&fresh), &NotificationsItem::from(&checked.notifications))));
+            }
             if !checked.origins.is_empty() {
                 out.push(Step::Origins(checked.origins.clone()));
             }
@@ -471,6 +483,9 @@ fn steps(checked: &Checked, current: Option<&Current>) -> Vec<Step> {
             changed.extend(changed_keys(&booking_item(&c.settings), &booking_item(&checked.settings)));
             if !changed.is_empty() {
                 out.push(Step::UpdateClinic(changed));
+            }
+            if c.notifications != checked.notifications {
+                out.push(Step::Notifications(changed_keys(&NotificationsItem::from(&c.notifications), &NotificationsItem::from(&checked.notifications))));
             }
             if c.origins != checked.origins {
                 out.push(Step::Origins(checked.origins.clone()));
@@ -718,6 +733,7 @@ fn to_file(slug: &str, c: &Current) -> ClinicFile {
         time_zone: c.profile.time_zone.clone(),
         embed_origins: c.origins.clone(),
         booking: booking_item(&c.settings),
+        notifications: NotificationsItem::from(&c.notifications),
         holidays: c.holidays.iter().map(|(d, name)| HolidayItem { date: Text(d.to_string()), name: name.clone() }).collect(),
         locations: locations.collect(),
         services: services.collect(),

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use domain::catalogue::{check_text, LocationDef, ProductDef, ProductInput, ProviderDef, ServiceDef};
 use domain::clinic::ClinicSettings;
+use domain::notify::NotificationSettings;
 use domain::patient::PatientField;
 use domain::schedule::{ExceptionDef, HoursDef, LocalTime, WeeklyInterval};
 use domain::staff::ClinicProfile;
@@ -41,6 +42,9 @@ pub struct ClinicFile {
     pub embed_origins: Vec<String>,
     #[serde(default)]
     pub booking: BookingItem,
+    /// What patients are sent by e-mail; left out, everything is sent.
+    #[serde(default)]
+    pub notifications: NotificationsItem,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holidays: Vec<HolidayItem>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -98,6 +102,44 @@ impl Default for BookingItem {
             horizon_days: defaults::horizon(),
             change_cutoff_minutes: defaults::cutoff(),
             hold_minutes: defaults::hold(),
+        }
+    }
+}
+
+/// Patient e-mails; a key left out takes the default (every message on, the reminder a day
+/// ahead, the server's sender, no note).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsItem {
+    pub confirmation: bool,
+    pub rescheduled: bool,
+    pub cancelled: bool,
+    pub reminder: bool,
+    pub reminder_minutes: i64,
+    /// `Name <address>` or an address; empty: the server's `BOOKING_MAIL_FROM`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub sender: String,
+    /// Added to every message (directions, what to bring).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+impl Default for NotificationsItem {
+    fn default() -> Self {
+        NotificationsItem::from(&NotificationSettings::default())
+    }
+}
+
+impl From<&NotificationSettings> for NotificationsItem {
+    fn from(s: &NotificationSettings) -> Self {
+        NotificationsItem {
+            confirmation: s.confirmation,
+            rescheduled: s.rescheduled,
+            cancelled: s.cancelled,
+            reminder: s.reminder,
+            reminder_minutes: i64::from(s.reminder_minutes),
+            sender: s.sender.clone(),
+            note: s.note.clone(),
         }
     }
 }
@@ -325,6 +367,7 @@ pub(crate) struct Checked {
     pub(crate) slug: ClinicSlug,
     pub(crate) profile: ClinicProfile,
     pub(crate) settings: ClinicSettings,
+    pub(crate) notifications: NotificationSettings,
     pub(crate) origins: Vec<String>,
     pub(crate) holidays: BTreeMap<NaiveDate, String>,
     pub(crate) locations: IndexMap<String, (LocationDef, bool)>,
@@ -332,6 +375,14 @@ pub(crate) struct Checked {
     /// (service key, product with service id 0, archived)
     pub(crate) products: IndexMap<String, (String, ProductDef, bool)>,
     pub(crate) providers: IndexMap<String, CheckedProvider>,
+}
+
+/// A refusal's reason without the field name the file error names anyway.
+fn reason_of(e: DomainError) -> String {
+    match e {
+        DomainError::Invalid { reason, .. } => reason,
+        other => other.to_string(),
+    }
 }
 
 pub(crate) fn file_error(at: impl Into<String>, reason: impl Into<String>) -> StoreError {
@@ -581,7 +632,17 @@ impl ClinicFile {
             let rules = check_rules(&at, p, &locations, tz, today, now)?;
             providers.insert(key.clone(), CheckedProvider { def, services: keys, rules, archived: p.archived });
         }
-        Ok(Checked { slug, profile, settings, origins, holidays, locations, services, products, providers })
+        let n = &self.notifications;
+        let notifications = NotificationSettings {
+            confirmation: n.confirmation,
+            rescheduled: n.rescheduled,
+            cancelled: n.cancelled,
+            reminder: n.reminder,
+            reminder_minutes: domain::notify::check_reminder_minutes(n.reminder_minutes).map_err(|e| file_error("notifications.reminder_minutes", reason_of(e)))?,
+            sender: domain::notify::check_sender(&n.sender).map_err(|e| file_error("notifications.sender", reason_of(e)))?,
+            note: check_text("note", &n.note, domain::notify::MAX_NOTE).map_err(|e| file_error("notifications.note", reason_of(e)))?,
+        };
+        Ok(Checked { slug, profile, settings, notifications, origins, holidays, locations, services, products, providers })
     }
 }
 

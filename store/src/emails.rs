@@ -3,7 +3,7 @@
 //! Every appointment change writes an outbox event in its own transaction (`booking.rs`). Here
 //! each event is turned, once, into the message it owes the patient (confirmation, rescheduled,
 //! cancelled) and the reminder it schedules; the row's `once_key` (the event's id, or the
-//! appointment and the start a reminder is for) makes that idempotent, so an event looked at
+//! event that scheduled a reminder) makes that idempotent, so an event looked at
 //! twice (a crash between the insert and the mark) still owes one message. The mail worker
 //! claims due messages with a lease, like webhook deliveries (`webhooks.rs`), sends them and
 //! records the outcome: sent, retried later, or failed for good (the server refused the
@@ -327,26 +327,28 @@ impl Store {
                     sequence,
                     due,
                 };
+                if kind != MessageKind::Cancelled && settings.reminder {
+                    if let Some(at) = notify::reminder_at(start, event_at, settings.reminder_lead()) {
+                        owed.push(message(MessageKind::Reminder, format!("reminder:{event_id}"), at));
+                    }
+                }
                 if settings.sends(kind) {
                     owed.push(message(kind, event_id, now));
                 }
-                if kind != MessageKind::Cancelled && settings.reminder {
-                    if let Some(at) = notify::reminder_at(start, event_at, settings.reminder_lead()) {
-                        owed.push(message(MessageKind::Reminder, format!("reminder:{appointment_id}:{}", start.timestamp()), at));
-                    }
+                // Written event by event, in order: a later event's skip must see the
+                // reminder an earlier event of the same batch scheduled.
+                for o in owed.drain(..) {
+                    sqlx::query(
+                        "INSERT INTO patient_emails (clinic_id, appointment_id, kind, once_key, recipient, recipient_name, starts_at, ends_at,
+                             previous_starts_at, reason, by_clinic, sequence, next_attempt_at, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                         ON CONFLICT (once_key) DO NOTHING",
+                    )
+                    .bind(o.clinic_id).bind(o.appointment_id).bind(o.kind.as_str()).bind(&o.once_key).bind(&o.recipient).bind(&o.recipient_name)
+                    .bind(db_time(pool, o.start)).bind(db_time(pool, o.end)).bind(o.previous_start.map(|t| db_time(pool, t)))
+                    .bind(&o.reason).bind(o.by_clinic).bind(o.sequence).bind(db_time(pool, o.due)).bind(db_time(pool, now))
+                    .execute(&mut *tx).await?;
                 }
-            }
-            for o in &owed {
-                sqlx::query(
-                    "INSERT INTO patient_emails (clinic_id, appointment_id, kind, once_key, recipient, recipient_name, starts_at, ends_at,
-                         previous_starts_at, reason, by_clinic, sequence, next_attempt_at, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                     ON CONFLICT (once_key) DO NOTHING",
-                )
-                .bind(o.clinic_id).bind(o.appointment_id).bind(o.kind.as_str()).bind(&o.once_key).bind(&o.recipient).bind(&o.recipient_name)
-                .bind(db_time(pool, o.start)).bind(db_time(pool, o.end)).bind(o.previous_start.map(|t| db_time(pool, t)))
-                .bind(&o.reason).bind(o.by_clinic).bind(o.sequence).bind(db_time(pool, o.due)).bind(db_time(pool, now))
-                .execute(&mut *tx).await?;
             }
             sqlx::query(&format!("UPDATE outbox SET mailed_at = $1 WHERE id IN ({outbox_ids})")).bind(db_time(pool, now)).execute(&mut *tx).await?;
             tx.commit().await?;

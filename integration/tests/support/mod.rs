@@ -12,6 +12,8 @@ use store::testing::{scalar_i64, test_clock, TestDb};
 use store::{Clock, DemoSeed, Store};
 
 pub const DEMO_KEY: &str = "bk_test_demo_key";
+/// What the manage links of these servers are signed with.
+pub const LINK_PASSPHRASE: &str = "bot api test passphrase";
 /// The demo voice bot's key (user `demo-voice`).
 pub const DEMO_VOICE_KEY: &str = "bk_test_demo_voice_key";
 
@@ -46,7 +48,7 @@ pub async fn spawn_with(db: TestDb, api_options: ApiOptions) -> Api {
     let seeded = db.store.seed_demo(&DemoSeed { now: clock.now(), api_key: DEMO_KEY.into(), voice_key: DEMO_VOICE_KEY.into() }).await.unwrap();
     let store::SeedOutcome::Created { clinic_id } = seeded else { panic!("fresh database") };
     let options = LeptosOptions::builder().output_name("booking").site_root("target/site").build();
-    let app = server::router(db.store.clone(), LinkKey::from_passphrase("bot api test passphrase"), options, &api_options);
+    let app = server::router(db.store.clone(), LinkKey::from_passphrase(LINK_PASSPHRASE), options, &api_options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -99,6 +99,7 @@ pub fn routes(api: Api) -> Router {
         .route("/appointments/{id}/check-in", post(staff::check_in))
         .route("/appointments/{id}/complete", post(staff::complete))
         .route("/appointments/{id}/no-show", post(staff::no_show))
+        .route("/appointments/{id}/emails", get(staff::emails))
         .route("/patients/{id}/register", post(staff::register))
         .route("/credentials/rotate", post(credentials::rotate_own))
         .route_layer(axum::middleware::from_fn_with_state(api.clone(), auth::staff_only));

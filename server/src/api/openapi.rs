@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi};
         catalogue::calendars, catalogue::patient, catalogue::availability,
         appointments::create, appointments::list, appointments::one, appointments::reschedule, appointments::cancel,
         credentials::rotate_own,
-        staff::create, staff::check_in, staff::complete, staff::no_show, staff::register,
+        staff::create, staff::check_in, staff::complete, staff::no_show, staff::emails, staff::register,
         webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries, webhooks::redeliver,
         admin::get_clinic, admin::put_clinic, admin::audit,
         credentials::list, credentials::create, credentials::rotate, credentials::revoke,

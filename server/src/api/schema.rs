@@ -143,6 +143,32 @@ pub struct AppointmentList {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+pub struct PatientEmails {
+    /// Oldest first.
+    pub emails: Vec<PatientEmail>,
+}
+
+/// One message to the patient about an appointment.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientEmail {
+    pub id: String,
+    /// confirmation, rescheduled, cancelled or reminder.
+    pub kind: String,
+    pub recipient: String,
+    /// pending (queued, or waiting for a retry or its time), sent, failed (the mail server
+    /// refused it for good, or every retry failed) or skipped (a reminder the appointment no
+    /// longer needed).
+    pub state: String,
+    pub attempts: i64,
+    /// When it was sent; else when it is (or was last) due.
+    pub at: String,
+    /// Why it failed or was skipped; the mail server's answer when it gave one.
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Registered {
     pub patient_id: String,
     pub temporary_patient_id: Option<String>,

@@ -163,6 +163,29 @@ pub async fn no_show(State(api): State<Api>, Extension(f): Extension<Facility>, 
     move_to(api, f, id, AppointmentStatus::NoShow).await
 }
 
+/// What the patient was sent about an appointment: each message with its state, and for one
+/// that failed, the mail server's answer.
+#[utoipa::path(get, path = "/api/v1/staff/appointments/{id}/emails", tag = "staff", params(("id" = String, Path)),
+    summary = "The e-mails the patient was sent about an appointment, and any that could not be delivered",
+    responses((status = 200, body = schema::PatientEmails)))]
+pub async fn emails(State(api): State<Api>, Extension(f): Extension<Facility>, Path(id): Path<String>) -> Result<Json<schema::PatientEmails>, ApiError> {
+    let current = visible(&api, &f, path_id(&id, "appointment")?).await?;
+    let log = api.store.appointment_emails(f.clinic_id, current.id).await?;
+    let emails = log
+        .into_iter()
+        .map(|e| schema::PatientEmail {
+            id: e.id.to_string(),
+            kind: e.kind.as_str().to_owned(),
+            recipient: e.recipient,
+            state: e.state,
+            attempts: e.attempts,
+            at: e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            error: e.error,
+        })
+        .collect();
+    Ok(Json(schema::PatientEmails { emails }))
+}
+
 /// Gives a patient known by a temporary id their permanent id (`patientCreated` event).
 #[utoipa::path(post, path = "/api/v1/staff/patients/{id}/register", tag = "staff", params(("id" = String, Path, description = "patient id or temporary id")),
     summary = "Gives a patient with a temporary id their permanent id",

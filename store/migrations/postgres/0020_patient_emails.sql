@@ -31,8 +31,8 @@ CREATE TABLE patient_emails (
     clinic_id        BIGINT  NOT NULL REFERENCES clinics(id),
     appointment_id   BIGINT  NOT NULL REFERENCES appointments(id),
     kind             TEXT    NOT NULL CHECK (kind IN ('confirmation', 'rescheduled', 'cancelled', 'reminder')),
-    -- What makes a message once: the event's id for a change's message; for a reminder, the
-    -- appointment and the start it reminds of.
+    -- What makes a message once: the event's id for a change's message, `reminder:` and the
+    -- id of the event (booking or move) that scheduled a reminder.
     once_key         TEXT    NOT NULL UNIQUE,
     -- The address and the name it is greeted by, as they were when the message was queued.
     recipient        TEXT    NOT NULL,
