@@ -1,7 +1,7 @@
 // Starts the release server on a free port with a fresh SQLite database and the demo clinic,
 // and launches headless Chromium. Everything is real: binary, database, HTTP, browser.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -71,6 +71,8 @@ export async function startServer({ embedOrigins = [], start = testStart(), env:
     LEPTOS_SITE_ROOT: join(root, "target/site"),
     BOOKING_DEMO_API_KEY: "bk_e2e_demo_key",
     BOOKING_DEMO_OWNER_PASSWORD: DEMO_OWNER_PASSWORD,
+    // Without an SMTP server, patient e-mails are written here (never into the checkout).
+    BOOKING_MAIL_DIR: join(dir, "mail"),
     RUST_LOG: "warn",
     ...extraEnv,
   };
@@ -96,8 +98,8 @@ export async function startServer({ embedOrigins = [], start = testStart(), env:
     });
     return { child, started };
   };
-  const stopChild = async (c) => {
-    c.kill("SIGTERM");
+  const stopChild = async (c, signal = "SIGTERM") => {
+    c.kill(signal);
     await new Promise((r) => (c.exitCode !== null ? r() : c.on("exit", r)));
   };
   let { child, started } = launch("127.0.0.1:0");
@@ -119,16 +121,82 @@ export async function startServer({ embedOrigins = [], start = testStart(), env:
         .filter((l) => l !== "")
         .map((l) => l.split("\t"));
     },
-    /// Stops the server, runs `whileDown` (e.g. a CLI command on its database), and starts it
-    /// again on the same address and database.
-    async restart(whileDown = async () => {}) {
-      await stopChild(child);
+    /// Stops the server (SIGTERM, or `signal`: SIGKILL for a crash), runs `whileDown` (e.g. a
+    /// CLI command on its database), and starts it again on the same address and database.
+    async restart(whileDown = async () => {}, signal = "SIGTERM") {
+      await stopChild(child, signal);
       await whileDown();
       ({ child, started } = launch(base.replace("http://", "")));
       await started;
     },
     async stop() {
       await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/// An SMTP server that keeps what it accepts (scripts/smtp-sink.py, aiosmtpd): recipients whose
+/// local part starts with `reject` are refused for good (550), `later` for now (451).
+export async function startSmtpSink() {
+  const dir = mkdtempSync(join(tmpdir(), "booking-smtp-"));
+  let child;
+  let port = 0;
+  const run = async () => {
+    child = spawn("python3", [join(root, "scripts/smtp-sink.py"), dir, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+    port = await new Promise((resolvePort, reject) => {
+      let out = "";
+      child.on("exit", (code) => reject(new Error(`the SMTP sink exited with ${code}: ${out}`)));
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
+        if (m) resolvePort(Number(m[1]));
+      });
+    });
+  };
+  const halt = async () => {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await exited;
+  };
+  await run();
+  return {
+    url: () => `smtp://127.0.0.1:${port}`,
+    /// Every message kept so far, parsed: [{ to, subject, text, html, messageId, ics }].
+    async messages() {
+      const { default: PostalMime } = await import("postal-mime");
+      const files = readdirSync(dir).filter((f) => f.endsWith(".eml")).sort();
+      return Promise.all(
+        files.map(async (f) => {
+          const m = await PostalMime.parse(readFileSync(join(dir, f)));
+          const ics = m.attachments.find((a) => a.filename === "appointment.ics");
+          return {
+            to: m.to?.[0]?.address,
+            subject: m.subject,
+            text: m.text,
+            html: m.html,
+            messageId: m.messageId,
+            ics: ics ? new TextDecoder().decode(ics.content) : null,
+          };
+        }),
+      );
+    },
+    /// Waits until `done(messages)` holds.
+    async waitFor(done, what, ms = 20_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const got = await this.messages();
+        if (done(got)) return got;
+        if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}: ${JSON.stringify(got.map((m) => [m.to, m.subject]))}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    /// Stops the server, as if the mail host went down; `start` brings it back on its port.
+    stop: halt,
+    start: run,
+    async close() {
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };

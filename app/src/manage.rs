@@ -37,6 +37,8 @@ pub struct Manage {
     pub cutoff_hours: String,
     pub headline: Option<String>,
     pub event: Option<BookingEvent>,
+    /// Whether the reminder e-mail is wanted, when the patient has that choice.
+    pub reminder: Option<bool>,
 }
 
 #[server(endpoint = "manage")]
@@ -47,6 +49,12 @@ pub async fn load_manage(token: String, done: Option<String>, lang: Option<Strin
 #[server(endpoint = "cancel_booking")]
 pub async fn cancel_booking(token: String, reason: Option<String>, lang: Option<String>, embed: Option<String>) -> Result<(), AppError> {
     crate::server::with_status(ssr::cancel(token, reason.unwrap_or_default(), Carry { lang, embed })).await
+}
+
+/// Turns the appointment's reminder e-mail off or back on (`wanted`: `on` or `off`).
+#[server(endpoint = "set_reminder")]
+pub async fn set_reminder(token: String, wanted: String, lang: Option<String>, embed: Option<String>) -> Result<(), AppError> {
+    crate::server::with_status(ssr::set_reminder(token, wanted, Carry { lang, embed })).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,7 +128,9 @@ mod ssr {
                 let start = v.start.with_timezone(&v.tz).to_rfc3339();
                 (Some(locale.t(msg).to_owned()), Some(BookingEvent { kind: event.into(), reference: reference(v.id), start }))
             }
-            Some(other) => return Err(AppError::invalid("done", format!("{other:?} is not booked, rescheduled or cancelled"))),
+            Some("reminder-off") => (Some(locale.t(Msg::ReminderTurnedOff).to_owned()), None),
+            Some("reminder-on") => (Some(locale.t(Msg::ReminderTurnedOn).to_owned()), None),
+            Some(other) => return Err(AppError::invalid("done", format!("{other:?} is not booked, rescheduled, cancelled, reminder-off or reminder-on"))),
         };
         let active = matches!(v.status, AppointmentStatus::Booked | AppointmentStatus::Pending);
         let cutoff = Duration::minutes(i64::from(v.change_cutoff_minutes));
@@ -143,7 +153,28 @@ mod ssr {
             cutoff_hours: format!("{}", (v.change_cutoff_minutes + 59) / 60),
             headline,
             event,
+            reminder: match active {
+                true => store()?.reminder_choice(v.id).await?,
+                false => None,
+            },
         })
+    }
+
+    pub async fn set_reminder(token: String, wanted: String, carry: Carry) -> Result<(), AppError> {
+        let wanted = match wanted.trim() {
+            "on" => true,
+            "off" => false,
+            other => return Err(AppError::invalid("wanted", format!("{other:?} is neither on nor off"))),
+        };
+        let view = open_link(&token).await?;
+        let store = store()?;
+        if store.reminder_choice(view.id).await?.is_none() {
+            return Err(AppError::invalid("wanted", "this appointment gets no reminder e-mail"));
+        }
+        store.set_reminder_wanted(view.id, wanted, now()?).await?;
+        let done = if wanted { "reminder-on" } else { "reminder-off" };
+        leptos_axum::redirect(&carry.href(&format!("/manage/{token}"), &[("done", done.into())]));
+        Ok(())
     }
 
     pub async fn cancel(token: String, reason: String, carry: Carry) -> Result<(), AppError> {
@@ -304,6 +335,33 @@ fn ManageView(m: Manage) -> impl IntoView {
         </p>
         {actions}
         {m.can_change.then(|| view! { <p class="mt-2 text-sm text-slate-600">{locale.t(Msg::CutoffRule)} " " {m.cutoff_hours.clone()}</p> })}
+        {m.reminder.map(|wanted| view! { <ReminderChoice locale token=m.token.clone() wanted carry=carry.clone()/> })}
+    }
+}
+
+/// The reminder e-mail, on or off: a form that works without JavaScript.
+#[component]
+fn ReminderChoice(locale: Locale, token: String, wanted: bool, carry: Carry) -> impl IntoView {
+    let set = ServerAction::<SetReminder>::new();
+    let problem = crate::refusal(set).map(|e| view! { <Problem e locale/> });
+    let (note, button, next) = match wanted {
+        true => (Msg::ReminderOn, Msg::TurnReminderOff, "off"),
+        false => (Msg::ReminderOff, Msg::TurnReminderOn, "on"),
+    };
+    view! {
+        <leptos::form::ActionForm action=set>
+            <input type="hidden" name="token" value=token/>
+            <input type="hidden" name="wanted" value=next/>
+            {carry.hidden_inputs()}
+            <div class="mt-4 flex flex-col gap-2 rounded-lg bg-white p-3 ring-1 ring-slate-200 sm:flex-row sm:items-center sm:justify-between">
+                <p data-testid="reminder-state">{locale.t(note)}</p>
+                <button type="submit" data-testid="reminder-toggle"
+                    class="rounded-lg border border-teal-800 px-4 py-2 font-semibold text-teal-800 hover:bg-teal-50">
+                    {locale.t(button)}
+                </button>
+            </div>
+            <div aria-live="assertive">{problem}</div>
+        </leptos::form::ActionForm>
     }
 }
 

@@ -145,6 +145,17 @@ pub fn check_sender(raw: &str) -> Result<String, DomainError> {
     })
 }
 
+/// A checked sender's display name (if any) and address: `Praxis Nord <a@b.de>` gives
+/// `(Some("Praxis Nord"), "a@b.de")`. The name goes into the message as it is written, encoded
+/// by the mail library, so it needs no quoting rules of its own.
+pub fn sender_parts(sender: &str) -> (Option<&str>, &str) {
+    let sender = sender.trim();
+    match sender.strip_suffix('>').and_then(|r| r.rsplit_once('<')) {
+        Some((name, address)) => (Some(name.trim()).filter(|n| !n.is_empty()), address.trim()),
+        None => (None, sender),
+    }
+}
+
 /// When the reminder of an appointment starting at `start`, booked (or moved) at `changed_at`,
 /// goes out: `lead` before the start, or never when that moment had already passed when the
 /// appointment was made (a patient who books for this afternoon needs no reminder).
@@ -223,6 +234,13 @@ mod tests {
             assert!(check_sender(bad).is_err(), "{bad:?}");
         }
         assert!(check_sender(&format!("{} <a@b.de>", "n".repeat(121))).is_err());
+    }
+
+    #[test]
+    fn a_sender_splits_into_its_name_and_address() {
+        assert_eq!(sender_parts("Praxis Dr. Müller <termine@praxis.de>"), (Some("Praxis Dr. Müller"), "termine@praxis.de"));
+        assert_eq!(sender_parts("termine@praxis.de"), (None, "termine@praxis.de"));
+        assert_eq!(sender_parts(" <termine@praxis.de>"), (None, "termine@praxis.de"));
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl Guard {
     fn limiter(&self, function: &str) -> &RateLimiter<String> {
         match function {
             "hold_slot" => &self.0.holds,
-            "confirm_booking" | "cancel_booking" | "reschedule_booking" => &self.0.changes,
+            "confirm_booking" | "cancel_booking" | "reschedule_booking" | "set_reminder" => &self.0.changes,
             _ => &self.0.others,
         }
     }

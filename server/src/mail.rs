@@ -116,7 +116,11 @@ pub fn compose(options: &MailOptions, m: &DueEmail, now: DateTime<Utc>) -> Resul
         "" => options.default_sender.as_str(),
         own => own,
     };
-    let from: Mailbox = sender.parse().map_err(|e| format!("the sender {sender:?} is not an address: {e}"))?;
+    let (sender_name, sender_address) = domain::notify::sender_parts(sender);
+    let from = Mailbox::new(
+        sender_name.map(str::to_owned),
+        sender_address.parse().map_err(|e| format!("the sender {sender:?} is not an address: {e}"))?,
+    );
     let address = m.recipient.parse().map_err(|e| format!("the patient's address is not valid: {e}"))?;
     let name = Some(m.recipient_name.clone()).filter(|n| !n.is_empty());
     let ics = domain::ics::calendar(&app::mail::calendar_event(m, &links), now);

@@ -35,6 +35,9 @@ pub struct DeskAppointment {
     pub reason: String,
     pub cancellation_reason: Option<String>,
     pub patient: Option<DeskPatient>,
+    /// The latest message to the patient that the mail server refused for good (or that every
+    /// retry failed): its kind and the server's answer, so that the desk can call instead.
+    pub email_failed: Option<(String, String)>,
 }
 
 /// Who attends, with what tells namesakes apart.
@@ -88,7 +91,9 @@ impl Store {
             let rows = sqlx::query(
                 "SELECT a.id, a.location_id, a.provider_id, pv.display_name AS provider_name, COALESCE(pr.name, s.name) AS product_name, a.starts_at, a.ends_at,
                         a.status, a.source, a.token_number, a.queue_number, a.reason, a.cancellation_reason,
-                        p.id AS patient_id, p.first_name, p.last_name, p.birth_date, p.temporary_id, p.registered
+                        p.id AS patient_id, p.first_name, p.last_name, p.birth_date, p.temporary_id, p.registered,
+                        (SELECT e.kind FROM patient_emails e WHERE e.appointment_id = a.id AND e.state = 'failed' ORDER BY e.id DESC LIMIT 1) AS email_failed,
+                        (SELECT e.last_error FROM patient_emails e WHERE e.appointment_id = a.id AND e.state = 'failed' ORDER BY e.id DESC LIMIT 1) AS email_error
                    FROM appointments a
                    JOIN services s ON s.id = a.service_id
                    JOIN providers pv ON pv.id = a.provider_id
@@ -127,6 +132,9 @@ impl Store {
                         reason: row.try_get("reason")?,
                         cancellation_reason: row.try_get("cancellation_reason")?,
                         patient,
+                        email_failed: row.try_get::<Option<String>, _>("email_failed")?
+                            .map(|kind| Ok::<_, StoreError>((kind, row.try_get::<Option<String>, _>("email_error")?.unwrap_or_default())))
+                            .transpose()?,
                     })
                 })
                 .collect()

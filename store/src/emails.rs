@@ -218,12 +218,26 @@ impl Store {
         })
     }
 
-    /// Whether the patient of an appointment still wants its reminder.
-    pub async fn reminder_wanted(&self, appointment_id: i64) -> Result<bool, StoreError> {
-        let opted_out: Option<i64> = with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT appointment_id FROM reminder_opt_outs WHERE appointment_id = $1").bind(appointment_id).fetch_optional(pool).await?
-        });
-        Ok(opted_out.is_none())
+    /// What the patient of an appointment can choose about its reminder: `None` when there
+    /// is nothing to choose (the clinic sends no reminders, or the patient gave no address),
+    /// else whether the reminder is wanted.
+    pub async fn reminder_choice(&self, appointment_id: i64) -> Result<Option<bool>, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT c.email_reminder, COALESCE(b.email, '') AS booker_email, COALESCE(p.email, '') AS attendee_email,
+                        (SELECT COUNT(*) FROM reminder_opt_outs o WHERE o.appointment_id = a.id) AS opted_out
+                   FROM appointments a
+                   JOIN clinics c ON c.id = a.clinic_id
+                   LEFT JOIN patients b ON b.id = a.booker_id
+                   LEFT JOIN patients p ON p.id = a.participant_id
+                  WHERE a.id = $1",
+            )
+            .bind(appointment_id).fetch_optional(pool).await?.ok_or(StoreError::NotFound("appointment"))?;
+            let sends: bool = row.try_get("email_reminder")?;
+            let addressed = [row.try_get::<String, _>("booker_email")?, row.try_get::<String, _>("attendee_email")?].iter().any(|e| !e.trim().is_empty());
+            let opted_out: i64 = row.try_get("opted_out")?;
+            Ok((sends && addressed).then_some(opted_out == 0))
+        })
     }
 
     /// Turns up to one batch of new outbox events into the messages they owe: the change's

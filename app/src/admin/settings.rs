@@ -108,6 +108,8 @@ pub struct SettingsView {
     pub hold_minutes: u32,
     /// Every IANA zone name, for the list to choose from.
     pub zones: Vec<String>,
+    /// What patients are sent.
+    pub emails: domain::notify::NotificationSettings,
     /// `saved` or `unchanged` after a post.
     pub done: Option<String>,
 }
@@ -136,6 +138,23 @@ pub async fn save_settings(
         ("holdMinutes", hold_minutes),
     ];
     crate::server::with_status(ssr::save(csrf, name, default_locale, time_zone, numbers)).await
+}
+
+/// Saves what patients are sent. A checkbox left unticked is not sent at all: `None` is off.
+#[allow(clippy::too_many_arguments)] // one argument per form field
+#[server(endpoint = "admin_save_emails")]
+pub async fn save_emails(
+    csrf: String,
+    confirmation: Option<String>,
+    rescheduled: Option<String>,
+    cancelled: Option<String>,
+    reminder: Option<String>,
+    reminder_minutes: String,
+    sender: String,
+    note: String,
+) -> Result<(), AppError> {
+    let ticks = [confirmation, rescheduled, cancelled, reminder].map(|t| t.is_some_and(|v| !v.is_empty()));
+    crate::server::with_status(ssr::save_emails(csrf, ticks, reminder_minutes, sender, note)).await
 }
 
 /// A whole number from a form field, refused naming the field.
@@ -168,8 +187,19 @@ mod ssr {
             change_cutoff_minutes: s.change_cutoff_minutes,
             hold_minutes: s.hold_minutes,
             zones,
+            emails: store()?.notification_settings(session.user.clinic_id).await?,
             done: done.filter(|d| d == "saved" || d == "unchanged"),
         })
+    }
+
+    pub async fn save_emails(csrf: String, ticks: [bool; 4], reminder_minutes: String, sender: String, note: String) -> Result<(), AppError> {
+        let session = for_change(&csrf, Role::can_configure).await?;
+        let minutes = domain::notify::check_reminder_minutes(i64::from(whole_number("reminderMinutes", &reminder_minutes)?))?;
+        let [confirmation, rescheduled, cancelled, reminder] = ticks;
+        let settings = domain::notify::NotificationSettings { confirmation, rescheduled, cancelled, reminder, reminder_minutes: minutes, sender, note }.check()?;
+        let changed = store()?.update_notification_settings(session.user.clinic_id, &Actor::staff(&session.user), &settings, now()?).await?;
+        leptos_axum::redirect(if changed { "/admin/settings?done=saved" } else { "/admin/settings?done=unchanged" });
+        Ok(())
     }
 
     pub async fn save(
@@ -212,6 +242,7 @@ fn SettingsForm(s: SettingsView) -> impl IntoView {
         .iter()
         .map(|z| view! { <option value=z.clone() selected=*z == current_zone>{z.clone()}</option> })
         .collect_view();
+    let emails = view! { <EmailsForm locale csrf=s.frame.csrf.clone() e=s.emails.clone()/> };
     let languages = crate::i18n::Locale::ALL
         .map(|l| view! { <option value=l.code() selected=l.code() == s.default_locale>{l.name()}</option> })
         .collect_view();
@@ -249,6 +280,49 @@ fn SettingsForm(s: SettingsView) -> impl IntoView {
                 </fieldset>
                 <button type="submit" class=BUTTON data-testid="save-settings">{t(locale, T::Save)}</button>
             </leptos::form::ActionForm>
+            {emails}
         </Console>
+    }
+}
+
+#[component]
+fn EmailsForm(locale: crate::i18n::Locale, csrf: String, e: domain::notify::NotificationSettings) -> impl IntoView {
+    let action = ServerAction::<SaveEmails>::new();
+    let problem = crate::refusal(action).map(|e| view! { <Problem e locale/> });
+    let boxes = [
+        ("confirmation", T::SendConfirmation, e.confirmation),
+        ("rescheduled", T::SendRescheduled, e.rescheduled),
+        ("cancelled", T::SendCancelled, e.cancelled),
+        ("reminder", T::SendReminder, e.reminder),
+    ]
+    .map(|(name, label, ticked)| {
+        view! {
+            <label class="flex items-center gap-2 py-1">
+                <input type="checkbox" name=name value="on" checked=ticked class="h-4 w-4" data-testid=format!("email-{name}")/>
+                {t(locale, label)}
+            </label>
+        }
+    })
+    .collect_view();
+    view! {
+        <div aria-live="assertive" class="mt-6">{problem}</div>
+        <leptos::form::ActionForm action>
+            <input type="hidden" name="csrf" value=csrf/>
+            <fieldset class=CARD id="emails">
+                <legend class="px-1 text-lg font-semibold">{t(locale, T::PatientEmails)}</legend>
+                <p class="mb-3 text-sm text-slate-600">{t(locale, T::PatientEmailsIntro)}</p>
+                <div class="mb-4">{boxes}</div>
+                <Field label=t(locale, T::ReminderMinutes) name="reminder_minutes" kind="number"
+                    value=e.reminder_minutes.to_string() hint=t(locale, T::ReminderMinutesHint)/>
+                <Field label=t(locale, T::Sender) name="sender" value=e.sender.clone() required=false hint=t(locale, T::SenderHint)/>
+                <div class="mb-4">
+                    <label for="note" class="mb-1 block font-medium">{t(locale, T::EmailNote)}</label>
+                    <textarea id="note" name="note" rows="3" maxlength=domain::notify::MAX_NOTE.to_string() aria-describedby="note-hint"
+                        class="w-full max-w-md rounded-md border border-slate-400 bg-white px-3 py-2">{e.note.clone()}</textarea>
+                    <p id="note-hint" class="mt-1 text-sm text-slate-600">{t(locale, T::EmailNoteHint)}</p>
+                </div>
+            </fieldset>
+            <button type="submit" class=BUTTON data-testid="save-emails">{t(locale, T::SaveEmails)}</button>
+        </leptos::form::ActionForm>
     }
 }

@@ -47,6 +47,8 @@ pub struct Visit {
     pub can_move: bool,
     /// The patient, when their record is still temporary: the desk can register them.
     pub temporary_patient: Option<i64>,
+    /// "E-mail not delivered (confirmation): 550 ...", when the mail server refused one.
+    pub email_failed: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -282,6 +284,15 @@ mod ssr {
             can_cancel: ok(AppointmentStatus::Cancelled),
             can_move: matches!(a.status, AppointmentStatus::Booked | AppointmentStatus::Pending),
             temporary_patient: a.patient.as_ref().filter(|p| !p.registered).map(|p| p.id),
+            email_failed: a.email_failed.as_ref().map(|(kind, error)| {
+                let kind = match kind.as_str() {
+                    "confirmation" => D::EmailConfirmation,
+                    "rescheduled" => D::EmailRescheduled,
+                    "cancelled" => D::EmailCancelled,
+                    _ => D::EmailReminder,
+                };
+                format!("{} ({}): {error}", d(locale, D::EmailFailed), d(locale, kind))
+            }),
         }
     }
 
@@ -640,6 +651,7 @@ fn VisitCard(
             <p class="text-sm">{v.product.clone()}</p>
             {(!v.reason.is_empty()).then(|| view! { <p class="text-sm italic text-slate-700">{v.reason.clone()}</p> })}
             {v.cancellation_reason.clone().map(|r| view! { <p class="text-sm text-slate-700">{d(locale, D::Cancelled)} ": " {r}</p> })}
+            {v.email_failed.clone().map(|e| view! { <p class="text-sm font-medium text-red-800" data-testid="email-failed">{e}</p> })}
             {queue}
             {(!done).then(|| view! {
                 <div class="mt-2 flex flex-wrap items-start gap-2">{check_in}{complete}{no_show}{move_link}{register_form}{cancel_form}</div>
