@@ -118,6 +118,7 @@ const common = {
   BOOKING_DEMO_API_KEY: key,
   BOOKING_DEMO_OWNER_PASSWORD: password,
   BOOKING_API_RATE_LIMIT: "4000000000",
+  BOOKING_MAIL_DIR: join(tmpdir(), `booking-desk-latency-mail-${process.pid}`),
   RUST_LOG: "warn",
 };
 

@@ -16,6 +16,7 @@ if [ "${1:-}" = "--serve" ]; then
   work=$(mktemp -d)
   trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
   export DATABASE_URL="sqlite://$work/booking.db?mode=rwc" LEPTOS_SITE_ADDR=127.0.0.1:0 LEPTOS_SITE_ROOT=target/site
+  export BOOKING_MAIL_DIR="$work/mail"
   export BOOKING_DEMO_API_KEY="bk_readme_example_key" BOOKING_DEMO_VOICE_KEY="bk_readme_voice_key"
   target/release/server seed-demo >/dev/null
   target/release/server serve >"$work/out" 2>"$work/err" &

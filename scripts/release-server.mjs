@@ -37,6 +37,8 @@ export function sqliteEnv(work, extra = {}) {
     DATABASE_URL: `sqlite://${work}/booking.db?mode=rwc`,
     LEPTOS_SITE_ADDR: "127.0.0.1:0",
     LEPTOS_SITE_ROOT: "target/site",
+    // Patient e-mails (written as files without an SMTP server) stay in the folder too.
+    BOOKING_MAIL_DIR: `${work}/mail`,
     RUST_LOG: "warn",
     ...extra,
   };

@@ -41,6 +41,8 @@ target/release/server migrate
 target/release/server seed-demo
 
 base="http://$LEPTOS_SITE_ADDR"
+# Never the URL itself: it may hold the SMTP password.
+if [ -n "${BOOKING_SMTP_URL:-}" ]; then mail="sent through the SMTP server of BOOKING_SMTP_URL"; else mail="written as .eml files to ${BOOKING_MAIL_DIR:-data/mail} (set BOOKING_SMTP_URL to send them)"; fi
 cat <<INFO
 
   Patient booking page   $base/book/demo
@@ -50,6 +52,7 @@ cat <<INFO
   Bot API credentials    user demo, key $BOOKING_DEMO_API_KEY   (HTTP Basic)
   Voice-bot credentials  user demo-voice, key $BOOKING_DEMO_VOICE_KEY   (line demo-sip)
   Database               $DATABASE_URL
+  Patient e-mails        $mail
 
 INFO
 exec target/release/server serve

@@ -155,9 +155,10 @@ pub fn render(m: &DueEmail, links: &Links) -> Letter {
         "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
          <body style=\"margin:0;padding:24px;background:#f8fafc;color:#0f172a;font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5\">\
          <div style=\"max-width:560px;margin:0 auto;background:#ffffff;border:1px solid #e2e8f0;border-radius:8px;padding:24px\">\
-         <p>{}</p><p>{}</p><table role=\"presentation\" style=\"border-collapse:collapse;margin:16px 0\">",
+         <p style=\"margin-top:0;font-size:18px;font-weight:bold\">{}</p><p>{}</p><p>{}</p><table role=\"presentation\" style=\"border-collapse:collapse;margin:16px 0\">",
         locale.code(),
         escape(&subject),
+        escape(clinic),
         escape(&greeting),
         escape(&lead)
     );
@@ -223,17 +224,13 @@ mod tests {
     use chrono::TimeZone;
     use domain::appointment::AppointmentStatus;
     use domain::notify::NotificationSettings;
+    use store::emails::QueuedEmail;
     use store::ClinicRecord;
     use store::AppointmentView;
 
     fn due(kind: MessageKind, locale: &str) -> DueEmail {
         let start = Utc.with_ymd_and_hms(2026, 12, 14, 8, 0, 0).unwrap();
         DueEmail {
-            id: 1,
-            attempt: 1,
-            kind,
-            recipient: "hanna@example.org".into(),
-            recipient_name: "Hanna Müller".into(),
             appointment: AppointmentView {
                 id: 42,
                 clinic: ClinicRecord { id: 1, slug: domain::ClinicSlug::parse("praxis-nord").unwrap(), name: "Praxis <Nord>".into(), default_locale: locale.into() },
@@ -258,14 +255,21 @@ mod tests {
                 change_cutoff_minutes: 1440,
                 changes: 0,
             },
-            start,
-            end: start + chrono::Duration::minutes(30),
-            previous_start: None,
-            reason: String::new(),
-            by_clinic: false,
-            sequence: 0,
-            settings: NotificationSettings { note: "Lift to the 2nd floor.".into(), ..Default::default() },
-            queued_at: start - chrono::Duration::days(3),
+            message: QueuedEmail {
+                id: 1,
+                attempt: 1,
+                kind,
+                recipient: "hanna@example.org".into(),
+                recipient_name: "Hanna Müller".into(),
+                start,
+                end: start + chrono::Duration::minutes(30),
+                previous_start: None,
+                reason: String::new(),
+                by_clinic: false,
+                sequence: 0,
+                settings: NotificationSettings { note: "Lift to the 2nd floor.".into(), ..Default::default() },
+                queued_at: start - chrono::Duration::days(3),
+            },
         }
     }
 
@@ -297,7 +301,7 @@ mod tests {
     #[test]
     fn german_clinics_write_german() {
         let mut m = due(MessageKind::Rescheduled, "de");
-        m.previous_start = Some(m.start - chrono::Duration::days(1));
+        m.message.previous_start = Some(m.start - chrono::Duration::days(1));
         let letter = render(&m, &links());
         assert_eq!(letter.subject, "Termin verschoben: Physiotherapy (First visit) – Montag, 14. Dezember 2026");
         assert!(letter.text.contains("Guten Tag Hanna Müller,"), "{}", letter.text);
@@ -308,8 +312,8 @@ mod tests {
     #[test]
     fn a_cancellation_by_the_clinic_says_so_with_the_reason_and_offers_a_new_booking() {
         let mut m = due(MessageKind::Cancelled, "en");
-        m.by_clinic = true;
-        m.reason = "Dr. Wagner is ill".into();
+        m.message.by_clinic = true;
+        m.message.reason = "Dr. Wagner is ill".into();
         let letter = render(&m, &links());
         assert!(letter.text.contains("Praxis <Nord> has cancelled your appointment."), "{}", letter.text);
         assert!(letter.text.contains("Reason:") && letter.text.contains("Dr. Wagner is ill"));

@@ -238,6 +238,52 @@ async fn a_bad_file_creates_nothing(db: TestDb) {
     assert!(matches!(store.export_clinic(&demo_slug(), now).await, Err(StoreError::NotFound("clinic"))));
 }
 
+async fn the_file_sets_what_patients_are_emailed_and_refuses_bad_values_naming_the_key(db: TestDb) {
+    let store = db.store;
+    let now = test_clock().now();
+    seeded_demo(&store, now).await;
+    let clinic = store.clinic_by_slug(&demo_slug()).await.unwrap().id;
+    let demo = store.notification_settings(clinic).await.unwrap();
+    assert_eq!(demo.note, "Please bring your insurance card and arrive five minutes early.", "the demo file's note");
+    let changed = store::DEMO_FILE
+        .replace("rescheduled = true", "rescheduled = false")
+        .replace("reminder_minutes = 1440", "reminder_minutes = 2880")
+        .replace("Please bring your insurance card and arrive five minutes early.", "Lift to the 2nd floor.");
+    let plan = store.plan_clinic_file(&ClinicFile::parse(&changed).unwrap(), now).await.unwrap();
+    assert!(plan.changes.contains(&"notifications: change note, reminder_minutes, rescheduled".to_owned()), "{:?}", plan.changes);
+    let audit = audit_rows(&store).await;
+    store.apply_clinic_file(&ClinicFile::parse(&changed).unwrap(), None, &Actor::cli(), Stranding::Flag, now).await.unwrap();
+    let applied = store.notification_settings(clinic).await.unwrap();
+    assert!(!applied.rescheduled && applied.confirmation && applied.reminder);
+    assert_eq!((applied.reminder_minutes, applied.note.as_str()), (2880, "Lift to the 2nd floor."));
+    assert!(audit_rows(&store).await > audit);
+    assert!(scalar_i64(&store, "SELECT COUNT(*) FROM audit_log WHERE action = 'clinic.notifications'").await >= 1);
+    let text = exported(&store, now).await;
+    assert!(text.contains("[notifications]") && text.contains("reminder_minutes = 2880") && text.contains("rescheduled = false"), "{text}");
+    // A file without the section means the defaults: everything sent, a day ahead, no note.
+    let plain: String = changed.lines().filter(|l| !l.starts_with("[notifications]") && ![
+        "confirmation", "rescheduled", "cancelled", "reminder", "reminder_minutes", "sender", "note",
+    ].iter().any(|k| l.starts_with(&format!("{k} =")))).collect::<Vec<_>>().join("\n");
+    store.apply_clinic_file(&ClinicFile::parse(&plain).unwrap(), None, &Actor::cli(), Stranding::Flag, now).await.unwrap();
+    assert_eq!(store.notification_settings(clinic).await.unwrap(), domain::notify::NotificationSettings::default());
+
+    for (from, to, key) in [
+        ("reminder_minutes = 1440", "reminder_minutes = 30", "notifications.reminder_minutes"),
+        ("sender = \"Stadtpark Health Clinic <appointments@stadtpark-clinic.example>\"", "sender = \"Stadtpark <not an address>\"", "notifications.sender"),
+        ("note = \"Please", "note = \"\\u0007Please", "notifications.note"),
+    ] {
+        let bad = store::DEMO_FILE.replace(from, to);
+        assert_ne!(bad, store::DEMO_FILE, "{from}");
+        match store.apply_clinic_file(&ClinicFile::parse(&bad).unwrap(), None, &Actor::cli(), Stranding::Flag, now).await {
+            Err(StoreError::ClinicFile { at, .. }) => assert_eq!(at, key),
+            other => panic!("{key}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(store.notification_settings(clinic).await.unwrap(), domain::notify::NotificationSettings::default(), "refused files change nothing");
+    let misspelt = store::DEMO_FILE.replace("reminder_minutes = 1440", "reminder_minuts = 1440");
+    assert!(ClinicFile::parse(&misspelt).is_err(), "an unknown key is refused");
+}
+
 async fn replacing_rules_refuses_overlaps_and_unknown_removals_and_changes_nothing(db: TestDb) {
     let store = db.store;
     let now = test_clock().now();
@@ -278,5 +324,6 @@ on_both_backends!(
     a_changed_file_renames_moves_archives_and_restores_keeping_each_entry,
     a_file_that_strands_an_appointment_names_it_and_is_refused_until_kept,
     a_bad_file_creates_nothing,
+    the_file_sets_what_patients_are_emailed_and_refuses_bad_values_naming_the_key,
     replacing_rules_refuses_overlaps_and_unknown_removals_and_changes_nothing,
 );

@@ -173,7 +173,12 @@ async fn deliver(transport: &Transport, m: &DueEmail, message: &Message) -> Resu
                     tracing::error!(error = %e, "the SMTP server refused this server's connection or login; check BOOKING_SMTP_URL");
                 }
                 let error = match code {
-                    Some(code) => format!("{code}: {e}"),
+                    // "550 5.1.1 <a@b.de>: mailbox unavailable": the code and the server's own
+                    // words, without the library's "permanent error (550): " around them.
+                    Some(code) => {
+                        let text = e.to_string();
+                        format!("{code} {}", text.split_once("): ").map_or(text.as_str(), |(_, said)| said))
+                    }
                     None if e.is_timeout() => format!("no answer within {} s", SEND_TIMEOUT.as_secs()),
                     None => format!("could not reach the mail server: {e}"),
                 };

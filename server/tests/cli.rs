@@ -26,7 +26,11 @@ impl Cli {
     /// The server binary on this database, with only the arguments given.
     fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-        command.env("DATABASE_URL", &self.url).env("BOOKING_DEMO_API_KEY", "bk_cli_test_key").env("RUST_LOG", "warn");
+        command
+            .env("DATABASE_URL", &self.url)
+            .env("BOOKING_DEMO_API_KEY", "bk_cli_test_key")
+            .env("BOOKING_MAIL_DIR", self.dir.0.join("mail"))
+            .env("RUST_LOG", "warn");
         command
     }
 
@@ -264,6 +268,30 @@ async fn a_link_secret_of_fewer_than_32_random_bytes_is_refused_at_start() {
     let strong = "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs=, 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
     let out = cli.command().env("BOOKING_LINK_SECRET", strong).arg("migrate").output().unwrap();
     assert!(out.status.success(), "two strong keys: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn mail_settings_that_cannot_work_are_refused_at_start() {
+    let cli = Cli::new();
+    let start = |vars: &[(&str, &str)]| {
+        let mut command = cli.command();
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        command.arg("migrate").output().unwrap()
+    };
+    for (vars, says) in [
+        (&[("BOOKING_SMTP_URL", "smtp://127.0.0.1:2525")][..], "BOOKING_MAIL_FROM"),
+        (&[("BOOKING_SMTP_URL", "smtp://127.0.0.1:2525"), ("BOOKING_MAIL_FROM", "Praxis Nord")][..], "BOOKING_MAIL_FROM"),
+        (&[("BOOKING_SMTP_URL", "http://mail.example.org"), ("BOOKING_MAIL_FROM", "a@b.de")][..], "BOOKING_SMTP_URL"),
+    ] {
+        let out = start(vars);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{vars:?} was accepted");
+        assert!(stderr.contains(says), "{vars:?}: {stderr}");
+    }
+    let fine = start(&[("BOOKING_SMTP_URL", "smtp://127.0.0.1:2525?tls=required"), ("BOOKING_MAIL_FROM", "Praxis Nord <termine@praxis-nord.example>")]);
+    assert!(fine.status.success(), "{}", String::from_utf8_lossy(&fine.stderr));
 }
 
 #[tokio::test]

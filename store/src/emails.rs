@@ -16,6 +16,7 @@
 use crate::audit::{changes, insert_audit};
 use crate::staff::Actor;
 use crate::time::{db_time, row_time, row_time_opt};
+use crate::webhooks::id_list;
 use crate::widget::AppointmentView;
 use crate::{with_pool, Backend, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -26,17 +27,30 @@ use sqlx::Row;
 /// Outbox rows looked at, and messages claimed, per transaction.
 const BATCH: i64 = 200;
 
-/// One message to send now.
+/// One message to send now: what was queued, and its appointment as it is now (names, place,
+/// the booker the manage link is for).
 #[derive(Debug, Clone)]
 pub struct DueEmail {
+    pub message: QueuedEmail,
+    pub appointment: AppointmentView,
+}
+
+impl std::ops::Deref for DueEmail {
+    type Target = QueuedEmail;
+    fn deref(&self) -> &QueuedEmail {
+        &self.message
+    }
+}
+
+/// A claimed message as the queue holds it.
+#[derive(Debug, Clone)]
+pub struct QueuedEmail {
     pub id: i64,
     /// Which attempt this is (1 for the first); also the claim's token.
     pub attempt: i64,
     pub kind: MessageKind,
     pub recipient: String,
     pub recipient_name: String,
-    /// The appointment as it is now: names, place, the booker the manage link is for.
-    pub appointment: AppointmentView,
     /// The appointment's time as the change left it.
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -50,23 +64,6 @@ pub struct DueEmail {
     /// The clinic's settings when the message is sent (sender, note).
     pub settings: NotificationSettings,
     pub queued_at: DateTime<Utc>,
-}
-
-/// A claimed message before its appointment is read.
-struct Claimed {
-    id: i64,
-    attempt: i64,
-    kind: MessageKind,
-    recipient: String,
-    recipient_name: String,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    previous_start: Option<DateTime<Utc>>,
-    reason: String,
-    by_clinic: bool,
-    sequence: u32,
-    settings: NotificationSettings,
-    queued_at: DateTime<Utc>,
 }
 
 /// What became of one attempt (`Store::record_emails`).
@@ -116,14 +113,6 @@ where
         sender: row.try_get("email_sender")?,
         note: row.try_get("email_note")?,
     })
-}
-
-/// Ids for an `IN (...)` list. Ids come from the database as integers.
-fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
-    let mut ids: Vec<i64> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// An instant an event's payload gives in the location's offset.
@@ -436,7 +425,7 @@ impl Store {
                     }
                 }
                 let sequence: i64 = row.try_get("sequence")?;
-                out.push((row.try_get::<i64, _>("appointment_id")?, Claimed {
+                out.push((row.try_get::<i64, _>("appointment_id")?, QueuedEmail {
                     id,
                     attempt: claimed.iter().find(|(c, _)| *c == id).map_or(1, |(_, a)| *a),
                     kind,
@@ -456,23 +445,8 @@ impl Store {
             out
         });
         let mut due = Vec::with_capacity(claimed.len());
-        for (appointment_id, c) in claimed {
-            due.push(DueEmail {
-                id: c.id,
-                attempt: c.attempt,
-                kind: c.kind,
-                recipient: c.recipient,
-                recipient_name: c.recipient_name,
-                appointment: self.appointment_view(appointment_id).await?,
-                start: c.start,
-                end: c.end,
-                previous_start: c.previous_start,
-                reason: c.reason,
-                by_clinic: c.by_clinic,
-                sequence: c.sequence,
-                settings: c.settings,
-                queued_at: c.queued_at,
-            });
+        for (appointment_id, message) in claimed {
+            due.push(DueEmail { message, appointment: self.appointment_view(appointment_id).await? });
         }
         Ok(due)
     }

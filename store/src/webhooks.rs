@@ -193,7 +193,7 @@ const FAN_OUT_BATCH: i64 = 200;
 
 /// Ids for an `IN (...)` list, each once. Ids come from the database as integers, so they are
 /// safe to write into a statement as they are.
-fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+pub(crate) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
     let mut ids: Vec<i64> = ids.into_iter().collect();
     ids.sort_unstable();
     ids.dedup();

@@ -311,7 +311,10 @@ fn EmailsForm(locale: crate::i18n::Locale, csrf: String, e: domain::notify::Noti
             <fieldset class=CARD id="emails">
                 <legend class="px-1 text-lg font-semibold">{t(locale, T::PatientEmails)}</legend>
                 <p class="mb-3 text-sm text-slate-600">{t(locale, T::PatientEmailsIntro)}</p>
-                <div class="mb-4">{boxes}</div>
+                <fieldset class="mb-4">
+                    <legend class="mb-1 font-medium">{t(locale, T::MessagesSent)}</legend>
+                    {boxes}
+                </fieldset>
                 <Field label=t(locale, T::ReminderMinutes) name="reminder_minutes" kind="number"
                     value=e.reminder_minutes.to_string() hint=t(locale, T::ReminderMinutesHint)/>
                 <Field label=t(locale, T::Sender) name="sender" value=e.sender.clone() required=false hint=t(locale, T::SenderHint)/>
