@@ -387,6 +387,30 @@ async fn a_move_and_a_cancellation_send_their_messages_and_only_the_true_reminde
     assert_eq!(api.email_state(&cancelled, "reminder").await, ["skipped"]);
 }
 
+async fn changes_looked_at_in_one_batch_leave_only_the_true_reminder(db: TestDb) {
+    let api = spawn_with(db, ApiOptions::default()).await;
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let moved = api.book_as(&slots[0], "Mona", "mona@example.org").await;
+    let cancelled = api.book_as(&slots[1], "Carl", "carl@example.org").await;
+    assert_eq!(api.put(&format!("/appointments/{moved}/reschedule"), json!({ "slotId": slots[3]["slotId"] })).await.status, 200);
+    assert_eq!(api.put(&format!("/appointments/{cancelled}/cancel"), json!({ "reason": "" })).await.status, 200);
+    // No worker ran: one look takes all four events at once.
+    assert_eq!(api.store.queue_emails(api.now()).await.unwrap(), 4);
+    assert_eq!(api.store.queue_emails(api.now()).await.unwrap(), 0, "each event is looked at once");
+    assert_eq!(api.email_state(&moved, "reminder").await, ["skipped", "pending"]);
+    assert_eq!(api.email_state(&moved, "confirmation").await, ["pending"]);
+    assert_eq!(api.email_state(&moved, "rescheduled").await, ["pending"]);
+    assert_eq!(api.email_state(&cancelled, "reminder").await, ["skipped"]);
+    assert_eq!(api.email_state(&cancelled, "cancelled").await, ["pending"]);
+    let new_start = DateTime::parse_from_rfc3339(slots[3]["start"].as_str().unwrap()).unwrap().with_timezone(&Utc);
+    let due = scalar_i64(&api.store, &format!("SELECT COUNT(*) FROM patient_emails WHERE appointment_id = {moved} AND kind = 'reminder' AND state = 'pending'")).await;
+    assert_eq!(due, 1);
+    let log = api.store.appointment_emails(api.clinic_id, moved.parse().unwrap()).await.unwrap();
+    let reminder = log.iter().find(|e| e.kind == domain::notify::MessageKind::Reminder && e.state == "pending").unwrap();
+    assert_eq!(reminder.at, new_start - Duration::hours(24), "the day before the new time");
+}
+
 async fn a_patient_who_turned_reminders_off_and_a_clinic_that_turned_a_message_off_get_none(db: TestDb) {
     let api = spawn_with(db, ApiOptions::default()).await;
     let sink = Sink::start();
@@ -531,6 +555,7 @@ async fn messages_a_dead_worker_held_are_sent_once_its_lease_runs_out(db: TestDb
 on_both_backends!(
     each_source_sends_one_confirmation_with_a_working_manage_link_and_calendar_file,
     a_move_and_a_cancellation_send_their_messages_and_only_the_true_reminder_goes_out_once,
+    changes_looked_at_in_one_batch_leave_only_the_true_reminder,
     a_patient_who_turned_reminders_off_and_a_clinic_that_turned_a_message_off_get_none,
     mail_server_down_for_a_while_then_back_every_message_arrives_once,
     a_permanent_refusal_is_recorded_and_shown_to_staff_and_a_temporary_one_is_retried,

@@ -19,7 +19,8 @@ use std::time::Duration;
 use store::emails::{DueEmail, EmailAttempt};
 use store::links::{LinkClaims, LinkKey, LINK_GRACE};
 use store::{Clock, Store};
-use tokio::sync::watch;
+use std::sync::Arc;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 /// Where messages go.
@@ -65,7 +66,9 @@ pub struct MailOptions {
     pub lease: Duration,
     /// Pause between looks at the queue when there was nothing to do.
     pub idle_poll: Duration,
-    /// Messages sent at once.
+    /// Messages claimed at once, and recorded together.
+    pub batch: usize,
+    /// Messages sent at once (connections to the SMTP server).
     pub concurrency: usize,
     pub clock: Clock,
 }
@@ -79,6 +82,7 @@ impl MailOptions {
             link_key,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_millis(500),
+            batch: 32,
             concurrency: 4,
             clock: Clock::system(),
         }
@@ -208,7 +212,7 @@ pub async fn run(store: Store, options: MailOptions, mut stop: watch::Receiver<b
     while !*stop.borrow() {
         let round = async {
             let queued = store.queue_emails(options.clock.now()).await?;
-            let claimed = store.claim_emails(options.clock.now(), options.concurrency as i64, lease).await?;
+            let claimed = store.claim_emails(options.clock.now(), options.batch as i64, lease).await?;
             Ok::<_, store::StoreError>((queued, claimed))
         };
         let busy = match round.await {
@@ -216,9 +220,11 @@ pub async fn run(store: Store, options: MailOptions, mut stop: watch::Receiver<b
                 failures = 0;
                 let busy = queued > 0 || !claimed.is_empty();
                 let mut sending = JoinSet::new();
+                let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
                 for m in claimed {
-                    let options = options.clone();
+                    let (options, slots) = (options.clone(), slots.clone());
                     sending.spawn(async move {
+                        let _slot = slots.acquire_owned().await.expect("the semaphore is never closed");
                         let (outcome, error) = send(&options, &m, options.clock.now()).await;
                         if let Some(error) = &error {
                             tracing::warn!(email = m.id, kind = m.kind.as_str(), attempt = m.attempt, error, "patient e-mail not sent");

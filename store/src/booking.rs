@@ -304,9 +304,19 @@ impl Store {
     /// Books `new`, or returns `SlotTaken` when the time overlaps an active appointment of
     /// the provider. Nothing is written on any error.
     pub async fn create_appointment(&self, new: &NewAppointment) -> Result<Booked, StoreError> {
+        let (store, new) = (self.clone(), new.clone());
+        self.on_writer_thread(async move { store.create_appointment_here(&new).await }).await
+    }
+
+    /// Runs `work` (a write transaction and what surrounds it) on the writer's thread when the
+    /// database is SQLite (`writer_thread`), else here.
+    pub(crate) async fn on_writer_thread<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
         if let crate::Db::Sqlite(_) = &self.db {
-            let (store, new) = (self.clone(), new.clone());
-            return match writer_thread().spawn(async move { store.create_appointment_here(&new).await }).await {
+            return match writer_thread().spawn(work).await {
                 Ok(done) => done,
                 Err(e) => match e.try_into_panic() {
                     Ok(panic) => std::panic::resume_unwind(panic),
@@ -314,7 +324,7 @@ impl Store {
                 },
             };
         }
-        self.create_appointment_here(new).await
+        work.await
     }
 
     async fn create_appointment_here(&self, new: &NewAppointment) -> Result<Booked, StoreError> {

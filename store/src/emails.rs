@@ -137,7 +137,56 @@ struct Owed {
     due: DateTime<Utc>,
 }
 
+/// What an event's message needs of its appointment.
+struct Facts {
+    clinic_id: i64,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    /// Address and name, when the booker or the attendee gave an address.
+    recipient: Option<(String, String)>,
+    settings: NotificationSettings,
+}
+
+/// Rows of `INSERT INTO patient_emails` per statement: 14 values each, well under both
+/// backends' limit on a statement's parameters.
+const INSERT_ROWS: usize = 100;
+
+/// Writes messages owed, many rows per statement, inside the transaction `$tx`; a message
+/// whose key exists already (its event was looked at before) is left as it is.
+macro_rules! insert_owed {
+    ($tx:ident, $pool:ident, $owed:expr, $now:expr) => {{
+        let owed: Vec<Owed> = $owed;
+        for chunk in owed.chunks(INSERT_ROWS) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| format!("({})", (1..=14).map(|c| format!("${}", r * 14 + c)).collect::<Vec<_>>().join(", ")))
+                .collect();
+            let sql = format!(
+                "INSERT INTO patient_emails (clinic_id, appointment_id, kind, once_key, recipient, recipient_name, starts_at, ends_at,
+                     previous_starts_at, reason, by_clinic, sequence, next_attempt_at, created_at)
+                 VALUES {} ON CONFLICT (once_key) DO NOTHING",
+                rows.join(", ")
+            );
+            let mut insert = sqlx::query(&sql);
+            for o in chunk {
+                insert = insert
+                    .bind(o.clinic_id).bind(o.appointment_id).bind(o.kind.as_str()).bind(o.once_key.clone()).bind(o.recipient.clone())
+                    .bind(o.recipient_name.clone()).bind(db_time($pool, o.start)).bind(db_time($pool, o.end))
+                    .bind(o.previous_start.map(|t| db_time($pool, t))).bind(o.reason.clone()).bind(o.by_clinic).bind(o.sequence)
+                    .bind(db_time($pool, o.due)).bind(db_time($pool, $now));
+            }
+            insert.execute(&mut *$tx).await?;
+        }
+    }};
+}
+
 impl Store {
+    /// The mail worker's transactions queue for the writer's turn like any other write (not
+    /// ahead of them as webhook deliveries do): a message may wait a moment, a booking should
+    /// not wait for messages.
+    async fn mail_tx<DB: crate::booking::WriteTx>(&self, pool: &sqlx::Pool<DB>) -> Result<crate::booking::Tx<'_, DB>, sqlx::Error> {
+        self.write_tx(pool, &[]).await
+    }
+
     /// What the clinic sends its patients.
     pub async fn notification_settings(&self, clinic_id: i64) -> Result<NotificationSettings, StoreError> {
         with_pool!(self, pool => {
@@ -234,6 +283,13 @@ impl Store {
     /// of a booked or moved appointment. A move or a cancellation skips the reminders it made
     /// wrong. Returns the events looked at.
     pub async fn queue_emails(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        // The transaction holds the writer's turn: on SQLite its round trips run on the
+        // writer's thread, not behind the requests on the runtime's (see `create_appointment`).
+        let store = self.clone();
+        self.on_writer_thread(async move { store.queue_emails_here(now).await }).await
+    }
+
+    async fn queue_emails_here(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let lock = match self.backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -244,7 +300,7 @@ impl Store {
             if waiting.is_none() {
                 return Ok(0);
             }
-            let mut tx = self.delivery_tx(pool).await?;
+            let mut tx = self.mail_tx(pool).await?;
             let rows = sqlx::query(&format!(
                 "SELECT id, event_id, clinic_id, event_type, payload, created_at FROM outbox
                   WHERE mailed_at IS NULL ORDER BY id LIMIT $1{lock}"
@@ -255,54 +311,70 @@ impl Store {
                 return Ok(0);
             }
             let outbox_ids = id_list(rows.iter().map(|r| r.try_get::<i64, _>("id")).collect::<Result<Vec<_>, _>>()?);
-            let mut owed = Vec::new();
+            // The events that owe a patient something, in order.
+            let mut events = Vec::new();
             for row in &rows {
                 let Some(kind) = MessageKind::for_event(&row.try_get::<String, _>("event_type")?) else { continue };
                 let payload: String = row.try_get("payload")?;
                 let data: Map<String, Value> = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?;
                 let Some(appointment_id) = data.get("appointmentId").and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok()) else { continue };
-                let event_at = row_time(pool, row, "created_at")?;
-                let a = sqlx::query(&format!(
-                    "SELECT a.clinic_id, a.starts_at, a.ends_at,
+                events.push((kind, appointment_id, data, row_time(pool, row, "created_at")?, row.try_get::<String, _>("event_id")?));
+            }
+            // Their appointments, read in one statement: a stream of bookings owes a stream of
+            // confirmations, and a statement per event held the writer's turn that long.
+            let mut facts = std::collections::HashMap::new();
+            if !events.is_empty() {
+                let appointments = id_list(events.iter().map(|e| e.1));
+                let found = sqlx::query(&format!(
+                    "SELECT a.id, a.clinic_id, a.starts_at, a.ends_at,
                             b.first_name AS booker_first, b.last_name AS booker_last, b.email AS booker_email,
                             p.first_name AS attendee_first, p.last_name AS attendee_last, p.email AS attendee_email,
-                            (SELECT COUNT(*) FROM appointment_changes h
-                              WHERE h.appointment_id = a.id AND h.kind IN ('rescheduled', 'cancelled') AND h.changed_at <= $2) AS sequence,
                             {SETTINGS_COLUMNS}
                        FROM appointments a
                        JOIN clinics c ON c.id = a.clinic_id
                        LEFT JOIN patients b ON b.id = a.booker_id
                        LEFT JOIN patients p ON p.id = a.participant_id
-                      WHERE a.id = $1"
+                      WHERE a.id IN ({appointments})"
                 ))
-                .bind(appointment_id).bind(db_time(pool, event_at))
-                .fetch_optional(&mut *tx).await?;
-                let Some(a) = a else { continue };
-                let settings = settings_from_row(&a)?;
-                // The booker holds the manage link; an attendee's own address serves when the
-                // booker gave none.
-                let mut recipient = None;
-                for (first, last, email) in [("booker_first", "booker_last", "booker_email"), ("attendee_first", "attendee_last", "attendee_email")] {
-                    let address: Option<String> = a.try_get(email)?;
-                    if let Some(address) = address.filter(|e| !e.trim().is_empty()) {
-                        let first: Option<String> = a.try_get(first)?;
-                        let last: Option<String> = a.try_get(last)?;
-                        recipient = Some((address, format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default()).trim().to_owned()));
-                        break;
+                .fetch_all(&mut *tx).await?;
+                for a in &found {
+                    // The booker holds the manage link; an attendee's own address serves when
+                    // the booker gave none.
+                    let mut recipient = None;
+                    for (first, last, email) in [("booker_first", "booker_last", "booker_email"), ("attendee_first", "attendee_last", "attendee_email")] {
+                        let address: Option<String> = a.try_get(email)?;
+                        if let Some(address) = address.filter(|e| !e.trim().is_empty()) {
+                            let first: Option<String> = a.try_get(first)?;
+                            let last: Option<String> = a.try_get(last)?;
+                            recipient = Some((address, format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default()).trim().to_owned()));
+                            break;
+                        }
                     }
-                }
-                let start = payload_time(&data, "start").map_or_else(|| row_time(pool, &a, "starts_at"), Ok)?;
-                let end = payload_time(&data, "end").map_or_else(|| row_time(pool, &a, "ends_at"), Ok)?;
-                let stamp = db_time(pool, now);
-                // A move or a cancellation: reminders of another time (or of any time) are wrong now.
-                if kind != MessageKind::Confirmation {
-                    let why = match kind {
-                        MessageKind::Cancelled => "the appointment was cancelled",
-                        _ => "the appointment moved",
+                    let fact = Facts {
+                        clinic_id: a.try_get("clinic_id")?,
+                        start: row_time(pool, a, "starts_at")?,
+                        end: row_time(pool, a, "ends_at")?,
+                        recipient,
+                        settings: settings_from_row(a)?,
                     };
-                    let keep = match kind {
-                        MessageKind::Cancelled => None,
-                        _ => Some(db_time(pool, start)),
+                    facts.insert(a.try_get::<i64, _>("id")?, fact);
+                }
+            }
+            let stamp = db_time(pool, now);
+            let mut owed: Vec<Owed> = Vec::new();
+            for (kind, appointment_id, data, event_at, event_id) in events {
+                let Some(a) = facts.get(&appointment_id) else { continue };
+                let start = payload_time(&data, "start").unwrap_or(a.start);
+                let end = payload_time(&data, "end").unwrap_or(a.end);
+                let mut sequence = 0;
+                // A move or a cancellation: reminders of another time (or of any time) are
+                // wrong now. Messages owed so far are written first, so that the skip sees a
+                // reminder an earlier event of this batch scheduled.
+                if kind != MessageKind::Confirmation {
+                    insert_owed!(tx, pool, owed.drain(..).collect::<Vec<_>>(), now);
+                    let (why, keep) = match kind {
+                        MessageKind::Cancelled => ("the appointment was cancelled", None),
+                        _ => ("the appointment moved", Some(db_time(pool, start))),
                     };
                     sqlx::query(
                         "UPDATE patient_emails SET state = 'skipped', last_error = $2, next_attempt_at = $3
@@ -310,14 +382,16 @@ impl Store {
                     )
                     .bind(appointment_id).bind(why).bind(stamp).bind(keep)
                     .execute(&mut *tx).await?;
+                    sequence = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM appointment_changes WHERE appointment_id = $1 AND kind IN ('rescheduled', 'cancelled') AND changed_at <= $2",
+                    )
+                    .bind(appointment_id).bind(db_time(pool, event_at))
+                    .fetch_one(&mut *tx).await?;
                 }
-                let Some((recipient, recipient_name)) = recipient else { continue };
-                let clinic_id: i64 = a.try_get("clinic_id")?;
-                let sequence: i64 = a.try_get("sequence")?;
-                let event_id: String = row.try_get("event_id")?;
+                let Some((recipient, recipient_name)) = &a.recipient else { continue };
                 let message = |kind: MessageKind, once_key: String, due: DateTime<Utc>| Owed {
                     appointment_id,
-                    clinic_id,
+                    clinic_id: a.clinic_id,
                     kind,
                     once_key,
                     recipient: recipient.clone(),
@@ -330,29 +404,16 @@ impl Store {
                     sequence,
                     due,
                 };
-                if kind != MessageKind::Cancelled && settings.reminder {
-                    if let Some(at) = notify::reminder_at(start, event_at, settings.reminder_lead()) {
+                if kind != MessageKind::Cancelled && a.settings.reminder {
+                    if let Some(at) = notify::reminder_at(start, event_at, a.settings.reminder_lead()) {
                         owed.push(message(MessageKind::Reminder, format!("reminder:{event_id}"), at));
                     }
                 }
-                if settings.sends(kind) {
+                if a.settings.sends(kind) {
                     owed.push(message(kind, event_id, now));
                 }
-                // Written event by event, in order: a later event's skip must see the
-                // reminder an earlier event of the same batch scheduled.
-                for o in owed.drain(..) {
-                    sqlx::query(
-                        "INSERT INTO patient_emails (clinic_id, appointment_id, kind, once_key, recipient, recipient_name, starts_at, ends_at,
-                             previous_starts_at, reason, by_clinic, sequence, next_attempt_at, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                         ON CONFLICT (once_key) DO NOTHING",
-                    )
-                    .bind(o.clinic_id).bind(o.appointment_id).bind(o.kind.as_str()).bind(&o.once_key).bind(&o.recipient).bind(&o.recipient_name)
-                    .bind(db_time(pool, o.start)).bind(db_time(pool, o.end)).bind(o.previous_start.map(|t| db_time(pool, t)))
-                    .bind(&o.reason).bind(o.by_clinic).bind(o.sequence).bind(db_time(pool, o.due)).bind(db_time(pool, now))
-                    .execute(&mut *tx).await?;
-                }
             }
+            insert_owed!(tx, pool, owed, now);
             sqlx::query(&format!("UPDATE outbox SET mailed_at = $1 WHERE id IN ({outbox_ids})")).bind(db_time(pool, now)).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(rows.len())
@@ -362,6 +423,16 @@ impl Store {
     /// Claims up to `limit` due messages for one attempt each, leased until `now + lease`.
     /// Reminders that are no longer true are skipped here and not returned.
     pub async fn claim_emails(&self, now: DateTime<Utc>, limit: i64, lease: Duration) -> Result<Vec<DueEmail>, StoreError> {
+        let store = self.clone();
+        let claimed = self.on_writer_thread(async move { store.claim_emails_here(now, limit, lease).await }).await?;
+        let mut due = Vec::with_capacity(claimed.len());
+        for (appointment_id, message) in claimed {
+            due.push(DueEmail { message, appointment: self.appointment_view(appointment_id).await? });
+        }
+        Ok(due)
+    }
+
+    async fn claim_emails_here(&self, now: DateTime<Utc>, limit: i64, lease: Duration) -> Result<Vec<(i64, QueuedEmail)>, StoreError> {
         let lock = match self.backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -372,7 +443,7 @@ impl Store {
             if due.is_none() {
                 return Ok(Vec::new());
             }
-            let mut tx = self.delivery_tx(pool).await?;
+            let mut tx = self.mail_tx(pool).await?;
             let claimed: Vec<(i64, i64)> = sqlx::query_as(&format!(
                 "UPDATE patient_emails SET attempts = attempts + 1, next_attempt_at = $1
                   WHERE id IN (SELECT id FROM patient_emails WHERE state = 'pending' AND next_attempt_at <= $2
@@ -444,11 +515,7 @@ impl Store {
             tx.commit().await?;
             out
         });
-        let mut due = Vec::with_capacity(claimed.len());
-        for (appointment_id, message) in claimed {
-            due.push(DueEmail { message, appointment: self.appointment_view(appointment_id).await? });
-        }
-        Ok(due)
+        Ok(claimed)
     }
 
     /// Records attempts' outcomes in one transaction: sent; retried after the schedule's next
@@ -458,8 +525,13 @@ impl Store {
         if attempts.is_empty() {
             return Ok(());
         }
+        let (store, attempts) = (self.clone(), attempts.to_vec());
+        self.on_writer_thread(async move { store.record_emails_here(&attempts).await }).await
+    }
+
+    async fn record_emails_here(&self, attempts: &[EmailAttempt]) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = self.delivery_tx(pool).await?;
+            let mut tx = self.mail_tx(pool).await?;
             for a in attempts {
                 const CURRENT: &str = "id = $1 AND attempts = $2 AND state = 'pending'";
                 let stamp = db_time(pool, a.at);
