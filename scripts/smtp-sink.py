@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """An SMTP server for the e-mail tests: aiosmtpd's server, keeping every message it accepts.
 
-    python3 scripts/smtp-sink.py DIR [PORT]
+    python3 scripts/smtp-sink.py DIR [PORT] [USER:PASSWORD]
 
 Listens on 127.0.0.1:PORT (a free port when 0 or absent) and prints `listening on
 127.0.0.1:PORT` once it accepts connections. Each accepted message is written whole to
 DIR/NNNNNN.eml (written, then renamed). Recipients decide the answer, so that a test can
 provoke each outcome: a local part starting with `reject` is refused for good (550), one
-starting with `later` is refused for now (451); every other recipient is accepted.
+starting with `later` is refused for now (451); every other recipient is accepted. With
+USER:PASSWORD, a client must log in (AUTH PLAIN or LOGIN; over plain TCP, as a test allows)
+before it may send, and a wrong login is refused (535).
 """
 
 import asyncio
+import logging
 import os
 import sys
+import warnings
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Keep:
@@ -41,12 +45,30 @@ class Keep:
         return "250 2.0.0 OK: kept as %06d" % self.count
 
 
+def only(login):
+    user, password = login.split(":", 1)
+
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password
+        # handled=False: the server answers a refusal itself (535).
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
+
 async def main():
     folder = sys.argv[1]
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    login = sys.argv[3] if len(sys.argv) > 3 else None
     handler = Keep(folder)
+    options = {}
+    if login:
+        # Logging in over plain TCP is what this test server is for; no warning about it.
+        warnings.filterwarnings("ignore")
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
+        options = {"authenticator": only(login), "auth_required": True, "auth_require_tls": False}
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(handler, hostname="smtp-sink.test"), "127.0.0.1", port, reuse_address=True)
+    server = await loop.create_server(lambda: SMTP(handler, hostname="smtp-sink.test", **options), "127.0.0.1", port, reuse_address=True)
     bound = server.sockets[0].getsockname()[1]
     print("listening on 127.0.0.1:%d" % bound, flush=True)
     async with server:

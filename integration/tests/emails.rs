@@ -27,14 +27,20 @@ struct Sink {
     dir: PathBuf,
     port: u16,
     child: Option<Child>,
+    /// `user:password` the server wants before it takes a message.
+    login: Option<String>,
 }
 
 impl Sink {
     fn start() -> Sink {
+        Sink::start_with(None)
+    }
+
+    fn start_with(login: Option<&str>) -> Sink {
         static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("booking_test_mail_{}_{n}_{}", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or(0)));
-        let mut sink = Sink { dir, port: 0, child: None };
+        let mut sink = Sink { dir, port: 0, child: None, login: login.map(str::to_owned) };
         sink.run();
         sink
     }
@@ -46,6 +52,7 @@ impl Sink {
             .arg(&script)
             .arg(&self.dir)
             .arg(self.port.to_string())
+            .args(self.login.iter())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -158,12 +165,17 @@ fn to<'a>(mails: &'a [Mail], address: &str) -> Vec<&'a Mail> {
 
 /// A mail worker against `sink`, polling often, on `clock`; stopped when the sender drops.
 fn mail_worker(api: &Api, sink: &Sink, clock: Clock) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    mail_worker_at(api, &sink.url(), clock)
+}
+
+/// The same against the SMTP server at `url`.
+fn mail_worker_at(api: &Api, url: &str, clock: Clock) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let options = MailOptions {
         idle_poll: std::time::Duration::from_millis(20),
         lease: std::time::Duration::from_secs(30),
         clock,
         ..MailOptions::new(
-            Transport::smtp(&sink.url()).unwrap(),
+            Transport::smtp(url).unwrap(),
             "Bookings <bookings@clinic.example>".into(),
             api.base.clone(),
             LinkKey::from_passphrase(LINK_PASSPHRASE),
@@ -515,6 +527,37 @@ async fn a_permanent_refusal_is_recorded_and_shown_to_staff_and_a_temporary_one_
     assert_eq!(api.get(&format!("/staff/appointments/{refused}/emails")).await.status, 401, "a bot credential is not staff");
 }
 
+async fn a_mail_server_that_wants_a_login_gets_it_and_a_wrong_one_leaves_messages_waiting(db: TestDb) {
+    let api = spawn_with(db, ApiOptions::default()).await;
+    let sink = Sink::start_with(Some("clinic:s3cret"));
+    let (cal, kind) = api.berlin_calendar().await;
+    let slots = api.free_slots(&cal, &kind).await;
+    let id = api.book_as(&slots[0], "Lotte", "lotte@example.org").await;
+    // The operator typed the wrong password: the message waits for a retry, it is not failed.
+    let wrong = mail_worker_at(&api, &format!("smtp://clinic:wrong@127.0.0.1:{}", sink.port), api.clock);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let tried = loop {
+        let log = api.store.appointment_emails(api.clinic_id, id.parse().unwrap()).await.unwrap();
+        if let Some(c) = log.into_iter().find(|e| e.kind == domain::notify::MessageKind::Confirmation && e.attempts >= 1 && e.error.is_some()) {
+            break c;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the worker did not try");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    stop(wrong).await;
+    assert_eq!(tried.state, "pending", "a refused login is the operator's to fix, not the patient's: {tried:?}");
+    assert!(tried.error.as_deref().is_some_and(|e| e.starts_with("535")), "{tried:?}");
+    assert!(sink.received().is_empty());
+    // Fixed, and the retry falls due: the message arrives, once.
+    let right = mail_worker_at(&api, &format!("smtp://clinic:s3cret@127.0.0.1:{}", sink.port), Clock::starting_at(api.now() + Duration::seconds(10)));
+    let mails = sink.wait_for(20, "the message after the login was fixed", |m| !m.is_empty()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    stop(right).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(sink.received().len(), 1);
+    assert_eq!(mails[0].to, "lotte@example.org");
+}
+
 async fn messages_a_dead_worker_held_are_sent_once_its_lease_runs_out(db: TestDb) {
     let api = spawn_with(db, ApiOptions::default()).await;
     let sink = Sink::start();
@@ -559,5 +602,6 @@ on_both_backends!(
     a_patient_who_turned_reminders_off_and_a_clinic_that_turned_a_message_off_get_none,
     mail_server_down_for_a_while_then_back_every_message_arrives_once,
     a_permanent_refusal_is_recorded_and_shown_to_staff_and_a_temporary_one_is_retried,
+    a_mail_server_that_wants_a_login_gets_it_and_a_wrong_one_leaves_messages_waiting,
     messages_a_dead_worker_held_are_sent_once_its_lease_runs_out,
 );

@@ -164,9 +164,12 @@ pub async fn send(options: &MailOptions, m: &DueEmail, now: DateTime<Utc>) -> (S
 
 async fn deliver(transport: &Transport, m: &DueEmail, message: &Message) -> Result<(), Failed> {
     match transport {
-        Transport::Smtp(smtp) => match smtp.send(message.clone()).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
+        // The whole exchange within the limit: lettre's own timeout is per read and write, and
+        // a server that stops answering mid-exchange held a message for a minute.
+        Transport::Smtp(smtp) => match tokio::time::timeout(SEND_TIMEOUT, smtp.send(message.clone())).await {
+            Err(_) => Err(Failed { outcome: SendOutcome::Retry, error: format!("no answer within {} s", SEND_TIMEOUT.as_secs()) }),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => {
                 let code = e.status().map(u16::from);
                 let outcome = match code {
                     Some(code) if login_refused(code) => SendOutcome::Retry,
