@@ -56,4 +56,6 @@ done
 scripts/postgres.sh clean
 # SQLite databases the tests created (store::testing names them booking_test_*.db).
 rm -f "${TMPDIR:-/tmp}"/booking_test_*.db "${TMPDIR:-/tmp}"/booking_test_*.db-wal "${TMPDIR:-/tmp}"/booking_test_*.db-shm
+# Mail folders of the suites (patient e-mails written as files, the SMTP sink's).
+rm -rf "${TMPDIR:-/tmp}"/booking_test_mail_*
 printf '\n\033[1;32mall suites passed in %ss\033[0m\n' "$(( $(date +%s) - started ))"

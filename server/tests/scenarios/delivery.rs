@@ -42,6 +42,8 @@ fn start(url: &str, clock: &Clock) -> Instance {
         .env("BOOKING_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
         .env("BOOKING_WEBHOOK_LEASE_SECONDS", "11")
         .env("BOOKING_API_RATE_LIMIT", "1000000")
+        // The bookings' patient e-mails go to a folder of the test's, not into the checkout.
+        .env("BOOKING_MAIL_DIR", std::env::temp_dir().join(format!("booking_test_mail_crash_{}", std::process::id())))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
