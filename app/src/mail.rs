@@ -268,7 +268,6 @@ mod tests {
                 by_clinic: false,
                 sequence: 0,
                 settings: NotificationSettings { note: "Lift to the 2nd floor.".into(), ..Default::default() },
-                queued_at: start - chrono::Duration::days(3),
             },
         }
     }

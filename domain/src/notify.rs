@@ -184,12 +184,6 @@ pub fn send_outcome(code: Option<u16>) -> SendOutcome {
     }
 }
 
-/// The wait after the `failed`-th failed attempt to send one message, before jitter; `None`
-/// when it is given up. The webhooks' schedule: about 28 hours of attempts.
-pub fn retry_delay(failed: u32) -> Option<Duration> {
-    crate::delivery::retry_delay(failed)
-}
-
 /// A reference patients can read out on the phone: `A-000042`.
 pub fn reference(appointment_id: i64) -> String {
     format!("A-{appointment_id:06}")

@@ -63,7 +63,6 @@ pub struct QueuedEmail {
     pub sequence: u32,
     /// The clinic's settings when the message is sent (sender, note).
     pub settings: NotificationSettings,
-    pub queued_at: DateTime<Utc>,
 }
 
 /// What became of one attempt (`Store::record_emails`).
@@ -458,7 +457,7 @@ impl Store {
             }
             let rows = sqlx::query(&format!(
                 "SELECT e.id, e.appointment_id, e.kind, e.recipient, e.recipient_name, e.starts_at, e.ends_at, e.previous_starts_at,
-                        e.reason, e.by_clinic, e.sequence, e.created_at, a.status, a.starts_at AS current_start,
+                        e.reason, e.by_clinic, e.sequence, a.status, a.starts_at AS current_start,
                         (SELECT COUNT(*) FROM reminder_opt_outs o WHERE o.appointment_id = a.id) AS opted_out,
                         {SETTINGS_COLUMNS}
                    FROM patient_emails e
@@ -509,7 +508,6 @@ impl Store {
                     by_clinic: row.try_get("by_clinic")?,
                     sequence: u32::try_from(sequence).unwrap_or(u32::MAX),
                     settings,
-                    queued_at: row_time(pool, row, "created_at")?,
                 }));
             }
             tx.commit().await?;
@@ -536,7 +534,7 @@ impl Store {
                 const CURRENT: &str = "id = $1 AND attempts = $2 AND state = 'pending'";
                 let stamp = db_time(pool, a.at);
                 let retry_at = match a.outcome {
-                    SendOutcome::Retry => u32::try_from(a.attempt).ok().and_then(notify::retry_delay).map(|d| a.at + domain::delivery::with_jitter(d, a.jitter)),
+                    SendOutcome::Retry => u32::try_from(a.attempt).ok().and_then(domain::delivery::retry_delay).map(|d| a.at + domain::delivery::with_jitter(d, a.jitter)),
                     _ => None,
                 };
                 let done = match (a.outcome, retry_at) {
