@@ -123,8 +123,36 @@ install_toolchain() {
     INSTALL_PATH="/usr/bin:$CARGO_HOME/bin" INSTALL_CARGO=/usr/bin/cargo INSTALL_RUSTC=/usr/bin/rustc
   fi
 }
+# Prebuilt tools, where the machine can fetch them: cargo-binstall downloads the release
+# binaries their authors publish, in seconds instead of minutes of compiling. It is used when
+# it is installed already, or fetched (itself a prebuilt binary) when GitHub answers; a
+# machine that reaches only package registries compiles, as below. BOOKING_PREBUILT=0 always
+# compiles.
+BINSTALL=""
+find_binstall() {
+  [ "${BOOKING_PREBUILT:-1}" = 0 ] && return 1
+  [ -n "$BINSTALL" ] && return 0
+  if [ -x "$CARGO_HOME/bin/cargo-binstall" ]; then BINSTALL="$CARGO_HOME/bin/cargo-binstall"; return 0; fi
+  if command -v cargo-binstall >/dev/null 2>&1; then BINSTALL=$(command -v cargo-binstall); return 0; fi
+  local arch
+  case "$(uname -m)" in x86_64|aarch64) arch=$(uname -m) ;; *) return 1 ;; esac
+  curl -fsS --max-time 5 -o /dev/null https://github.com 2>/dev/null || return 1
+  log "fetching cargo-binstall (prebuilt)"
+  mkdir -p "$CARGO_HOME/bin"
+  curl -fsSL --max-time 60 "https://github.com/cargo-bins/cargo-binstall/releases/latest/download/cargo-binstall-$arch-unknown-linux-musl.tgz" \
+    | tar -xz -C "$CARGO_HOME/bin" cargo-binstall 2>/dev/null || return 1
+  BINSTALL="$CARGO_HOME/bin/cargo-binstall"
+}
+
 cargo_install() { # name version opt-level [extra args]
   local name=$1 version=$2 opt=$3; shift 3
+  if find_binstall; then
+    log "installing a prebuilt $name $version (cargo-binstall)"
+    if timeout 300 "$BINSTALL" --no-confirm --disable-strategies compile --root "$CARGO_HOME" "$name@$version" >&2; then
+      return 0
+    fi
+    log "no prebuilt $name $version could be fetched: compiling it"
+  fi
   [ -n "${INSTALL_CARGO:-}" ] || install_toolchain
   log "installing $name $version from crates.io (once per machine)"
   # A cheap profile for the tools: they orchestrate the build and transform one small wasm

@@ -4,6 +4,7 @@
 #   2. integration tests on SQLite and on PostgreSQL (store, server over real HTTP)
 #   3. the README's bot API conversation, as written, against a fresh demo server
 #   4. browser end-to-end tests in headless Chromium against the release build
+# and checks the deployment files (deploy/) first.
 # The HTTP suites of 2 and the widget's browser suite also run as of several hard dates and at
 # the real date (scripts/test-dates).
 set -euo pipefail
@@ -18,6 +19,15 @@ BOOKING_TEST_POSTGRES_URL=$(scripts/postgres.sh url)
 export BOOKING_TEST_POSTGRES_URL
 scripts/postgres.sh clean
 [ -x /usr/bin/chromium ] || { echo "Chromium is missing at /usr/bin/chromium" >&2; exit 1; }
+
+step "deployment files: the compose file against its schema, the wiring of deploy/"
+scripts/with-env.sh node scripts/check-deploy.mjs
+# The image only where a container engine runs (it builds the whole project once more).
+if [ "${BOOKING_SKIP_IMAGE:-0}" != 1 ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  docker build -f deploy/Dockerfile -t booking:test .
+else
+  echo "no container engine runs here: the image is not built"
+fi
 
 step "release build (server + wasm front end)"
 scripts/build.sh

@@ -164,6 +164,22 @@ pub fn reminder_at(start: DateTime<Utc>, changed_at: DateTime<Utc>, lead: Durati
     (at > changed_at).then_some(at)
 }
 
+/// `text` (a mail server's answer, say) with every e-mail address in it replaced, for logs:
+/// a rejection names the patient's address, which the log must not keep.
+pub fn without_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match word.contains('@') {
+            true => out.push_str("<address>"),
+            false => out.push_str(word),
+        }
+    }
+    out
+}
+
 /// What an SMTP server's answer to one message means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -280,5 +296,14 @@ mod tests {
         for code in [Some(421), Some(450), Some(451), Some(452), None] {
             assert_eq!(send_outcome(code), SendOutcome::Retry, "{code:?}");
         }
+    }
+
+    #[test]
+    fn addresses_are_left_out_of_what_is_logged() {
+        assert_eq!(
+            without_addresses("550 5.1.1 <erika.muster@example.org>: Recipient address rejected"),
+            "550 5.1.1 <address> Recipient address rejected"
+        );
+        assert_eq!(without_addresses("451 try again later"), "451 try again later");
     }
 }

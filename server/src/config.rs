@@ -49,6 +49,16 @@ pub struct Settings {
     /// `BOOKING_MAIL_DIR`: where messages are written when no SMTP server is configured.
     /// Default `data/mail`.
     pub mail_dir: std::path::PathBuf,
+    /// `BOOKING_METRICS_ADDR`: the address `/metrics` is served on (e.g. `127.0.0.1:9100`),
+    /// apart from the public one so that only the monitoring network reaches it. Unset: no
+    /// metrics are served.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `BOOKING_RETENTION_DAYS`: how long delivered webhooks, finished outbox events, sent
+    /// e-mails, idempotency keys and sign-in failures are kept. Default 30; 1 to 3650.
+    pub retention_days: u32,
+    /// `BOOKING_RETENTION_INTERVAL_MINUTES`: how often retention runs (also once at start).
+    /// Default 60; 1 to 1440.
+    pub retention_interval_minutes: u32,
 }
 
 #[derive(Debug, Error)]
@@ -73,6 +83,12 @@ pub enum ConfigError {
     BadSmtpUrl(String),
     #[error("BOOKING_PAGE_CACHE_MS must be a whole number of milliseconds from 0 to 60000")]
     BadPageCache,
+    #[error("BOOKING_METRICS_ADDR must be an address and port such as 127.0.0.1:9100")]
+    BadMetricsAddr,
+    #[error("BOOKING_RETENTION_DAYS must be a whole number of days from 1 to 3650")]
+    BadRetentionDays,
+    #[error("BOOKING_RETENTION_INTERVAL_MINUTES must be a whole number of minutes from 1 to 1440")]
+    BadRetentionInterval,
 }
 
 impl Settings {
@@ -129,7 +145,20 @@ impl Settings {
             crate::mail::Transport::smtp(url).map_err(ConfigError::BadSmtpUrl)?;
         }
         let mail_dir = std::env::var("BOOKING_MAIL_DIR").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "data/mail".to_owned()).into();
+        let metrics_addr = match std::env::var("BOOKING_METRICS_ADDR").ok().filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(raw.trim().parse::<std::net::SocketAddr>().map_err(|_| ConfigError::BadMetricsAddr)?),
+        };
+        let number = |name: &str, default: u32, range: std::ops::RangeInclusive<u32>, bad: ConfigError| match std::env::var(name).ok().filter(|s| !s.trim().is_empty()) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| range.contains(n)).ok_or(bad),
+        };
+        let retention_days = number("BOOKING_RETENTION_DAYS", 30, 1..=3650, ConfigError::BadRetentionDays)?;
+        let retention_interval_minutes = number("BOOKING_RETENTION_INTERVAL_MINUTES", 60, 1..=1440, ConfigError::BadRetentionInterval)?;
         Ok(Self {
+            metrics_addr,
+            retention_days,
+            retention_interval_minutes,
             smtp_url,
             mail_from,
             mail_dir,
@@ -170,6 +199,7 @@ impl Settings {
             clock,
             client_ip_header: self.client_ip_header.clone(),
             page_cache: self.page_cache,
+            ops: Default::default(),
         }
     }
 }

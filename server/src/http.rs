@@ -10,7 +10,6 @@ use store::links::LinkKey;
 use store::Store;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
 /// The whole HTTP surface. The store, the link key and the clock reach pages and server
 /// functions through the Leptos context, never through a global, so tests can run several
@@ -36,7 +35,9 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
     // Answers of the bot API are compressed at the fastest setting: a two-week answer for
     // twenty calendars is 220 KB of JSON, which the default level takes longer to compress
     // than to compute, for a few percent less on the wire.
-    let api = crate::api::routes(api_state).layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest));
+    let api = crate::api::routes(api_state)
+        .route_layer(axum::middleware::from_fn(crate::observe::note_route))
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest));
     let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let clock = api_options.clock;
     let guard = crate::guard::Guard::new(api_options.client_ip_header.clone());
@@ -57,11 +58,13 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
     let assets = Router::new()
         .route(&format!("/{}/{{file}}", options.site_pkg_dir), get(crate::assets::serve))
         .with_state(crate::assets::Assets::new(pkg, app::files::Names::of(&options)));
+    let readyz = Router::new().route("/readyz", get(crate::observe::readyz)).with_state((store.clone(), api_options.ops.clone()));
     let calendar = Router::new()
         .route("/manage/{token}/calendar.ics", get(calendar_file))
         .with_state(CalendarState { store, key, clock });
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(readyz)
         .merge(home)
         .merge(assets)
         .nest_service("/api/v1", api.clone())
@@ -73,6 +76,8 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
             let options = options.clone();
             move || shell(options.clone())
         })
+        // Every route names itself to the request's log line and metrics (`observe::track`).
+        .route_layer(axum::middleware::from_fn(crate::observe::note_route))
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
         // Inside the guard, which gives each browser its own id cookie on a kept page too.
@@ -88,7 +93,7 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(api_options.ops.clone(), crate::observe::track))
 }
 
 /// `/`: a deployment of one clinic opens its booking page; any other leads to the console's

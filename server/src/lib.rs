@@ -3,13 +3,16 @@
 
 pub mod api;
 pub mod assets;
+pub mod backup;
 pub mod calendar;
 pub mod config;
 pub mod guard;
 pub mod http;
 pub mod live;
 pub mod mail;
+pub mod observe;
 pub mod pages;
+pub mod retention;
 pub mod webhooks;
 
 pub use config::Settings;

@@ -230,6 +230,7 @@ pub async fn run(store: Store, options: MailOptions, mut stop: watch::Receiver<b
                         let _slot = slots.acquire_owned().await.expect("the semaphore is never closed");
                         let (outcome, error) = send(&options, &m, options.clock.now()).await;
                         if let Some(error) = &error {
+                            let error = domain::notify::without_addresses(error);
                             tracing::warn!(email = m.id, kind = m.kind.as_str(), attempt = m.attempt, error, "patient e-mail not sent");
                         }
                         EmailAttempt { id: m.id, attempt: m.attempt, outcome, error, at: options.clock.now(), jitter: rand::rng().random::<f64>() }

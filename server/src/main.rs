@@ -47,6 +47,19 @@ enum Command {
         /// Origins such as https://www.example-clinic.de or http://localhost:8080.
         origins: Vec<String>,
     },
+    /// Writes a consistent copy of the SQLite database to FILE while servers keep running on
+    /// it (PostgreSQL: use pg_dump). FILE must not exist.
+    Backup {
+        file: std::path::PathBuf,
+    },
+    /// Makes the SQLite database of DATABASE_URL a copy of the backup FILE, after checking it.
+    /// Stop every server on the database first; the database replaced is kept beside it.
+    Restore {
+        file: std::path::PathBuf,
+        /// Replace the existing database (kept as <name>.replaced-<time>).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Clinics: create one with its owner's one-time setup link.
     #[command(subcommand)]
     Clinic(ClinicCommand),
@@ -196,12 +209,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // BOOKING_LOG_FORMAT=json: one JSON object a line, with the request's span (its id) on each
+    // line logged while serving it, for log collectors; otherwise text for people.
+    match std::env::var("BOOKING_LOG_FORMAT").unwrap_or_default().trim() {
+        "json" => tracing_subscriber::fmt().json().with_current_span(true).with_span_list(false).with_env_filter(filter()).with_writer(std::io::stderr).init(),
+        "" | "text" => tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init(),
+        other => {
+            eprintln!("error: BOOKING_LOG_FORMAT must be json or text, not {other:?}");
+            return ExitCode::FAILURE;
+        }
+    }
     let cli = Cli::parse();
     let clock = match cli.test_clock {
         None => Clock::system(),
@@ -223,6 +241,41 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn run(command: Command, clock: Clock) -> Result<(), BoxError> {
     let settings = Settings::from_env()?;
+    // Before the store opens the database: a restore needs it closed, a backup needs no pool.
+    match &command {
+        Command::Backup { file } => {
+            let done = server::backup::backup(&settings.database_url, file).await?;
+            println!(
+                "backed up {} to {} ({} bytes, {} appointments, migration {}); integrity check ok",
+                redact(&settings.database_url),
+                file.display(),
+                done.bytes,
+                done.appointments,
+                done.migration
+            );
+            return Ok(());
+        }
+        Command::Restore { file, replace } => {
+            let stamp = clock.now().format("%Y%m%dT%H%M%SZ").to_string();
+            let known = Store::known_migration(store::Backend::Sqlite);
+            let done = server::backup::restore(&settings.database_url, file, *replace, known, &stamp).await?;
+            println!(
+                "restored {} from {} ({} appointments, migration {}); integrity check ok",
+                done.database.display(),
+                file.display(),
+                done.checked.appointments,
+                done.checked.migration
+            );
+            if let Some(kept) = done.replaced {
+                println!("the database it replaced is kept as {}", kept.display());
+            }
+            if done.checked.migration < known {
+                println!("the next start applies the migrations this build adds");
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
     let store = Store::connect(&settings.database_url)
         .await
         .map_err(|e| format!("cannot open database {}: {e}", redact(&settings.database_url)))?;
@@ -311,6 +364,7 @@ async fn run(command: Command, clock: Clock) -> Result<(), BoxError> {
             println!("patient {} is registered (was {})", found.id, found.temporary_id.unwrap_or_default());
         }
         Command::Serve => serve(store, settings, clock).await?,
+        Command::Backup { .. } | Command::Restore { .. } => unreachable!("handled before the store opens"),
     }
     Ok(())
 }
@@ -478,19 +532,40 @@ async fn serve(store: Store, settings: Settings, clock: Clock) -> Result<(), Box
     // the address it listens on (the port is known only now when it was 0).
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
     let mail = MailOptions { clock, ..MailOptions::new(settings.mail_transport()?, settings.default_sender(), public_url, key.clone()) };
-    let app = server::router_with_live(store.clone(), key, settings.leptos.clone(), &settings.api_options(clock), live.clone());
+    let api_options = settings.api_options(clock);
+    let ops = api_options.ops.clone();
+    let app = server::router_with_live(store.clone(), key, settings.leptos.clone(), &api_options, live.clone());
+    // Metrics on their own address, for the monitoring network only; none unless configured.
+    let metrics = match settings.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (BOOKING_METRICS_ADDR): {e}"))?;
+            println!("metrics on http://{}/metrics", listener.local_addr()?);
+            let router = server::observe::metrics_router(store.clone(), ops.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            }))
+        }
+        None => None,
+    };
     let delivery = DeliveryOptions {
         clock,
         ..DeliveryOptions::new(settings.webhook_allow_hosts.clone(), Duration::from_secs(settings.webhook_lease_seconds.into()))
     };
     let (stop_worker, worker) = server::webhooks::spawn(store.clone(), delivery);
+    let worker = ops.watch(server::observe::Worker::Delivery, worker);
     let (stop_mail, mailer) = server::mail::spawn(store.clone(), mail);
+    let mailer = ops.watch(server::observe::Worker::Mail, mailer);
+    let policy = store::retention::RetentionPolicy { keep: chrono::Duration::days(settings.retention_days.into()), ..Default::default() };
+    let (stop_pruning, pruner) = server::retention::spawn(store.clone(), policy, Duration::from_secs(u64::from(settings.retention_interval_minutes) * 60), clock);
     // Printed on stdout, one line, so scripts (and the browser tests) can find the port.
     println!("listening on http://{local}");
     // The client's address reaches handlers (sign-in throttling counts failures per address).
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
+            ops.drain();
             // Open desks and displays end their streams (their browsers reconnect to the next
             // server); requests in flight finish.
             live.close();
@@ -499,8 +574,13 @@ async fn serve(store: Store, settings: Settings, clock: Clock) -> Result<(), Box
     // Attempts in flight finish (each within its timeout); nothing new is claimed.
     let _ = stop_worker.send(true);
     let _ = stop_mail.send(true);
+    let _ = stop_pruning.send(true);
     let _ = worker.await;
     let _ = mailer.await;
+    let _ = pruner.await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     store.close().await;
     Ok(())
 }

@@ -212,6 +212,7 @@ impl Store {
             Source::KeptElseDatabase if matches!(self.db, crate::Db::Sqlite(_)) => self.calendars.kept(req.clinic_id, req.now),
             Source::KeptElseDatabase | Source::Database => None,
         };
+        self.counters.computed_availability(kept.is_some());
         match kept {
             Some(snapshot) => snapshot.availability(req, patients),
             None => {

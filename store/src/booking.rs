@@ -452,6 +452,7 @@ impl Store {
                     .execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            self.counters.booked(new.source);
             Ok(Booked { appointment_id: id, token_number: token, status, start: new.start, end: new.end, replayed: false })
         })
     }
@@ -684,6 +685,7 @@ impl Store {
             .bind(client.map(|c| c.address.clone())).bind(client.and_then(|c| c.browser.clone()))
             .execute(&mut *tx).await?;
             tx.commit().await?;
+            self.counters.held();
             Ok(Hold { token, slot, expires_at })
         })
     }

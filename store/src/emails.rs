@@ -530,6 +530,7 @@ impl Store {
     async fn record_emails_here(&self, attempts: &[EmailAttempt]) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = self.mail_tx(pool).await?;
+            let mut counted = Vec::with_capacity(attempts.len());
             for a in attempts {
                 const CURRENT: &str = "id = $1 AND attempts = $2 AND state = 'pending'";
                 let stamp = db_time(pool, a.at);
@@ -537,6 +538,11 @@ impl Store {
                     SendOutcome::Retry => u32::try_from(a.attempt).ok().and_then(domain::delivery::retry_delay).map(|d| a.at + domain::delivery::with_jitter(d, a.jitter)),
                     _ => None,
                 };
+                counted.push(match (a.outcome, retry_at) {
+                    (SendOutcome::Sent, _) => "sent",
+                    (SendOutcome::Retry, Some(_)) => "retry",
+                    _ => "failed",
+                });
                 let done = match (a.outcome, retry_at) {
                     (SendOutcome::Sent, _) => sqlx::query(&format!("UPDATE patient_emails SET state = 'sent', sent_at = $3, last_error = NULL WHERE {CURRENT}"))
                         .bind(a.id).bind(a.attempt).bind(stamp).execute(&mut *tx).await?,
@@ -550,6 +556,9 @@ impl Store {
                 }
             }
             tx.commit().await?;
+            for outcome in counted {
+                self.counters().email(outcome);
+            }
             Ok(())
         })
     }

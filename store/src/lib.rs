@@ -20,6 +20,8 @@ pub mod desk;
 pub mod emails;
 mod error;
 pub mod links;
+pub mod metrics;
+pub mod retention;
 mod patients;
 mod records;
 mod seed;
@@ -92,6 +94,31 @@ pub struct Store {
     /// writer holding the turn waited for a connection behind every read in flight (64
     /// clients booking kept all eight busy), and the whole queue of writers waited with it.
     sqlite_writer: Option<SqlitePool>,
+    /// What this process has done (`metrics.rs`), for the server's `/metrics`.
+    counters: std::sync::Arc<metrics::Counters>,
+}
+
+/// `Store::schema_state`: migration versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaState {
+    pub applied: i64,
+    pub known: i64,
+}
+
+impl SchemaState {
+    /// The database has every migration of this build (a newer build's too, during a rolling
+    /// upgrade: migrations only add).
+    pub fn current(&self) -> bool {
+        self.applied >= self.known
+    }
+}
+
+/// `Store::pool_stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +173,7 @@ impl Store {
             writer: Default::default(),
             queue: Default::default(),
             sqlite_writer: None,
+            counters: Default::default(),
         }
     }
 
@@ -158,6 +186,11 @@ impl Store {
     /// `outbox_written` for the mail worker: each worker needs its own permit.
     pub fn outbox_mailable(&self) -> std::sync::Arc<tokio::sync::Notify> {
         self.mail.clone()
+    }
+
+    /// What this process has counted since it started (bookings, holds, deliveries, ...).
+    pub fn counters(&self) -> &metrics::Counters {
+        &self.counters
     }
 
     /// The pool, for the few callers (tests, benchmarks, the desk's listener) that need it.
@@ -180,6 +213,52 @@ impl Store {
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         self.fill_name_keys().await
+    }
+
+    /// The newest migration this build has for `backend`.
+    pub fn known_migration(backend: Backend) -> i64 {
+        let newest = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").iter().map(|m| m.version).max(),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").iter().map(|m| m.version).max(),
+        };
+        newest.unwrap_or(0)
+    }
+
+    /// How far the database's schema is: the newest migration applied and the newest this
+    /// build knows. The server is ready only when the database is not behind its build.
+    pub async fn schema_state(&self) -> Result<SchemaState, StoreError> {
+        let known = Store::known_migration(self.backend());
+        let applied: Option<i64> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?
+        });
+        Ok(SchemaState { applied: applied.unwrap_or(0), known })
+    }
+
+    /// Work waiting in the database, by queue: events no delivery worker has fanned out yet,
+    /// webhook deliveries and patient e-mails still to make (e-mails include reminders
+    /// scheduled for later).
+    pub async fn queue_depths(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
+        let mut depths = Vec::with_capacity(3);
+        for (queue, sql) in [
+            ("events", "SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL"),
+            ("webhook_deliveries", "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'"),
+            ("emails", "SELECT COUNT(*) FROM patient_emails WHERE state = 'pending'"),
+        ] {
+            let n: i64 = with_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?);
+            depths.push((queue, n));
+        }
+        Ok(depths)
+    }
+
+    /// This instance's database connections now.
+    pub fn pool_stats(&self) -> PoolStats {
+        let of = |size: u32, idle: usize, max: u32| PoolStats { size, idle: u32::try_from(idle).unwrap_or(u32::MAX), max };
+        let mut stats = with_pool!(self, pool => of(pool.size(), pool.num_idle(), pool.options().get_max_connections()));
+        if let Some(writer) = &self.sqlite_writer {
+            let w = of(writer.size(), writer.num_idle(), writer.options().get_max_connections());
+            stats = PoolStats { size: stats.size + w.size, idle: stats.idle + w.idle, max: stats.max + w.max };
+        }
+        stats
     }
 
     pub async fn close(&self) {

@@ -572,6 +572,7 @@ impl Store {
             let mut order: Vec<usize> = (0..attempts.len()).collect();
             order.sort_by_key(|&i| (attempts[i].due.subscription_id, attempts[i].due.delivery_id));
             let mut outcomes = vec![AttemptOutcome::Delivered; attempts.len()];
+            let mut counted = Vec::with_capacity(attempts.len());
             for i in order {
                 let Attempted { due, result, at: now, jitter } = attempts[i];
                 let outcome = delivery::attempt_outcome(result.status);
@@ -586,6 +587,7 @@ impl Store {
                 const CURRENT: &str = "id = $1 AND attempts = $2 AND state = 'pending'";
                 let applied = match outcome {
                     AttemptOutcome::Delivered => {
+                        counted.push("delivered");
                         let done = sqlx::query(&format!("UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $3 WHERE {CURRENT}"))
                             .bind(due.delivery_id).bind(due.attempt).bind(stamp).execute(&mut *tx).await?;
                         // Only a failing subscription is written: every delivery updating its
@@ -600,6 +602,11 @@ impl Store {
                             AttemptOutcome::Failed => delivery::retry_delay(failed).map(|d| now + delivery::with_jitter(d, jitter)),
                             _ => None,
                         };
+                        counted.push(match (outcome, retry) {
+                            (AttemptOutcome::Gone, _) => "gone",
+                            (_, Some(_)) => "retry",
+                            _ => "failed",
+                        });
                         let moved = match retry {
                             Some(at) => sqlx::query(&format!("UPDATE webhook_deliveries SET next_attempt_at = $3 WHERE {CURRENT}"))
                                 .bind(due.delivery_id).bind(due.attempt).bind(db_time(pool, at)).execute(&mut *tx).await?,
@@ -632,6 +639,9 @@ impl Store {
                 outcomes[i] = outcome;
             }
             tx.commit().await?;
+            for outcome in counted {
+                self.counters().webhook_attempt(outcome);
+            }
             Ok(outcomes)
         })
     }

@@ -116,7 +116,12 @@ impl From<domain::DomainError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = super::schema::ErrorBody {
-            error: super::schema::ErrorDetail { code: self.code.to_owned(), message: self.message, details: self.details },
+            error: super::schema::ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                details: self.details,
+                request_id: crate::observe::request_id().map(|id| id.to_string()),
+            },
         };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();

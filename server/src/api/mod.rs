@@ -52,6 +52,8 @@ pub struct ApiOptions {
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// How long a rendered booking page may be served again (`crate::pages`); zero for never.
     pub page_cache: std::time::Duration,
+    /// Request metrics and worker readiness (`crate::observe`), shared with `/metrics`.
+    pub ops: crate::observe::Ops,
 }
 
 impl Default for ApiOptions {
@@ -62,6 +64,7 @@ impl Default for ApiOptions {
             clock: Clock::system(),
             client_ip_header: None,
             page_cache: crate::pages::DEFAULT_KEEP,
+            ops: Default::default(),
         }
     }
 }

@@ -195,6 +195,10 @@ pub struct ErrorDetail {
     /// ambiguous_patient.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
+    /// The request's id, as in the `X-Request-Id` header and the server's log: quote it when
+    /// reporting a problem.
+    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Every error of the API.

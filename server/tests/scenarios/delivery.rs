@@ -20,20 +20,39 @@ use std::time::{Duration, Instant};
 use store::testing::{scalar_i64, test_clock, TestDb};
 use store::{Clock, DemoSeed, Store};
 
-const KEY: &str = "bk_crash_test_key";
+pub const KEY: &str = "bk_crash_test_key";
 const BOOKINGS: usize = 1_000;
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 
-struct Instance {
-    child: Child,
-    base: String,
+pub struct Instance {
+    pub child: Child,
+    pub base: String,
+    /// The metrics address's `/metrics`, when the instance serves one.
+    pub metrics: Option<String>,
+    /// What it logged, when started with `start_logging`.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 /// Starts an instance whose clock reads what `clock` reads now, so that instances started
 /// at different times agree on the time.
-fn start(url: &str, clock: &Clock) -> Instance {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+pub fn start(url: &str, clock: &Clock) -> Instance {
+    start_with(url, clock, &[])
+}
+
+/// `start` with more (or other) environment variables.
+pub fn start_with(url: &str, clock: &Clock, env: &[(&str, &str)]) -> Instance {
+    launch(url, clock, env, false)
+}
+
+/// `start_with`, keeping what the instance logs (`Instance::log`) instead of passing it on.
+pub fn start_logging(url: &str, clock: &Clock, env: &[(&str, &str)]) -> Instance {
+    launch(url, clock, env, true)
+}
+
+fn launch(url: &str, clock: &Clock, env: &[(&str, &str)], keep_log: bool) -> Instance {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    command
         .arg("serve")
         .arg(format!("--test-clock={}", clock.now().to_rfc3339()))
         .env("DATABASE_URL", url)
@@ -46,19 +65,34 @@ fn start(url: &str, clock: &Clock) -> Instance {
         .env("BOOKING_MAIL_DIR", std::env::temp_dir().join(format!("booking_test_mail_crash_{}", std::process::id())))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the server binary");
+        .stderr(if keep_log { Stdio::piped() } else { Stdio::inherit() });
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start the server binary");
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    if let Some(stderr) = child.stderr.take() {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log.lock().unwrap().push(line);
+            }
+        });
+    }
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut metrics = None;
     let base = loop {
         let line = lines.next().expect("the server printed its address").unwrap();
+        if let Some(addr) = line.strip_prefix("metrics on ") {
+            metrics = Some(addr.trim().to_owned());
+        }
         if let Some(addr) = line.strip_prefix("listening on ") {
             break addr.trim().to_owned();
         }
     };
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Instance { child, base }
+    Instance { child, base, metrics, log }
 }
 
 impl Drop for Instance {
@@ -70,15 +104,15 @@ impl Drop for Instance {
 
 /// What the receiver saw: each appointment's first arrival, every request, the last one.
 #[derive(Default)]
-struct Inbox {
-    first: HashMap<String, Instant>,
+pub struct Inbox {
+    pub first: HashMap<String, Instant>,
     /// Distinct (subscription, appointment) pairs delivered.
-    distinct: HashSet<(String, String)>,
-    total: usize,
-    last: Option<Instant>,
+    pub distinct: HashSet<(String, String)>,
+    pub total: usize,
+    pub last: Option<Instant>,
 }
 
-async fn receiver(delay: Duration) -> (String, Arc<Mutex<Inbox>>) {
+pub async fn receiver(delay: Duration) -> (String, Arc<Mutex<Inbox>>) {
     let inbox: Arc<Mutex<Inbox>> = Arc::default();
     async fn hook(
         State((inbox, delay)): State<(Arc<Mutex<Inbox>>, Duration)>,

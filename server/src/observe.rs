@@ -1,0 +1,370 @@
+//! Seeing the server work: a request id on every request (in its log lines, its answer's
+//! `X-Request-Id` header and the API's error bodies), one log line per request that names the
+//! route and never the address (paths and queries can carry patient names, birth dates and
+//! manage tokens), Prometheus metrics, and the readiness that load balancers ask for.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use store::Store;
+use tracing::Instrument;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+tokio::task_local! {
+    /// The id of the request this task serves, for answers built far from the middleware
+    /// (`ApiError` puts it in its body).
+    static CURRENT: Arc<str>;
+}
+
+/// The id of the request being served, when there is one.
+pub fn request_id() -> Option<Arc<str>> {
+    CURRENT.try_with(Arc::clone).ok()
+}
+
+/// An id a client or proxy sent along, when it is one we can repeat safely in logs and headers.
+fn usable_id(raw: &HeaderValue) -> Option<&str> {
+    let s = raw.to_str().ok()?;
+    let ok = (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    ok.then_some(s)
+}
+
+fn new_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the route layers learn about a request for the middleware around them: its route's
+/// pattern (`/api/v1/appointments/{id}`), which exists only once the router has matched it.
+#[derive(Clone, Default)]
+struct RouteSlot(Arc<OnceLock<Mutex<String>>>);
+
+/// Route layer: notes the matched route's pattern. In a nested router, which runs its own
+/// route layer after the outer one's, the pattern already carries the prefix and replaces
+/// the outer router's catch-all.
+pub async fn note_route(req: Request, next: Next) -> Response {
+    if let (Some(slot), Some(matched)) = (req.extensions().get::<RouteSlot>(), req.extensions().get::<MatchedPath>()) {
+        let route = matched.as_str().to_owned();
+        match slot.0.get() {
+            Some(cell) => *cell.lock().unwrap_or_else(|e| e.into_inner()) = route,
+            None => {
+                let _ = slot.0.set(Mutex::new(route));
+            }
+        }
+    }
+    next.run(req).await
+}
+
+/// Outermost layer: gives the request its id, serves it inside a span carrying the id, logs
+/// one line when it is answered and counts it.
+pub async fn track(State(ops): State<Ops>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id: Arc<str> = req.headers().get(REQUEST_ID).and_then(usable_id).map(Arc::from).unwrap_or_else(|| Arc::from(new_id()));
+    let slot = RouteSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", id = %id);
+    let mut response = CURRENT.scope(id.clone(), next.run(req)).instrument(span.clone()).await;
+    let route = slot.0.get().map(|cell| cell.lock().unwrap_or_else(|e| e.into_inner()).clone());
+    let route = route.as_deref().unwrap_or(UNMATCHED);
+    let status = response.status();
+    let elapsed = started.elapsed();
+    ops.metrics.request(method.as_str(), route, status.as_u16(), elapsed);
+    span.in_scope(|| {
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        if status.is_server_error() {
+            tracing::warn!(method = %method, route, status = status.as_u16(), ms, "answered");
+        } else {
+            tracing::info!(method = %method, route, status = status.as_u16(), ms, "answered");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// The route label of requests no route matched (static files, pages not found): one label,
+/// so that scanning the server for addresses cannot grow the metrics without bound.
+pub const UNMATCHED: &str = "other";
+
+/// The bounds of the request latency histogram, in seconds.
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+#[derive(Default)]
+struct Histogram {
+    /// Requests at or under each bound (not cumulative here; summed when rendered).
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// The request counts and latencies of this process.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<HashMap<(String, String, u16), u64>>,
+    latency: Mutex<HashMap<(String, String), Histogram>>,
+}
+
+impl Metrics {
+    fn request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        {
+            let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            match requests.get_mut(&(method.to_owned(), route.to_owned(), status)) {
+                Some(n) => *n += 1,
+                None => {
+                    requests.insert((method.to_owned(), route.to_owned(), status), 1);
+                }
+            }
+        }
+        let secs = elapsed.as_secs_f64();
+        let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        let h = latency.entry((method.to_owned(), route.to_owned())).or_default();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            h.buckets[i] += 1;
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+}
+
+/// The operational state shared by the router, the workers and `/metrics`.
+#[derive(Clone, Default)]
+pub struct Ops {
+    pub metrics: Arc<Metrics>,
+    workers: Arc<Workers>,
+}
+
+#[derive(Default)]
+struct Workers {
+    /// Whether this process runs the workers at all (tests that serve only the router don't).
+    tracked: AtomicBool,
+    delivery: AtomicBool,
+    mail: AtomicBool,
+    /// Shutting down: no longer ready for new work.
+    draining: AtomicBool,
+}
+
+fn running(workers: &Workers, worker: Worker) -> &AtomicBool {
+    match worker {
+        Worker::Delivery => &workers.delivery,
+        Worker::Mail => &workers.mail,
+    }
+}
+
+impl std::fmt::Debug for Ops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ops")
+    }
+}
+
+/// The background workers readiness reports on.
+#[derive(Debug, Clone, Copy)]
+pub enum Worker {
+    Delivery,
+    Mail,
+}
+
+impl Ops {
+    /// Watches a worker: readiness fails once its task has ended (a panic included). Returns
+    /// the task to await at shutdown.
+    pub fn watch(&self, worker: Worker, task: tokio::task::JoinHandle<()>) -> tokio::task::JoinHandle<()> {
+        let workers = self.workers.clone();
+        workers.tracked.store(true, Ordering::SeqCst);
+        running(&workers, worker).store(true, Ordering::SeqCst);
+        tokio::spawn(async move {
+            let ended = task.await;
+            running(&workers, worker).store(false, Ordering::SeqCst);
+            match ended {
+                Err(e) if e.is_panic() => tracing::error!(?worker, "a background worker panicked; /readyz now fails"),
+                _ => tracing::info!(?worker, "background worker stopped"),
+            }
+        })
+    }
+
+    /// Marks the process as shutting down: `/readyz` answers 503 from now on.
+    pub fn drain(&self) {
+        self.workers.draining.store(true, Ordering::SeqCst);
+    }
+}
+
+/// `/readyz`: 200 when this instance can serve bookings (the database answers within two
+/// seconds, its schema is this build's, the delivery and mail workers run), else 503 with the
+/// checks that failed. Load balancers send traffic only to ready instances.
+pub async fn readyz(State((store, ops)): State<(Store, Ops)>) -> Response {
+    let mut failed: Vec<String> = Vec::new();
+    match tokio::time::timeout(Duration::from_secs(2), store.schema_state()).await {
+        Err(_) => failed.push("database: no answer within 2 s".into()),
+        Ok(Err(e)) => failed.push(format!("database: {e}")),
+        Ok(Ok(state)) if !state.current() => failed.push(format!(
+            "database: schema at migration {} of this build's {} (run `server migrate`)",
+            state.applied, state.known
+        )),
+        Ok(Ok(_)) => {}
+    }
+    let w = &ops.workers;
+    if w.draining.load(Ordering::SeqCst) {
+        failed.push("shutting down".into());
+    }
+    if w.tracked.load(Ordering::SeqCst) {
+        if !w.delivery.load(Ordering::SeqCst) {
+            failed.push("webhook delivery worker not running".into());
+        }
+        if !w.mail.load(Ordering::SeqCst) {
+            failed.push("e-mail worker not running".into());
+        }
+    }
+    let body = match failed.is_empty() {
+        true => serde_json::json!({ "status": "ready" }),
+        false => serde_json::json!({ "status": "unavailable", "failed": failed }),
+    };
+    let status = if failed.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, [(axum::http::header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+}
+
+/// `/metrics` in the Prometheus text format (version 0.0.4).
+pub async fn metrics(State((store, ops)): State<(Store, Ops)>) -> Response {
+    let text = render(&store, &ops).await;
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// A label value as the text format wants it quoted.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+async fn render(store: &Store, ops: &Ops) -> String {
+    let mut out = String::with_capacity(8192);
+    family(&mut out, "booking_build_info", "gauge", "The running build.");
+    let _ = writeln!(out, "booking_build_info{{version=\"{}\",database=\"{}\"}} 1", env!("CARGO_PKG_VERSION"), match store.backend() {
+        store::Backend::Sqlite => "sqlite",
+        store::Backend::Postgres => "postgres",
+    });
+
+    family(&mut out, "booking_http_requests_total", "counter", "HTTP requests answered, by method, route pattern and status.");
+    {
+        let requests = ops.metrics.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rows: Vec<_> = requests.iter().collect();
+        rows.sort();
+        for ((method, route, status), n) in rows {
+            let _ = writeln!(out, "booking_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}", label(method), label(route));
+        }
+    }
+    family(&mut out, "booking_http_request_duration_seconds", "histogram", "Time to answer HTTP requests, by method and route pattern.");
+    {
+        let latency = ops.metrics.latency.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rows: Vec<_> = latency.iter().collect();
+        rows.sort_by(|a, b| a.0.cmp(b.0));
+        for ((method, route), h) in rows {
+            let labels = format!("method=\"{}\",route=\"{}\"", label(method), label(route));
+            let mut cumulative = 0;
+            for (bound, n) in BUCKETS.iter().zip(h.buckets) {
+                cumulative += n;
+                let _ = writeln!(out, "booking_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+            }
+            let _ = writeln!(out, "booking_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "booking_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "booking_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+        }
+    }
+
+    let counted = store.counters().values();
+    family(&mut out, "booking_appointments_booked_total", "counter", "Appointments booked by this instance, by where the booking came from.");
+    for (source, n) in store::metrics::SOURCES.iter().zip(counted.bookings) {
+        let _ = writeln!(out, "booking_appointments_booked_total{{source=\"{}\"}} {n}", source.as_str());
+    }
+    family(&mut out, "booking_holds_total", "counter", "Slots held for a patient while they enter their details.");
+    let _ = writeln!(out, "booking_holds_total {}", counted.holds);
+    family(&mut out, "booking_availability_computations_total", "counter", "Availability computed, by where the calendars were read from.");
+    for (source, n) in store::metrics::AVAILABILITY_SOURCES.iter().zip(counted.availability) {
+        let _ = writeln!(out, "booking_availability_computations_total{{calendars=\"{source}\"}} {n}");
+    }
+    family(&mut out, "booking_webhook_attempts_total", "counter", "Webhook delivery attempts recorded, by outcome (retry: failed, tried again later).");
+    for (outcome, n) in store::metrics::WEBHOOK_OUTCOMES.iter().zip(counted.webhook_attempts) {
+        let _ = writeln!(out, "booking_webhook_attempts_total{{outcome=\"{outcome}\"}} {n}");
+    }
+    family(&mut out, "booking_emails_total", "counter", "Patient e-mail attempts recorded, by outcome.");
+    for (outcome, n) in store::metrics::EMAIL_OUTCOMES.iter().zip(counted.emails) {
+        let _ = writeln!(out, "booking_emails_total{{outcome=\"{outcome}\"}} {n}");
+    }
+    family(&mut out, "booking_retention_pruned_rows_total", "counter", "Rows removed by retention.");
+    let _ = writeln!(out, "booking_retention_pruned_rows_total {}", counted.pruned);
+
+    // The queues are the database's, shared by every instance: each instance reports the same
+    // depth (aggregate with max, not sum).
+    family(&mut out, "booking_queue_depth", "gauge", "Work waiting in the database: events not yet fanned out, webhook deliveries and e-mails pending (e-mails: due now or scheduled).");
+    match tokio::time::timeout(Duration::from_secs(2), store.queue_depths()).await {
+        Ok(Ok(depths)) => {
+            for (queue, n) in depths {
+                let _ = writeln!(out, "booking_queue_depth{{queue=\"{queue}\"}} {n}");
+            }
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the queue depths for /metrics"),
+        Err(_) => tracing::warn!("the queue depths for /metrics took over 2 s"),
+    }
+    let pool = store.pool_stats();
+    family(&mut out, "booking_db_connections", "gauge", "Database connections of this instance's pool, by state.");
+    let _ = writeln!(out, "booking_db_connections{{state=\"idle\"}} {}", pool.idle);
+    let _ = writeln!(out, "booking_db_connections{{state=\"in_use\"}} {}", pool.size.saturating_sub(pool.idle));
+    family(&mut out, "booking_db_connections_max", "gauge", "The most connections this instance's pool opens.");
+    let _ = writeln!(out, "booking_db_connections_max {}", pool.max);
+    out
+}
+
+/// The router of the metrics address (`BOOKING_METRICS_ADDR`): `/metrics` only.
+pub fn metrics_router(store: Store, ops: Ops) -> axum::Router {
+    axum::Router::new().route("/metrics", axum::routing::get(metrics)).with_state((store, ops))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_outside_are_repeated_only_when_short_and_plain() {
+        assert_eq!(usable_id(&HeaderValue::from_static("req-42.a_b:c")), Some("req-42.a_b:c"));
+        assert_eq!(usable_id(&HeaderValue::from_static("has space")), None);
+        assert_eq!(usable_id(&HeaderValue::from_static("")), None);
+        let long = "a".repeat(65);
+        assert_eq!(usable_id(&HeaderValue::from_str(&long).unwrap()), None);
+    }
+
+    #[test]
+    fn new_ids_differ() {
+        assert_ne!(new_id(), new_id());
+        assert_eq!(new_id().len(), 24);
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn latencies_fall_into_the_first_bucket_that_holds_them() {
+        let m = Metrics::default();
+        m.request("GET", "/x", 200, Duration::from_micros(800));
+        m.request("GET", "/x", 200, Duration::from_millis(30));
+        m.request("GET", "/x", 500, Duration::from_secs(20));
+        let latency = m.latency.lock().unwrap();
+        let h = &latency[&("GET".to_owned(), "/x".to_owned())];
+        assert_eq!(h.buckets[0], 1);
+        assert_eq!(h.buckets[5], 1, "30 ms is under the 50 ms bound");
+        assert_eq!(h.buckets.iter().sum::<u64>(), 2, "20 s is only in +Inf");
+        assert_eq!(h.count, 3);
+        assert_eq!(m.requests.lock().unwrap()[&("GET".to_owned(), "/x".to_owned(), 500)], 1);
+    }
+}
