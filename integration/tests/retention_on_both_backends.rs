@@ -53,6 +53,17 @@ fn stamp(store: &Store, t: DateTime<Utc>) -> String {
     }
 }
 
+/// A hold made at `at` for ten minutes, six hours after `day` starts.
+async fn hold(store: &Store, clinic_id: i64, ctx: &BookingContext, token: &str, day: DateTime<Utc>, at: DateTime<Utc>) {
+    execute(store, &format!(
+        "INSERT INTO holds (clinic_id, provider_id, product_id, token, starts_at, ends_at, expires_at, created_at)
+         VALUES ({clinic_id}, {}, {}, '{token}', {}, {}, {}, {})",
+        ctx.providers[0].provider_id, ctx.product.id,
+        stamp(store, day + Duration::hours(6)), stamp(store, day + Duration::hours(7)),
+        stamp(store, at + Duration::minutes(10)), stamp(store, at),
+    )).await;
+}
+
 async fn count(store: &Store, sql: &str) -> i64 {
     scalar_i64(store, sql).await
 }
@@ -72,16 +83,7 @@ async fn old_rows_go_in_batches_while_bookings_go_on_and_recent_ones_and_history
     }
     let owed = deliver(store, then(), true, None).await.expect("one delivery failed");
     let waiting = count(store, &format!("SELECT outbox_id FROM webhook_deliveries WHERE id = {owed}")).await;
-    execute(store, &format!(
-        "INSERT INTO holds (clinic_id, provider_id, product_id, token, starts_at, ends_at, expires_at, created_at)
-         VALUES ({clinic_id}, {}, {}, 'hold_old', {}, {}, {}, {})",
-        ctx.providers[0].provider_id, ctx.product.id,
-        stamp(store, monday + Duration::hours(6)), stamp(store, monday + Duration::hours(7)),
-        stamp(store, then() + Duration::minutes(10)), stamp(store, then()),
-    )).await;
-    store.seed_demo_owner("Kestrel-9-harbour-lamp", then()).await.unwrap();
-    store.sign_in(store::DEMO_OWNER_EMAIL, "Kestrel-9-harbour-lamp", "203.0.113.7", then()).await.unwrap();
-    // A stranger's failure (an owner's own is forgotten at their next sign-in).
+    hold(store, clinic_id, &ctx, "hold_old", monday, then()).await;
     assert!(store.sign_in("nobody@example.org", "guess", "203.0.113.9", then()).await.is_err());
     let appointments_before = count(store, "SELECT COUNT(*) FROM appointments").await;
     let changes_before = count(store, "SELECT COUNT(*) FROM appointment_changes").await;
@@ -98,14 +100,7 @@ async fn old_rows_go_in_batches_while_bookings_go_on_and_recent_ones_and_history
     // The owed delivery fails again (a receiver down for a month); its event stays owed.
     assert_eq!(deliver(store, yesterday, false, Some(owed)).await, Some(owed));
     store.sign_in(store::DEMO_OWNER_EMAIL, "Kestrel-9-harbour-lamp", "203.0.113.8", later() - Duration::hours(1)).await.unwrap();
-    execute(store, &format!(
-        "INSERT INTO holds (clinic_id, provider_id, product_id, token, starts_at, ends_at, expires_at, created_at)
-         VALUES ({clinic_id}, {}, {}, 'hold_live', {}, {}, {}, {})",
-        ctx.providers[0].provider_id, ctx.product.id,
-        stamp(store, next_week + Duration::hours(6)), stamp(store, next_week + Duration::hours(7)),
-        stamp(store, later() + Duration::minutes(10)), stamp(store, later()),
-    )).await;
-
+    hold(store, clinic_id, &ctx, "hold_live", next_week, later()).await;
     // Pruning two rows a batch while 24 bookings are made.
     let booking = {
         let (store, ctx) = (store.clone(), ctx.clone());

@@ -36,7 +36,7 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
     // twenty calendars is 220 KB of JSON, which the default level takes longer to compress
     // than to compute, for a few percent less on the wire.
     let api = crate::api::routes(api_state)
-        .route_layer(axum::middleware::from_fn(crate::observe::note_route))
+        .route_layer(crate::observe::NoteRoute)
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest));
     let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let clock = api_options.clock;
@@ -76,8 +76,6 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
             let options = options.clone();
             move || shell(options.clone())
         })
-        // Every route names itself to the request's log line and metrics (`observe::track`).
-        .route_layer(axum::middleware::from_fn(crate::observe::note_route))
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
         // Inside the guard, which gives each browser its own id cookie on a kept page too.
@@ -93,7 +91,9 @@ pub fn router_with_live(store: Store, key: LinkKey, options: LeptosOptions, api_
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(CompressionLayer::new())
-        .layer(axum::middleware::from_fn_with_state(api_options.ops.clone(), crate::observe::track))
+        // Outermost, so that it times and counts everything under it; axum applies it to each
+        // route (and the fallback), where the matched pattern is known.
+        .layer(crate::observe::Track::new(api_options.ops.clone()))
 }
 
 /// `/`: a deployment of one clinic opens its booking page; any other leads to the console's

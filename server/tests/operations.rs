@@ -56,35 +56,10 @@ async fn receiver() -> (String, Arc<Mutex<HashMap<(String, String), usize>>>) {
     (format!("http://{addr}/hook"), seen)
 }
 
-/// Free, non-overlapping new-patient slots of every calendar of the demo clinic.
+/// Free, non-overlapping new-patient slots of every calendar of the demo clinic, from three
+/// days ahead (outside the cancellation cutoff).
 async fn slots(http: &reqwest::Client, base: &str, clock: &Clock) -> Vec<String> {
-    let (_, calendars) = api(http, reqwest::Method::GET, format!("{base}/api/v1/calendars"), None).await;
-    let from = (clock.now() + chrono::Duration::days(3)).date_naive();
-    let to = from + chrono::Duration::days(20);
-    let mut per_calendar = Vec::new();
-    for cal in calendars["calendars"].as_array().unwrap() {
-        let (c, t) = (cal["id"].as_str().unwrap(), cal["appointmentTypes"][0]["id"].as_str().unwrap());
-        let (status, free) = api(http, reqwest::Method::GET, format!("{base}/api/v1/availability?calendar_id={c}&appointment_type_id={t}&from={from}&to={to}&new_patient=true"), None).await;
-        assert_eq!(status, 200, "{free}");
-        let mut ids = Vec::new();
-        let mut free_from = chrono::DateTime::<chrono::FixedOffset>::MIN_UTC.fixed_offset();
-        for slot in free["days"].as_array().unwrap().iter().flat_map(|d| d["slots"].as_array().unwrap()) {
-            let at = |field: &str| chrono::DateTime::parse_from_rfc3339(slot[field].as_str().unwrap()).unwrap();
-            if at("start") >= free_from {
-                ids.push(slot["slotId"].as_str().unwrap().to_owned());
-                free_from = at("end");
-            }
-        }
-        per_calendar.push(ids.into_iter());
-    }
-    let mut ids = Vec::new();
-    loop {
-        let before = ids.len();
-        ids.extend(per_calendar.iter_mut().filter_map(Iterator::next));
-        if ids.len() == before {
-            return ids;
-        }
-    }
+    delivery::slots_from(http, base, clock, 3).await
 }
 
 fn patient(n: usize) -> Value {
@@ -284,7 +259,7 @@ async fn json_logs_carry_the_request_id_and_no_patient_data() {
     let db = fresh_db(Backend::Sqlite).await;
     let clock = test_clock();
     seed(&db.store, &clock).await;
-    let server = start_logging(&db.url, &clock, &[("BOOKING_LOG_FORMAT", "json"), ("RUST_LOG", "info")]);
+    let server = start_logging(&db.url, &clock, &[("BOOKING_LOG_FORMAT", "json"), ("RUST_LOG", "info,server::observe=debug")]);
     let http = http();
     let slot = slots(&http, &server.base, &clock).await.remove(0);
     book(&http, &server.base, &slot, 7).await.expect("the slot is free");

@@ -101,27 +101,20 @@ impl Store {
                 Bound::Kept => cutoff,
                 Bound::Expired => now,
             };
-            let mut removed = 0;
-            loop {
-                let ids: Vec<i64> = with_pool!(self, pool => {
-                    sqlx::query_scalar(&format!("SELECT id FROM {} WHERE {} ORDER BY id LIMIT $2", table.table, table.condition))
-                        .bind(db_time(pool, bound)).bind(batch).fetch_all(pool).await?
-                });
-                if ids.is_empty() {
-                    break;
-                }
-                let (store, full) = (self.clone(), ids.len() as i64 == batch);
-                let Some(n) = self.on_writer_thread(async move { store.delete_ids(table, &ids, bound).await }).await? else {
-                    return Ok(pruned);
-                };
-                removed += n;
-                if !full {
-                    break;
-                }
-                // Room for the writes waiting behind this batch.
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let done = self
+                .in_batches(
+                    batch,
+                    || self.candidate_ids(table, bound, batch),
+                    |ids| {
+                        let store = self.clone();
+                        self.on_writer_thread(async move { store.delete_ids(table, &ids, bound).await })
+                    },
+                )
+                .await?;
+            match done {
+                Some(n) => pruned.rows.push((table.table, n)),
+                None => return Ok(self.pruned(pruned)),
             }
-            pruned.rows.push((table.table, removed));
         }
         for (table, select, delete, bound) in [
             (
@@ -137,28 +130,67 @@ impl Store {
                 now,
             ),
         ] {
-            let mut removed = 0;
-            loop {
-                let keys: Vec<(i64, String)> = with_pool!(self, pool => {
-                    sqlx::query_as(select).bind(db_time(pool, bound)).bind(batch).fetch_all(pool).await?
-                });
-                if keys.is_empty() {
-                    break;
-                }
-                let (store, full) = (self.clone(), keys.len() as i64 == batch);
-                let Some(n) = self.on_writer_thread(async move { store.delete_keys(delete, &keys, bound).await }).await? else {
-                    return Ok(pruned);
-                };
-                removed += n;
-                if !full {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let done = self
+                .in_batches(
+                    batch,
+                    || self.candidate_keys(select, bound, batch),
+                    |keys| {
+                        let store = self.clone();
+                        self.on_writer_thread(async move { store.delete_keys(delete, &keys, bound).await })
+                    },
+                )
+                .await?;
+            match done {
+                Some(n) => pruned.rows.push((table, n)),
+                None => return Ok(self.pruned(pruned)),
             }
-            pruned.rows.push((table, removed));
         }
+        Ok(self.pruned(pruned))
+    }
+
+    fn pruned(&self, pruned: Pruned) -> Pruned {
         self.counters().pruned(pruned.total());
-        Ok(pruned)
+        pruned
+    }
+
+    /// Batch after batch until one comes back short: `select` finds up to `batch` rows (a
+    /// read, outside the writer's turn), `delete` removes them. `None` when another instance
+    /// holds the pruning lock.
+    async fn in_batches<K, S, SF, D, DF>(&self, batch: i64, select: S, delete: D) -> Result<Option<u64>, StoreError>
+    where
+        S: Fn() -> SF,
+        SF: std::future::Future<Output = Result<Vec<K>, StoreError>>,
+        D: Fn(Vec<K>) -> DF,
+        DF: std::future::Future<Output = Result<Option<u64>, StoreError>>,
+    {
+        let mut removed = 0;
+        loop {
+            let found = select().await?;
+            if found.is_empty() {
+                return Ok(Some(removed));
+            }
+            let full = found.len() as i64 >= batch;
+            match delete(found).await? {
+                Some(n) => removed += n,
+                None => return Ok(None),
+            }
+            if !full {
+                return Ok(Some(removed));
+            }
+            // Room for the writes waiting behind this batch.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn candidate_ids(&self, table: &IdTable, bound: DateTime<Utc>, batch: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(&format!("SELECT id FROM {} WHERE {} ORDER BY id LIMIT $2", table.table, table.condition))
+                .bind(db_time(pool, bound)).bind(batch).fetch_all(pool).await?
+        }))
+    }
+
+    async fn candidate_keys(&self, select: &str, bound: DateTime<Utc>, batch: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query_as(select).bind(db_time(pool, bound)).bind(batch).fetch_all(pool).await?))
     }
 
     /// Deletes the rows of `ids` that still meet the table's condition; `None` when another

@@ -140,6 +140,12 @@ pub async fn receiver(delay: Duration) -> (String, Arc<Mutex<Inbox>>) {
 /// Free slot ids for new patients (whose first visit may take longer) across every
 /// calendar, enough for the run.
 async fn slots(http: &reqwest::Client, base: &str, clock: &Clock) -> Vec<String> {
+    slots_from(http, base, clock, 1).await
+}
+
+/// `slots`, from `days` days ahead (bookings to cancel later must start outside the
+/// clinic's cancellation cutoff).
+pub async fn slots_from(http: &reqwest::Client, base: &str, clock: &Clock, days: i64) -> Vec<String> {
     let get = |path: String| async move {
         let res = http.get(format!("{base}/api/v1{path}")).basic_auth("demo", Some(KEY)).send().await.unwrap();
         assert_eq!(res.status(), 200);
@@ -147,7 +153,7 @@ async fn slots(http: &reqwest::Client, base: &str, clock: &Clock) -> Vec<String>
     };
     let calendars = get("/calendars".into()).await;
     let mut per_calendar = Vec::new();
-    let from = (clock.now() + Days::days(1)).date_naive();
+    let from = (clock.now() + Days::days(days)).date_naive();
     for cal in calendars["calendars"].as_array().unwrap() {
         let (c, t) = (cal["id"].as_str().unwrap(), cal["appointmentTypes"][0]["id"].as_str().unwrap());
         // Slots of one calendar may overlap (offered every 15 minutes): keep a run of slots
