@@ -84,6 +84,9 @@ async fn old_rows_go_in_batches_while_bookings_go_on_and_recent_ones_and_history
     let owed = deliver(store, then(), true, None).await.expect("one delivery failed");
     let waiting = count(store, &format!("SELECT outbox_id FROM webhook_deliveries WHERE id = {owed}")).await;
     hold(store, clinic_id, &ctx, "hold_old", monday, then()).await;
+    store.seed_demo_owner("Kestrel-9-harbour-lamp", then()).await.unwrap();
+    store.sign_in(store::DEMO_OWNER_EMAIL, "Kestrel-9-harbour-lamp", "203.0.113.7", then()).await.unwrap();
+    // A stranger's failure (an owner's own is forgotten at their next sign-in).
     assert!(store.sign_in("nobody@example.org", "guess", "203.0.113.9", then()).await.is_err());
     let appointments_before = count(store, "SELECT COUNT(*) FROM appointments").await;
     let changes_before = count(store, "SELECT COUNT(*) FROM appointment_changes").await;

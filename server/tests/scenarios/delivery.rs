@@ -140,12 +140,14 @@ pub async fn receiver(delay: Duration) -> (String, Arc<Mutex<Inbox>>) {
 /// Free slot ids for new patients (whose first visit may take longer) across every
 /// calendar, enough for the run.
 async fn slots(http: &reqwest::Client, base: &str, clock: &Clock) -> Vec<String> {
-    slots_from(http, base, clock, 1).await
+    slots_from(http, base, clock, 1, 0).await
 }
 
 /// `slots`, from `days` days ahead (bookings to cancel later must start outside the
-/// clinic's cancellation cutoff).
-pub async fn slots_from(http: &reqwest::Client, base: &str, clock: &Clock, days: i64) -> Vec<String> {
+/// clinic's cancellation cutoff), each at least `gap` minutes after the one before on its
+/// calendar: a booking's buffer (10 minutes after some products) makes the time just before
+/// it unbookable, so slots that touch cannot all be booked in any order.
+pub async fn slots_from(http: &reqwest::Client, base: &str, clock: &Clock, days: i64, gap: i64) -> Vec<String> {
     let get = |path: String| async move {
         let res = http.get(format!("{base}/api/v1{path}")).basic_auth("demo", Some(KEY)).send().await.unwrap();
         assert_eq!(res.status(), 200);
@@ -166,7 +168,7 @@ pub async fn slots_from(http: &reqwest::Client, base: &str, clock: &Clock, days:
                 let at = |field: &str| chrono::DateTime::parse_from_rfc3339(slot[field].as_str().unwrap()).unwrap();
                 if at("start") >= free_from {
                     ids.push(slot["slotId"].as_str().unwrap().to_owned());
-                    free_from = at("end");
+                    free_from = at("end") + Days::minutes(gap);
                 }
             }
         }
