@@ -308,3 +308,51 @@ async fn a_page_cache_moment_that_is_not_a_number_of_milliseconds_up_to_a_minute
         assert!(out.status.success(), "{good:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+#[tokio::test]
+async fn operations_settings_that_cannot_work_are_refused_at_start() {
+    let cli = Cli::new();
+    for (name, bad) in [
+        ("BOOKING_METRICS_ADDR", "localhost"),
+        ("BOOKING_METRICS_ADDR", "127.0.0.1"),
+        ("BOOKING_METRICS_ADDR", "127.0.0.1:99999"),
+        ("BOOKING_RETENTION_DAYS", "0"),
+        ("BOOKING_RETENTION_DAYS", "3651"),
+        ("BOOKING_RETENTION_DAYS", "a month"),
+        ("BOOKING_RETENTION_INTERVAL_MINUTES", "0"),
+        ("BOOKING_RETENTION_INTERVAL_MINUTES", "1441"),
+        ("BOOKING_LOG_FORMAT", "xml"),
+    ] {
+        let out = cli.command().env(name, bad).arg("migrate").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}={bad:?} was accepted");
+        assert!(stderr.contains(name), "{name}={bad:?}: {stderr}");
+    }
+    for (name, good) in [
+        ("BOOKING_METRICS_ADDR", "127.0.0.1:9100"),
+        ("BOOKING_METRICS_ADDR", "[::1]:9100"),
+        ("BOOKING_RETENTION_DAYS", "1"),
+        ("BOOKING_RETENTION_DAYS", "3650"),
+        ("BOOKING_RETENTION_INTERVAL_MINUTES", "1440"),
+        ("BOOKING_LOG_FORMAT", "json"),
+        ("BOOKING_LOG_FORMAT", "text"),
+    ] {
+        let out = cli.command().env(name, good).arg("migrate").output().unwrap();
+        assert!(out.status.success(), "{name}={good:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[tokio::test]
+async fn backup_and_restore_refuse_postgresql_and_point_to_its_tools() {
+    for args in [&["backup", "/tmp/never-written.db"][..], &["restore", "/tmp/never-read.db"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(args)
+            .env("DATABASE_URL", "postgres://booking@127.0.0.1:1/none")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(stderr.contains("pg_dump"), "{args:?}: {stderr}");
+    }
+}
