@@ -204,7 +204,23 @@ struct Series {
 /// once a route has been seen (looked up by the pattern as it is, methods side by side).
 #[derive(Default)]
 pub struct Metrics {
-    routes: Mutex<HashMap<Arc<str>, Vec<(axum::http::Method, Series)>>>,
+    routes: Mutex<HashMap<Arc<str>, Vec<(&'static str, Series)>>>,
+}
+
+/// A method's label: the standard ones by name, any other (clients may send any token) as
+/// one label, so that made-up methods cannot grow the metrics.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 impl Metrics {
@@ -216,10 +232,11 @@ impl Metrics {
             Some(methods) => methods,
             None => routes.entry(Arc::from(route)).or_default(),
         };
-        let series = match methods.iter().position(|(m, _)| m == method) {
+        let method = method_label(method);
+        let series = match methods.iter().position(|(m, _)| *m == method) {
             Some(i) => &mut methods[i].1,
             None => {
-                methods.push((method.clone(), Series::default()));
+                methods.push((method, Series::default()));
                 &mut methods.last_mut().expect("just pushed").1
             }
         };
@@ -238,7 +255,7 @@ impl Metrics {
     fn each(&self, mut f: impl FnMut(&str, &str, &Series)) {
         let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
         let mut rows: Vec<(&str, &str, &Series)> =
-            routes.iter().flat_map(|(route, methods)| methods.iter().map(move |(m, s)| (m.as_str(), &**route, s))).collect();
+            routes.iter().flat_map(|(route, methods)| methods.iter().map(move |(m, s)| (*m, &**route, s))).collect();
         rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         for (method, route, series) in rows {
             f(method, route, series);
@@ -459,9 +476,13 @@ mod tests {
         m.request(&get, "/x", 200, Duration::from_millis(30));
         m.request(&get, "/x", 500, Duration::from_secs(20));
         m.request(&axum::http::Method::POST, "/x", 201, Duration::from_millis(1));
+        for made_up in ["BREW", "WHEN"] {
+            m.request(&axum::http::Method::from_bytes(made_up.as_bytes()).unwrap(), "/x", 405, Duration::from_millis(1));
+        }
         let mut seen = Vec::new();
         m.each(|method, route, h| seen.push((method.to_owned(), route.to_owned(), h.buckets, h.count, h.statuses.clone())));
-        assert_eq!(seen.len(), 2, "one series per method");
+        assert_eq!(seen.len(), 3, "one series per method, made-up methods in one");
+        assert_eq!((seen[1].0.as_str(), seen[1].3), ("OTHER", 2));
         let (method, route, buckets, count, statuses) = &seen[0];
         assert_eq!((method.as_str(), route.as_str()), ("GET", "/x"));
         assert_eq!(buckets[0], 1);
@@ -469,7 +490,7 @@ mod tests {
         assert_eq!(buckets.iter().sum::<u64>(), 2, "20 s is only in +Inf");
         assert_eq!(*count, 3);
         assert_eq!(statuses, &vec![(200, 2), (500, 1)]);
-        assert_eq!(seen[1].4, vec![(201, 1)]);
+        assert_eq!((seen[2].0.as_str(), &seen[2].4), ("POST", &vec![(201, 1)]));
     }
 
     #[test]
