@@ -252,11 +252,17 @@ impl Store {
 
     /// This instance's database connections now.
     pub fn pool_stats(&self) -> PoolStats {
-        let of = |size: u32, idle: usize, max: u32| PoolStats { size, idle: u32::try_from(idle).unwrap_or(u32::MAX), max };
+        // sqlx keeps the idle count in an atomic that a release and a take can pass each other
+        // on, and it was seen to wrap below zero for a moment: at most the pool's size.
+        let of = |size: u32, idle: usize, max: u32| PoolStats { size, idle: u32::try_from(idle).unwrap_or(u32::MAX).min(size), max };
         let mut stats = with_pool!(self, pool => of(pool.size(), pool.num_idle(), pool.options().get_max_connections()));
         if let Some(writer) = &self.sqlite_writer {
             let w = of(writer.size(), writer.num_idle(), writer.options().get_max_connections());
-            stats = PoolStats { size: stats.size + w.size, idle: stats.idle + w.idle, max: stats.max + w.max };
+            stats = PoolStats {
+                size: stats.size.saturating_add(w.size),
+                idle: stats.idle.saturating_add(w.idle),
+                max: stats.max.saturating_add(w.max),
+            };
         }
         stats
     }
